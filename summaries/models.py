@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 _WHITESPACE = re.compile(r"\s+")
@@ -112,4 +112,3 @@ class SummariserSettings:
     max_bullet_chars: int = 280
     keywords: int = 5
     language: str = "english"
-    extra: dict[str, float] = field(default_factory=dict)
