@@ -1,0 +1,144 @@
+"""The bot's settings: the `bot:` section of the configuration file plus the environment.
+
+Secrets (the token, a database URL with a password) come only from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+
+from bot.store import ChatDefaults
+from summaries.config import AppConfig, load_config
+from summaries.yamlfile import ConfigError, Section
+
+FREQUENCIES = ("hourly", "daily", "weekly", "off")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+TOKEN_HELP = (
+    "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram (/newbot), then run "
+    "`export TELEGRAM_BOT_TOKEN=123456:ABC...` and start again. "
+    "`python run_bot.py preview` works offline without a token."
+)
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    database_url: str
+    admins: frozenset[int]
+    defaults: ChatDefaults
+    digest_max_articles: int = 10
+    lookback_days: int = 7
+    search_page_size: int = 5
+    search_per_user_per_minute: int = 6
+    messages_per_second: float = 30.0
+    group_messages_per_minute: int = 20
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot needs, loaded and checked once at start."""
+
+    app: AppConfig
+    bot: BotSettings
+
+
+def load_settings(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    app = load_config(path)
+    section = Section(app.document, ("bot",))
+    bot = _bot_settings(section, Path(path).resolve().parent, environ)
+    return Settings(app=app, bot=bot)
+
+
+def _range(low: float, high: float) -> Callable[[float], str | None]:
+    return lambda value: None if low <= value <= high else f"must be from {low} to {high}"
+
+
+def _bot_settings(section: Section, base: Path, environ: Mapping[str, str]) -> BotSettings:
+    database = section.get("database", str, "../data/digest-bot.sqlite3")
+    database_url = environ.get("DATABASE_URL") or _sqlite_url(base, database)
+    digest, search = section.section("digest"), section.section("search")
+    delivery, telegram = section.section("delivery"), section.section("telegram")
+    settings = BotSettings(
+        database_url=database_url,
+        admins=_admins(section, environ),
+        defaults=_defaults(section.section("defaults")),
+        digest_max_articles=digest.get("max_articles", int, 10, check=_range(1, 50)),
+        lookback_days=digest.get("lookback_days", int, 7, check=_range(1, 365)),
+        search_page_size=search.get("page_size", int, 5, check=_range(1, 10)),
+        search_per_user_per_minute=search.get("per_user_per_minute", int, 6, check=_range(1, 600)),
+        messages_per_second=delivery.get(
+            "messages_per_second", float, 30.0, check=_range(0.1, 1000)
+        ),
+        group_messages_per_minute=delivery.get(
+            "group_messages_per_minute", int, 20, check=_range(1, 600)
+        ),
+        base_url=environ.get("TELEGRAM_BASE_URL") or telegram.get("base_url", str, None),
+    )
+    for part in (section, digest, search, delivery, telegram):
+        part.reject_unknown()
+    return settings
+
+
+def _sqlite_url(base: Path, database: str) -> str:
+    if "://" in database:
+        return database
+    return "sqlite:///" + str((base / database).resolve())
+
+
+def _admins(section: Section, environ: Mapping[str, str]) -> frozenset[int]:
+    admins = set()
+    for index, value in enumerate(section.get("admins", list, [])):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise section.document.error(
+                (*section.key_path, "admins", index), f"expected a Telegram user id, got {value!r}"
+            )
+        admins.add(value)
+    for part in environ.get("DIGEST_BOT_ADMINS", "").replace(",", " ").split():
+        if not part.lstrip("-").isdigit():
+            raise ConfigError(f"DIGEST_BOT_ADMINS: {part!r} is not a Telegram user id")
+        admins.add(int(part))
+    return frozenset(admins)
+
+
+def _defaults(section: Section) -> ChatDefaults:
+    from zoneinfo import available_timezones
+
+    timezone = section.get(
+        "timezone",
+        str,
+        "Asia/Shanghai",
+        check=lambda value: None if value in available_timezones() else "unknown timezone",
+    )
+    at = section.get(
+        "time", str, "08:00", check=lambda value: None if _TIME.match(value) else "expected HH:MM"
+    )
+    hours, minutes = (int(part) for part in at.split(":"))
+    frequency = section.get(
+        "frequency",
+        str,
+        "daily",
+        check=lambda value: None if value in FREQUENCIES else f"one of {', '.join(FREQUENCIES)}",
+    )
+    weekday = section.get(
+        "weekday",
+        str,
+        "mon",
+        check=lambda value: None if value.lower()[:3] in WEEKDAYS else "a day such as mon",
+    )
+    defaults = ChatDefaults(
+        timezone=timezone,
+        digest_time=time(hours, minutes),
+        frequency=frequency,
+        weekday=WEEKDAYS.index(weekday.lower()[:3]),
+        bullets=section.get("bullets", int, 3, check=_range(1, 5)),
+        link_preview=section.get("link_preview", bool, False),
+    )
+    section.reject_unknown()
+    return defaults
