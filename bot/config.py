@@ -19,7 +19,7 @@ from summaries.yamlfile import ConfigError, Section
 FREQUENCIES = ("hourly", "daily", "weekly", "off")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-TOKEN_HELP = (
+SETUP_HELP = (
     "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram (/newbot), then run "
     "`export TELEGRAM_BOT_TOKEN=123456:ABC...` and start again. "
     "`python run_bot.py preview` works offline without a token."
