@@ -1,0 +1,675 @@
+"""Render digests, search results and settings as Telegram HTML, split into valid messages.
+
+Pure functions: text in, strings out. Every piece of article or user text is escaped, every
+message stays within Telegram's limits, measured conservatively: the raw HTML string counted in
+UTF-16 code units (always at least what Telegram counts after parsing the entities), and at most
+100 entities per message (Telegram silently drops formatting beyond that).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from telegram.constants import MessageLimit
+
+from summaries.models import Article, Digest, Topic
+
+MAX_MESSAGE_UNITS = int(MessageLimit.MAX_TEXT_LENGTH)
+MAX_ENTITIES = int(MessageLimit.MESSAGE_ENTITIES)
+MIN_LIMIT = 64
+MAX_TITLE_CHARS = 300
+MAX_SOURCE_CHARS = 80
+MAX_HEADER_TITLE_CHARS = 100
+MAX_QUERY_CHARS = 60
+MAX_URL_CHARS = 2048
+ELLIPSIS = "…"
+BLOCK_SEPARATOR = "\n\n"
+UNTITLED = "(untitled)"
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+# C0 controls except \n, DEL, C1 controls, and lone surrogates (which cannot be sent as UTF-8).
+_UNSENDABLE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]|[\ud800-\udfff]")
+_WHITESPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\w+(?:['’-]\w+)*")
+_HTML_TOKEN = re.compile(
+    r"(?P<close></[a-zA-Z][a-zA-Z0-9-]*\s*>)"
+    r"|(?P<open><[a-zA-Z][a-zA-Z0-9-]*(?:\s[^>]*)?>)"
+    r"|(?P<entity>&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[a-zA-Z]+);)"
+    r"|(?P<text>[^<&]+|[<&])"
+)
+_TAG = re.compile(r"<[^>]*>")
+_TRAILING_JUNK = " \n,;:-–—"
+_HOST = re.compile(r"[\w.-]{1,253}|\[[0-9a-fA-F:.]+\]")
+_MIN_BLOCK_UNITS = 16
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    """One article of a digest, with the digest computed for it."""
+
+    article: Article
+    digest: Digest
+
+
+# --- text helpers -------------------------------------------------------------------------
+
+
+def utf16_len(text: str) -> int:
+    """The length Telegram measures: UTF-16 code units (an emoji outside the BMP counts 2)."""
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+def clean_text(text: str) -> str:
+    """Drop characters Telegram cannot take: controls other than newline, lone surrogates.
+
+    Tabs and carriage returns become spaces/newlines instead of vanishing, so words stay apart.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    return _UNSENDABLE.sub(lambda match: "\ufffd" if match.group() >= "\ud800" else "", text)
+
+
+def _escape_clean(text: str) -> str:
+    # Only the entities Telegram knows: & < > and " (for attributes); ' needs no escaping.
+    return html.escape(text, quote=False).replace('"', "&quot;")
+
+
+def escape(text: str) -> str:
+    """HTML-escape text for parse_mode HTML, after dropping control characters."""
+    return _escape_clean(clean_text(text))
+
+
+def collapse_whitespace(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def _prefix_within_units(text: str, units: int) -> int:
+    """Index of the longest prefix of `text` that takes at most `units` UTF-16 code units."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > units:
+            return index
+    return len(text)
+
+
+def _word_boundary_cut(text: str, cut: int) -> str:
+    """`text[:cut]`, moved back to the last word boundary when that does not waste half of it."""
+    if cut >= len(text):
+        return text
+    if not text[cut].isspace():
+        space = max(text.rfind(" ", 0, cut), text.rfind("\n", 0, cut))
+        if space >= cut // 2:
+            cut = space
+    # Never separate a combining mark, joiner or emoji modifier from the character it extends.
+    while cut > 0 and (_attaches_to_previous(text[cut]) or text[cut - 1] in "\u200c\u200d"):
+        cut -= 1
+    return text[:cut].rstrip(_TRAILING_JUNK)
+
+
+def _attaches_to_previous(char: str) -> bool:
+    return (
+        unicodedata.category(char) in ("Mn", "Mc", "Me")
+        or char in "\u200c\u200d"
+        or "\ufe00" <= char <= "\ufe0f"
+        or "\U0001f3fb" <= char <= "\U0001f3ff"
+    )
+
+
+def truncate_text(text: str, max_chars: int) -> str:
+    """Shorten plain text to at most `max_chars` characters, at a word boundary, ending in "…"."""
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be at least 1, not {max_chars}")
+    if len(text) <= max_chars:
+        return text
+    return _word_boundary_cut(text, max_chars - 1) + ELLIPSIS
+
+
+def format_day(moment: datetime) -> str:
+    """'Thu 26 Nov 2026', independent of the process locale."""
+    return f"{_WEEKDAYS[moment.weekday()]} {moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+
+
+def format_date(moment: datetime) -> str:
+    """'26 Nov 2026', independent of the process locale."""
+    return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+
+
+def short_source(source: str) -> str:
+    """A short form of where an article came from: the host of a URL, the file name of a path."""
+    source = collapse_whitespace(clean_text(source))
+    try:
+        parts = urlsplit(source)
+        host = parts.hostname if parts.scheme in ("http", "https") else None
+    except ValueError:
+        host = None
+    if host:
+        return host.removeprefix("www.")
+    name = source.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return name or source
+
+
+def safe_link(url: str | None) -> str | None:
+    """The URL if it may become a link: http(s) with a host, no spaces; otherwise None.
+
+    Anything else (javascript:, data:, relative paths) is shown as text, never linked.
+    """
+    if not url:
+        return None
+    url = url.strip()
+    if len(url) > MAX_URL_CHARS or _UNSENDABLE.search(url) or _WHITESPACE.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    host = parts.netloc.rpartition("@")[2]
+    host = re.sub(r":[0-9]*$", "", host) if not host.endswith("]") else host
+    if parts.scheme.lower() not in ("http", "https") or not _HOST.fullmatch(host):
+        return None
+    return url
+
+
+def highlight_html(text: str, is_match: Callable[[str], bool]) -> str:
+    """Escape `text`, with each run of words for which `is_match(word)` is true in bold.
+
+    Adjacent matched words share one <b> so a heavily matched bullet spends few entities; tags
+    are never nested.
+    """
+    text = clean_text(text)
+    pieces: list[str] = []
+    position = 0
+    bold_open = False
+    for match in _WORD.finditer(text):
+        gap = text[position : match.start()]
+        word = match.group()
+        position = match.end()
+        if is_match(word):
+            if bold_open and not gap.isspace():
+                pieces.append("</b>")
+                bold_open = False
+            if not bold_open:
+                pieces.append(_escape_clean(gap))
+                pieces.append("<b>")
+                bold_open = True
+            else:
+                pieces.append(gap)
+            pieces.append(word)
+        else:
+            if bold_open:
+                pieces.append("</b>")
+                bold_open = False
+            pieces.append(_escape_clean(gap))
+            pieces.append(_escape_clean(word))
+    if bold_open:
+        pieces.append("</b>")
+    pieces.append(_escape_clean(text[position:]))
+    return "".join(pieces)
+
+
+# --- HTML-aware measuring and cutting -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    kind: str  # "open", "close", "entity" or "text"
+    value: str
+
+    @property
+    def name(self) -> str:
+        return self.value.strip("</>").split(None, 1)[0].lower()
+
+
+def _tokens(markup: str) -> Iterator[_Token]:
+    for match in _HTML_TOKEN.finditer(markup):
+        kind = match.lastgroup
+        assert kind is not None
+        yield _Token(kind, match.group())
+
+
+def entity_count(markup: str) -> int:
+    """How many entities Telegram will create: one per opening tag."""
+    return sum(1 for token in _tokens(markup) if token.kind == "open")
+
+
+def visible_text(markup: str) -> str:
+    """The text a reader sees (tags removed, entities decoded)."""
+    return html.unescape(_TAG.sub("", markup))
+
+
+def _top_level_lines(markup: str) -> list[str]:
+    """Split at the newlines outside every tag, so each line is balanced HTML on its own."""
+    lines: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for token in _tokens(markup):
+        if token.kind == "open":
+            depth += 1
+        elif token.kind == "close":
+            depth = max(0, depth - 1)
+        if token.kind == "text" and depth == 0 and "\n" in token.value:
+            first, *rest = token.value.split("\n")
+            current.append(first)
+            for piece in rest:
+                lines.append("".join(current))
+                current = [piece]
+        else:
+            current.append(token.value)
+    lines.append("".join(current))
+    return [line for line in lines if line.strip()]
+
+
+def truncate_html(markup: str, max_units: int, max_entities: int = MAX_ENTITIES) -> str:
+    """Cut balanced HTML to at most `max_units` UTF-16 units and `max_entities` tags.
+
+    The cut falls at a word boundary, ends with "…" and closes every tag left open. Tags that do
+    not fit are dropped (their text is kept), so the result is always valid.
+    """
+    if utf16_len(markup) <= max_units and entity_count(markup) <= max_entities:
+        return markup
+    ellipsis_units = utf16_len(ELLIPSIS)
+    out: list[str] = []
+    stack: list[tuple[str, bool]] = []  # (closing tag, emitted?)
+    used = 0
+    closing = 0  # units of the closing tags still owed for the emitted open tags
+    entities = 0
+    for token in _tokens(markup):
+        size = utf16_len(token.value)
+        if token.kind == "open":
+            close_tag = f"</{token.name}>"
+            close_size = utf16_len(close_tag)
+            fits = used + size + close_size + closing + ellipsis_units <= max_units
+            emit = fits and entities < max_entities
+            stack.append((close_tag, emit))
+            if emit:
+                out.append(token.value)
+                used += size
+                closing += close_size
+                entities += 1
+        elif token.kind == "close":
+            if stack:
+                close_tag, emitted = stack.pop()
+                if emitted:
+                    out.append(close_tag)
+                    used += utf16_len(close_tag)
+                    closing -= utf16_len(close_tag)
+        elif used + size + closing + ellipsis_units <= max_units:
+            out.append(token.value)
+            used += size
+        else:
+            room = max_units - used - closing - ellipsis_units
+            if token.kind == "text" and room > 0:
+                kept = _word_boundary_cut(token.value, _prefix_within_units(token.value, room))
+                out.append(kept)
+            break
+    else:
+        # Everything fitted by size; only tags were dropped for the entity limit.
+        return "".join(out)
+    out.append(ELLIPSIS)
+    out.extend(close_tag for close_tag, emitted in reversed(stack) if emitted)
+    return "".join(out)
+
+
+# --- splitting into messages --------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Page:
+    units_room: int
+    entities_room: int
+    parts: list[str]
+    units: int = 0
+    entities: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not self.parts
+
+    def fits(self, piece: str, joiner: str) -> bool:
+        joiner = joiner if self.parts else ""
+        units = self.units + utf16_len(joiner) + utf16_len(piece)
+        return (
+            units <= self.units_room and self.entities + entity_count(piece) <= self.entities_room
+        )
+
+    def add(self, piece: str, joiner: str) -> None:
+        joiner = joiner if self.parts else ""
+        self.parts.append(joiner + piece)
+        self.units += utf16_len(joiner) + utf16_len(piece)
+        self.entities += entity_count(piece)
+
+
+class _Pager:
+    """Packs blocks onto pages: whole blocks when they fit, line by line when one cannot."""
+
+    def __init__(self, first_room: tuple[int, int], later_room: tuple[int, int]) -> None:
+        self.later_room = later_room
+        self.pages = [_Page(*first_room, parts=[])]
+
+    @property
+    def current(self) -> _Page:
+        return self.pages[-1]
+
+    def new_page(self) -> _Page:
+        self.pages.append(_Page(*self.later_room, parts=[]))
+        return self.current
+
+    def add_block(self, block: str) -> None:
+        if self.current.fits(block, BLOCK_SEPARATOR):
+            self.current.add(block, BLOCK_SEPARATOR)
+            return
+        if not self.current.empty and _Page(*self.later_room, parts=[]).fits(block, ""):
+            self.new_page().add(block, "")
+            return
+        self._add_lines(_top_level_lines(block))
+
+    def _add_lines(self, lines: list[str]) -> None:
+        joiner = BLOCK_SEPARATOR
+        for line in lines:
+            if not self.current.fits(line, joiner):
+                page = self.current if self.current.empty else self.new_page()
+                if not page.fits(line, joiner):
+                    line = truncate_html(line, page.units_room, page.entities_room)
+            self.current.add(line, joiner)
+            joiner = "\n"
+
+
+def _default_continuation(part: int, parts: int) -> str:
+    return f"({part}/{parts})"
+
+
+def split_messages(
+    header: str,
+    blocks: Sequence[str],
+    limit: int = MAX_MESSAGE_UNITS,
+    *,
+    continuation: Callable[[int, int], str] | None = None,
+    max_entities: int = MAX_ENTITIES,
+) -> list[str]:
+    """Pack `header` and HTML `blocks` (one per article) into messages within the limits.
+
+    Blocks are never split while they fit a message of their own; a block too long for that is
+    split between its lines, and a line too long on its own is truncated. Messages after the
+    first start with `continuation(part, parts)`, "(2/3)" by default. Blank blocks are skipped;
+    with no header and no content the result is empty.
+    """
+    if limit < MIN_LIMIT:
+        raise ValueError(f"limit must be at least {MIN_LIMIT} UTF-16 units, not {limit}")
+    continuation = continuation or _default_continuation
+    header = truncate_html(header.strip(), limit // 4, max_entities // 4)
+    # Reserve room for the widest continuation header it could ever need.
+    reserve = truncate_html(continuation(99999, 99999), limit // 4, max_entities // 4)
+    separator_units = utf16_len(BLOCK_SEPARATOR)
+    first_room = (
+        limit - (utf16_len(header) + separator_units if header else 0),
+        max_entities - entity_count(header),
+    )
+    later_room = (
+        limit - utf16_len(reserve) - separator_units,
+        max_entities - entity_count(reserve),
+    )
+    pager = _Pager(first_room, later_room)
+    for block in blocks:
+        block = block.strip()
+        if visible_text(block).strip():
+            pager.add_block(block)
+    pages = [page for page in pager.pages if not page.empty]
+    if not pages:
+        return [header] if header else []
+    messages = []
+    for number, page in enumerate(pages, start=1):
+        body = "".join(page.parts)
+        if number == 1:
+            lead = header
+        else:
+            lead = truncate_html(continuation(number, len(pages)), limit // 4, max_entities // 4)
+        messages.append(lead + BLOCK_SEPARATOR + body if lead else body)
+    return messages
+
+
+def fit_message(header: str, blocks: Sequence[str], limit: int = MAX_MESSAGE_UNITS) -> str:
+    """Everything in ONE message: if it is too long, each block is shortened to a fair share.
+
+    Short blocks keep all they have; the room they leave goes to the longer ones.
+    """
+    if limit < MIN_LIMIT:
+        raise ValueError(f"limit must be at least {MIN_LIMIT} UTF-16 units, not {limit}")
+    header = truncate_html(header.strip(), limit // 4, MAX_ENTITIES // 4)
+    blocks = [block.strip() for block in blocks if visible_text(block).strip()]
+    separator_units = utf16_len(BLOCK_SEPARATOR)
+    units_left = limit - utf16_len(header) - separator_units * len(blocks)
+    entities_left = MAX_ENTITIES - entity_count(header)
+    fitted: dict[int, str] = {}
+    by_size = sorted(range(len(blocks)), key=lambda index: utf16_len(blocks[index]))
+    for position, index in enumerate(by_size):
+        share = len(blocks) - position
+        block = _fit_block(blocks[index], units_left // share, entities_left // share)
+        fitted[index] = block
+        units_left -= utf16_len(block)
+        entities_left -= entity_count(block)
+    body = BLOCK_SEPARATOR.join(fitted[index] for index in range(len(blocks)) if fitted[index])
+    if not header:
+        return body
+    return header + BLOCK_SEPARATOR + body if body else header
+
+
+def _fit_block(block: str, max_units: int, max_entities: int) -> str:
+    """As many whole lines of `block` as fit, then the next one cut short if room is left."""
+    if utf16_len(block) <= max_units and entity_count(block) <= max_entities:
+        return block
+    if max_units < _MIN_BLOCK_UNITS:
+        return ""
+    page = _Page(max_units, max_entities, parts=[])
+    for line in _top_level_lines(block):
+        if page.fits(line, "\n"):
+            page.add(line, "\n")
+            continue
+        room = max_units - page.units - (1 if page.parts else 0)
+        if page.empty or room >= 40:
+            page.add(truncate_html(line, room, max_entities - page.entities), "\n")
+        break
+    return "".join(page.parts)
+
+
+# --- digests ------------------------------------------------------------------------------
+
+
+def render_entry(
+    entry: DigestEntry,
+    *,
+    bullets: int | None = None,
+    highlight: Callable[[str], bool] | None = None,
+    tz: ZoneInfo | None = None,
+    number: int | None = None,
+) -> str:
+    """One article as an HTML block: bold (linked) title, "• " bullets, italic source and date."""
+    lines = [_title_line(entry.article, number)]
+    shown = entry.digest.bullets if bullets is None else entry.digest.bullets[: max(bullets, 0)]
+    for bullet in shown:
+        text = collapse_whitespace(clean_text(bullet))
+        if text:
+            body = highlight_html(text, highlight) if highlight else _escape_clean(text)
+            lines.append("• " + body)
+    source_line = _source_line(entry.article, tz)
+    if source_line:
+        lines.append(source_line)
+    return "\n".join(lines)
+
+
+def _title_line(article: Article, number: int | None) -> str:
+    title = collapse_whitespace(clean_text(article.title)) or UNTITLED
+    title_html = _escape_clean(truncate_text(title, MAX_TITLE_CHARS))
+    link = safe_link(article.url)
+    if link:
+        title_html = f'<a href="{escape(link)}">{title_html}</a>'
+    prefix = f"{number}. " if number is not None else ""
+    return f"{prefix}<b>{title_html}</b>"
+
+
+def _source_line(article: Article, tz: ZoneInfo | None) -> str:
+    details = []
+    source = short_source(article.source) if article.source else ""
+    if not source and article.url:
+        source = short_source(article.url)
+    if source:
+        details.append(_escape_clean(truncate_text(source, MAX_SOURCE_CHARS)))
+    if article.published is not None:
+        published = article.published
+        if tz is not None and published.tzinfo is not None:
+            published = published.astimezone(tz)
+        details.append(format_date(published))
+    return f"<i>{' · '.join(details)}</i>" if details else ""
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def digest_header(title: str, when: datetime, topics: Sequence[str], count: int) -> str:
+    """'📰 <b>Your digest</b> — Thu 26 Nov 2026' then 'Topics: Quantum, AI · 4 articles'."""
+    short_title = _escape_clean(
+        truncate_text(collapse_whitespace(clean_text(title)), MAX_HEADER_TITLE_CHARS)
+    )
+    first = f"<b>📰 {short_title}</b> — {format_day(when)}"
+    names = [collapse_whitespace(clean_text(topic)) for topic in topics]
+    topic_text = truncate_text(", ".join(name for name in names if name), 300)
+    details = _count(count, "article")
+    if topic_text:
+        details = f"Topics: {_escape_clean(topic_text)} · {details}"
+    return f"{first}\n{details}"
+
+
+def render_digest(
+    entries: Sequence[DigestEntry],
+    *,
+    title: str,
+    when: datetime,
+    topics: Sequence[str],
+    bullets: int | None = None,
+    highlight: Callable[[str], bool] | None = None,
+    limit: int = MAX_MESSAGE_UNITS,
+    tz: ZoneInfo | None = None,
+) -> list[str]:
+    """A digest as one or more messages, in article order. No entries: no messages."""
+    if not entries:
+        return []
+    blocks = [
+        render_entry(entry, bullets=bullets, highlight=highlight, tz=tz) for entry in entries
+    ]
+    short_title = _escape_clean(
+        truncate_text(collapse_whitespace(clean_text(title)), MAX_HEADER_TITLE_CHARS)
+    )
+
+    def continuation(part: int, parts: int) -> str:
+        return f"<b>📰 {short_title}</b> ({part}/{parts})"
+
+    header = digest_header(title, when, topics, len(entries))
+    return split_messages(header, blocks, limit, continuation=continuation)
+
+
+# --- search, subscriptions, settings ------------------------------------------------------
+
+
+def render_search_results(
+    entries: Sequence[DigestEntry],
+    query_text: str,
+    *,
+    page: int,
+    total: int,
+    is_match: Callable[[str], bool],
+    page_size: int = 5,
+    bullets: int | None = 3,
+    tz: ZoneInfo | None = None,
+    limit: int = MAX_MESSAGE_UNITS,
+) -> str:
+    """One page of search results (page counts from 1), matched words in bold, in one message."""
+    query = _escape_clean(
+        truncate_text(collapse_whitespace(clean_text(query_text)), MAX_QUERY_CHARS)
+    )
+    if not entries:
+        return (
+            f"No stored article matches “{query}”. Try fewer or other words, "
+            "for example /search quantum"
+        )
+    first = (max(page, 1) - 1) * page_size + 1
+    last = first + len(entries) - 1
+    header = f"🔎 <b>Results for “{query}”</b> · {first}–{last} of {max(total, last)}"
+    most = max((len(entry.digest.bullets) for entry in entries), default=0)
+    shown = most if bullets is None else min(bullets, most)
+    # Fewer bullets for every result before cutting any result short.
+    for count in range(max(shown, 1), 0, -1):
+        blocks = [
+            render_entry(entry, bullets=count, highlight=is_match, tz=tz, number=first + offset)
+            for offset, entry in enumerate(entries)
+        ]
+        message = header + BLOCK_SEPARATOR + BLOCK_SEPARATOR.join(blocks)
+        if utf16_len(message) <= limit and entity_count(message) <= MAX_ENTITIES:
+            return message
+    return fit_message(header, blocks, limit)
+
+
+def describe_schedule(
+    frequency: str,
+    digest_time: time,
+    timezone: str,
+    *,
+    weekday: int = 0,
+    paused: bool = False,
+) -> str:
+    """'daily at 08:00 (Asia/Shanghai)', 'weekly on Monday at 08:00 (UTC)', 'hourly', 'off'."""
+    at = f"{digest_time:%H:%M} ({timezone})"
+    if frequency == "daily":
+        text = f"daily at {at}"
+    elif frequency == "weekly":
+        text = f"weekly on {_WEEKDAY_NAMES[weekday % 7]} at {at}"
+    elif frequency == "hourly":
+        text = "hourly"
+    else:
+        text = "off"
+    return text + ", paused" if paused else text
+
+
+def render_subscriptions(
+    topics: Sequence[Topic],
+    keywords: Sequence[str],
+    *,
+    schedule: str,
+    limit: int = MAX_MESSAGE_UNITS,
+) -> str:
+    """The chat's subscriptions and schedule, or how to subscribe when there are none."""
+    schedule_line = f"<i>Schedule: {escape(truncate_text(schedule, 200))}</i>"
+    if not topics and not keywords:
+        return (
+            "You have no subscriptions yet. Send /topics to pick some, or for example "
+            f"/subscribe quantum\n{schedule_line}"
+        )
+    lines = ["<b>Your subscriptions</b>"]
+    if topics:
+        lines.append("Topics:")
+        lines.extend(f"• {escape(topic.title)} ({escape(topic.name)})" for topic in topics)
+    if keywords:
+        lines.append("Keywords:")
+        lines.extend(f"• “{escape(collapse_whitespace(words))}”" for words in keywords)
+    return _join_lines_within(lines, schedule_line, limit)
+
+
+def _join_lines_within(lines: Sequence[str], last_line: str, limit: int) -> str:
+    """The lines, then `last_line`; '… and N more' replaces the lines that overflow."""
+    kept: list[str] = []
+    used = utf16_len(last_line) + 40  # room for the "… and N more" line
+    for index, line in enumerate(lines):
+        used += utf16_len(line) + 1
+        if used > limit:
+            kept.append(f"… and {len(lines) - index} more")
+            break
+        kept.append(line)
+    return "\n".join([*kept, last_line])
