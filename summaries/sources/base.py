@@ -1,0 +1,239 @@
+"""Shared value objects and helpers for every source type: results, specs, decoding, dates."""
+
+from __future__ import annotations
+
+import codecs
+import email.utils
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from summaries.models import Article
+
+KINDS = ("auto", "seed", "text", "markdown", "html", "feed")
+DEFAULT_SEED_TIMEZONE = "Asia/Shanghai"
+DEFAULT_TIMEZONE = "UTC"
+MAX_TITLE_CHARS_IN_PROBLEM = 60
+
+_WHITESPACE = re.compile(r"\s+")
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_CONTENT_TYPE_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.I)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+# Date formats seen in news pages and the seed format ("May 24, 2024 11:48 AM"), tried in order
+# after ISO 8601 and RFC 822 have failed.
+_DATE_FORMATS = (
+    "%B %d, %Y %I:%M %p",
+    "%b %d, %Y %I:%M %p",
+    "%B %d, %Y %H:%M",
+    "%b %d, %Y %H:%M",
+    "%B %d, %Y",
+    "%b %d, %Y",
+    "%d %B %Y %H:%M",
+    "%d %B %Y",
+    "%d %b %Y",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%Y.%m.%d %H:%M",
+    "%Y.%m.%d",
+)
+
+
+class SourceError(Exception):
+    """A whole source could not be read (missing path, unreachable URL, bad setting)."""
+
+
+class FeedError(SourceError):
+    """The data is not an RSS or Atom feed at all."""
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """What a parser found: the articles, and a warning for everything it had to skip or guess."""
+
+    articles: tuple[Article, ...] = ()
+    problems: tuple[str, ...] = ()
+
+    def __add__(self, other: ParseResult) -> ParseResult:
+        return ParseResult(self.articles + other.articles, self.problems + other.problems)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One configured source.
+
+    `timezone` applies to naive published times; None means the format's own default
+    (Asia/Shanghai for the seed format, UTC otherwise).
+    """
+
+    name: str
+    location: str
+    kind: str = "auto"
+    interval_minutes: int = 30
+    fetch_full_text: bool = False
+    timezone: str | None = None
+    max_articles: int = 200
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(
+                f"source {self.name!r}: kind must be one of {', '.join(KINDS)}, not {self.kind!r}"
+            )
+
+
+@dataclass(frozen=True)
+class FeedValidators:
+    """Conditional GET state remembered between polls of one URL."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    source: str
+    articles: tuple[Article, ...] = ()
+    problems: tuple[str, ...] = ()
+    validators: FeedValidators = field(default_factory=FeedValidators)
+    not_modified: bool = False
+    error: str | None = None
+
+
+def short_title(title: str) -> str:
+    """A title cut to a length that keeps warning lines readable."""
+    if len(title) <= MAX_TITLE_CHARS_IN_PROBLEM:
+        return title
+    return title[: MAX_TITLE_CHARS_IN_PROBLEM - 3].rstrip() + "..."
+
+
+def no_text_problem(source: str, what: str, index: int, title: str) -> str:
+    return f"{source}: {what} {index} '{short_title(title)}' has no text; skipped"
+
+
+def collapse_whitespace(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def soft_wrapped_paragraphs(lines: list[str]) -> list[str]:
+    """Blank lines end paragraphs; single newlines inside one are soft wraps."""
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for line in [*lines, ""]:
+        if line.strip():
+            current.append(line.strip())
+        elif current:
+            paragraphs.append(collapse_whitespace(" ".join(current)))
+            current = []
+    return paragraphs
+
+
+def resolve_timezone(name: str | None, default: str) -> tzinfo:
+    """The named zone, or raise SourceError naming the bad value."""
+    zone_name = name or default
+    try:
+        return ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise SourceError(f"unknown timezone {zone_name!r}") from error
+
+
+def parse_datetime(value: str, tz: tzinfo) -> datetime | None:
+    """Parse a published time in any common form; naive times are taken to be in `tz`."""
+    text = collapse_whitespace(value)
+    if not text:
+        return None
+    parsed = _parse_iso(text) or _parse_rfc822(text) or _parse_with_formats(text)
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=tz)
+    return parsed
+
+
+def _parse_iso(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        return None
+
+
+def _parse_rfc822(text: str) -> datetime | None:
+    try:
+        return email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _parse_with_formats(text: str) -> datetime | None:
+    for date_format in _DATE_FORMATS:
+        try:
+            # The zone is attached by the caller, which knows the source's timezone.
+            return datetime.strptime(text, date_format)  # noqa: DTZ007
+        except ValueError:
+            continue
+    return None
+
+
+def charset_from_content_type(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    match = _CONTENT_TYPE_CHARSET.search(content_type)
+    return match.group(1) if match else None
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The charset a document declares about itself (XML prolog or HTML meta), if any."""
+    head = data[:4096]
+    match = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
+    return match.group(1).decode("ascii") if match else None
+
+
+def decode_bytes(
+    data: bytes, source: str, declared: str | None = None
+) -> tuple[str, tuple[str, ...]]:
+    """Decode `data`: a BOM first, then the declared charset, then UTF-8, then a fallback.
+
+    Returns the text and the warnings about anything that did not decode as declared.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace"), ()
+    problems: list[str] = []
+    if declared:
+        try:
+            return data.decode(declared), ()
+        except LookupError:
+            problems.append(f"{source}: unknown charset {declared!r}; trying UTF-8")
+        except UnicodeDecodeError as error:
+            problems.append(
+                f"{source}: bytes are not valid {declared} as declared "
+                f"(byte 0x{data[error.start]:02x} at offset {error.start}); trying UTF-8"
+            )
+    try:
+        return data.decode("utf-8"), tuple(problems)
+    except UnicodeDecodeError as error:
+        text, fallback = _decode_fallback(data)
+        problems.append(
+            f"{source}: not valid UTF-8 (byte 0x{data[error.start]:02x} at offset "
+            f"{error.start}); decoded as {fallback}"
+        )
+        return text, tuple(problems)
+
+
+def _decode_fallback(data: bytes) -> tuple[str, str]:
+    """Mostly-UTF-8 text with a few bad bytes keeps its UTF-8; otherwise it is a legacy 8-bit
+    charset, and windows-1252 is the one that web and news text in practice use."""
+    lenient = data.decode("utf-8", errors="replace")
+    has_utf8_sequences = any(ord(char) > 0x7F and char != "\ufffd" for char in lenient)
+    if has_utf8_sequences:
+        return lenient, "UTF-8 with the bad bytes replaced by U+FFFD"
+    try:
+        return data.decode("cp1252"), "windows-1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"

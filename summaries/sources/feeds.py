@@ -1,0 +1,188 @@
+"""RSS 0.9x/1.0/2.0 and Atom feeds through feedparser: entries to articles, HTML stripped."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+import feedparser
+
+from summaries.models import Article
+from summaries.sources.base import (
+    DEFAULT_TIMEZONE,
+    FeedError,
+    ParseResult,
+    collapse_whitespace,
+    no_text_problem,
+    parse_datetime,
+    resolve_timezone,
+)
+from summaries.sources.html import html_to_paragraphs
+
+_FEED_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(rss|feed|RDF)[\s>/]")
+_SNIFF_BYTES = 2048
+_TITLE_FROM_TEXT_CHARS = 100
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One entry before it becomes an Article: the body may still be missing (a bare link)."""
+
+    position: int
+    title: str
+    url: str | None
+    published: datetime | None
+    tags: tuple[str, ...]
+    paragraphs: tuple[str, ...]
+
+
+def looks_like_feed(data: bytes) -> bool:
+    """True when the first bytes open an <rss>, <feed> or <rdf:RDF> document."""
+    return _FEED_ROOT.search(data[:_SNIFF_BYTES]) is not None
+
+
+def read_feed_entries(
+    data: bytes,
+    source: str,
+    *,
+    tz: str | None = None,
+    content_type: str | None = None,
+    base_url: str | None = None,
+) -> tuple[list[FeedEntry], list[str]]:
+    """Every entry of the feed and the warnings found on the way.
+
+    Raises FeedError when the data is not a feed at all.
+    """
+    zone = resolve_timezone(tz, DEFAULT_TIMEZONE)
+    if not data.strip():
+        raise FeedError("empty document, not a feed")
+    headers = {"content-type": content_type or "application/xml"}
+    if base_url:
+        headers["content-location"] = base_url
+    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
+    problems = _bozo_problems(parsed, source)
+    entries = [_entry(raw, position, zone) for position, raw in enumerate(parsed.entries, 1)]
+    return entries, problems
+
+
+def _bozo_problems(parsed: Any, source: str) -> list[str]:
+    """feedparser's `bozo` flag: fatal when nothing feed-like came out, a warning otherwise."""
+    if not parsed.get("version") and not parsed.entries:
+        reason = parsed.get("bozo_exception") or "no <rss>, <feed> or <rdf:RDF> root element"
+        raise FeedError(f"not an RSS or Atom feed ({_one_line(reason)})")
+    if not parsed.get("bozo"):
+        return []
+    error = parsed.get("bozo_exception")
+    if isinstance(error, feedparser.CharacterEncodingOverride):
+        return [f"{source}: feed's declared encoding was wrong; decoded as {parsed.encoding}"]
+    return [f"{source}: malformed feed XML ({_one_line(error)}); parsed leniently"]
+
+
+def _one_line(value: object) -> str:
+    return collapse_whitespace(str(value))[:200]
+
+
+def _entry(raw: Any, position: int, zone: tzinfo) -> FeedEntry:
+    paragraphs = tuple(_best_text(raw))
+    title = _plain(raw.get("title", ""), raw.get("title_detail"))
+    if not title and paragraphs:
+        title = _title_from_text(paragraphs[0])
+    link = (raw.get("link") or "").strip() or None
+    tags = tuple(
+        dict.fromkeys(
+            collapse_whitespace(tag.get("term") or tag.get("label") or "")
+            for tag in raw.get("tags", [])
+            if tag.get("term") or tag.get("label")
+        )
+    )
+    return FeedEntry(position, title, link, _entry_published(raw, zone), tags, paragraphs)
+
+
+def _plain(value: str, detail: Any) -> str:
+    if detail is not None and "html" in (detail.get("type") or ""):
+        return collapse_whitespace(" ".join(html_to_paragraphs(value)))
+    return collapse_whitespace(value)
+
+
+def _best_text(raw: Any) -> list[str]:
+    """The longest of the entry's content blocks and its summary, as paragraphs."""
+    candidates = [block.get("value", "") for block in raw.get("content", [])]
+    candidates.append(raw.get("summary", ""))
+    best: list[str] = []
+    for candidate in candidates:
+        paragraphs = html_to_paragraphs(candidate) if candidate else []
+        if sum(map(len, paragraphs)) > sum(map(len, best)):
+            best = paragraphs
+    return best
+
+
+def _title_from_text(text: str) -> str:
+    if len(text) <= _TITLE_FROM_TEXT_CHARS:
+        return text
+    cut = text[:_TITLE_FROM_TEXT_CHARS].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "..."
+
+
+def _entry_published(raw: Any, zone: tzinfo) -> datetime | None:
+    """The raw date string first, so a naive time gets the source's zone; feedparser's parsed
+    tuple (always UTC) for the formats only it understands."""
+    for key in ("published", "updated", "created"):
+        value = raw.get(key)
+        if value and (published := parse_datetime(value, zone)):
+            return published
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = raw.get(key)
+        if value:
+            year, month, day, hour, minute, second = value[:6]
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    return None
+
+
+def entries_to_articles(
+    entries: list[FeedEntry], source: str, problems: list[str] | tuple[str, ...] = ()
+) -> ParseResult:
+    """Articles from entries: textless ones skipped with a warning, repeated ids kept once."""
+    articles: list[Article] = []
+    seen: set[str] = set()
+    notes = list(problems)
+    for entry in entries:
+        if not entry.paragraphs:
+            notes.append(no_text_problem(source, "entry", entry.position, entry.title or "?"))
+            continue
+        article = Article.create(
+            source=source,
+            title=entry.title,
+            paragraphs=entry.paragraphs,
+            url=entry.url,
+            published=entry.published,
+            tags=entry.tags,
+        )
+        if article.id not in seen:
+            seen.add(article.id)
+            articles.append(article)
+    return ParseResult(tuple(articles), tuple(notes))
+
+
+def with_paragraphs(entry: FeedEntry, paragraphs: tuple[str, ...]) -> FeedEntry:
+    return replace(entry, paragraphs=paragraphs)
+
+
+def parse_feed(
+    data: bytes,
+    source: str,
+    *,
+    tz: str | None = None,
+    content_type: str | None = None,
+    base_url: str | None = None,
+) -> ParseResult:
+    """Articles of an RSS or Atom feed; anything that is not a feed becomes a problem."""
+    try:
+        entries, problems = read_feed_entries(
+            data, source, tz=tz, content_type=content_type, base_url=base_url
+        )
+    except FeedError as error:
+        return ParseResult(problems=(f"{source}: {error}; skipped",))
+    return entries_to_articles(entries, source, problems)
