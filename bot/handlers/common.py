@@ -1,0 +1,117 @@
+"""Small helpers every handler module shares: replies, chat records, group permissions."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from html import escape
+
+from telegram import (
+    ChatMember,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.ext import ContextTypes
+
+from bot.schedule import next_digest_at
+from bot.services import Services, get_services
+from bot.store import ChatSettings
+
+ADMIN_CACHE_SECONDS = 300
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+_ADMIN_STATUSES = (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def argument_text(context: ContextTypes.DEFAULT_TYPE) -> str:
+    return " ".join(context.args or [])
+
+
+async def reply(
+    update: Update,
+    text: str,
+    *,
+    keyboard: InlineKeyboardMarkup | None = None,
+    link_preview: bool = False,
+) -> Message | None:
+    """Answer in the chat the update came from, as Telegram HTML (callers escape their text)."""
+    message = update.effective_message
+    if message is None:
+        return None
+    return await message.reply_text(
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard,
+        link_preview_options=None if link_preview else NO_PREVIEW,
+        do_quote=False,
+    )
+
+
+async def reply_usage(update: Update, problem: str) -> None:
+    await reply(update, escape(problem))
+
+
+async def ensure_chat(update: Update, services: Services) -> ChatSettings:
+    """The stored settings of the update's chat, creating them with the defaults on first use."""
+    chat = update.effective_chat
+    assert chat is not None
+    defaults = services.settings.bot.defaults
+    first_digest = next_digest_at(
+        defaults.frequency, defaults.digest_time, defaults.timezone, defaults.weekday, now_utc()
+    )
+    title = chat.title or chat.full_name or chat.username or ""
+    return await services.store.ensure_chat(chat.id, chat.type, title, defaults, first_digest)
+
+
+def is_private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+async def is_group_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    chat, user = update.effective_chat, update.effective_user
+    message = update.effective_message
+    if chat is None:
+        return False
+    if message is not None and message.sender_chat is not None:
+        # An anonymous administrator posts as the group itself.
+        return message.sender_chat.id == chat.id
+    if user is None:
+        return False
+    cache: dict[int, tuple[bool, float]] = context.chat_data.setdefault("admins", {})  # type: ignore[union-attr]
+    cached = cache.get(user.id)
+    if cached and time.monotonic() - cached[1] < ADMIN_CACHE_SECONDS:
+        return cached[0]
+    member = await context.bot.get_chat_member(chat.id, user.id)
+    allowed = member.status in _ADMIN_STATUSES
+    cache[user.id] = (allowed, time.monotonic())
+    return allowed
+
+
+async def may_change_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Private chats always may; in groups only administrators change subscriptions or settings.
+
+    Refuses politely (as a reply, or as a callback answer for buttons) when not allowed.
+    """
+    if is_private(update) or await is_group_admin(update, context):
+        return True
+    refusal = "Only this group's administrators can change its subscriptions and settings."
+    if update.callback_query is not None:
+        await update.callback_query.answer(refusal, show_alert=True)
+    else:
+        await reply(update, refusal)
+    return False
+
+
+def is_bot_admin(update: Update, services: Services) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in services.settings.bot.admins
+
+
+def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return get_services(context)

@@ -1,0 +1,152 @@
+"""Digests on demand: /digest [topic or keywords] and one command per topic (/quantum, ...)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+from telegram.ext import CommandHandler, ContextTypes
+
+from bot.delivery import send_now
+from bot.handlers.common import (
+    argument_text,
+    ensure_chat,
+    now_utc,
+    reply,
+    reply_usage,
+    services_of,
+)
+from bot.handlers.subscriptions import resolve_subscription
+from bot.parsing import UsageError
+from bot.render import DigestEntry, render_digest
+from bot.selection import articles_for_chat, topics_of
+from bot.services import Services
+from bot.store import ChatSettings, StoredArticle, Subscription
+from summaries.models import Topic
+
+logger = logging.getLogger(__name__)
+TOPIC_COMMAND_ARTICLES = 5
+
+
+async def candidates(services: Services) -> list[StoredArticle]:
+    since = now_utc() - timedelta(days=services.settings.bot.lookback_days)
+    return await services.store.recent_articles(since, 1000)
+
+
+def topic_titles(services: Services, names: Sequence[str]) -> list[str]:
+    return [topic.title for name in names if (topic := services.topic(name)) is not None]
+
+
+def render_for_chat(
+    services: Services,
+    chat: ChatSettings,
+    chosen: Sequence[StoredArticle],
+    *,
+    title: str,
+    topics: Sequence[str],
+) -> list[str]:
+    entries = [DigestEntry(stored.article, stored.digest) for stored in chosen]
+    return render_digest(
+        entries,
+        title=title,
+        when=now_utc().astimezone(ZoneInfo(chat.timezone)),
+        topics=topic_titles(services, topics),
+        bullets=chat.bullets,
+    )
+
+
+async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    chat = await ensure_chat(update, services)
+    if context.args:
+        try:
+            subscriptions = [resolve_subscription(services, argument_text(context))]
+        except UsageError as error:
+            await reply_usage(update, str(error))
+            return
+    else:
+        subscriptions = await services.store.list_subscriptions(chat.chat_id)
+        if not subscriptions:
+            await reply(
+                update,
+                "You follow nothing yet. Pick topics with /topics, or try "
+                "/digest quantum for one topic now.",
+            )
+            return
+    await send_unsent_digest(services, chat, subscriptions, context)
+
+
+async def send_unsent_digest(
+    services: Services,
+    chat: ChatSettings,
+    subscriptions: Sequence[Subscription],
+    context: ContextTypes.DEFAULT_TYPE,
+) -> None:
+    """The articles matching `subscriptions` this chat has not had, recorded then sent now."""
+    pool = await candidates(services)
+    delivered = await services.store.delivered_article_ids(
+        [chat.chat_id], [stored.article.id for stored in pool]
+    )
+    chosen = articles_for_chat(
+        subscriptions,
+        pool,
+        delivered.get(chat.chat_id, set()),
+        services.texts,
+        services.settings.bot.digest_max_articles,
+    )
+    if not chosen:
+        await context.bot.send_message(
+            chat.chat_id, "Nothing new for you right now. /search finds older articles."
+        )
+        return
+    messages = render_for_chat(
+        services, chat, chosen, title="Your digest", topics=topics_of(subscriptions)
+    )
+    await send_now(
+        context.bot,
+        services.store,
+        chat,
+        [stored.article.id for stored in chosen],
+        messages,
+        now_utc(),
+    )
+
+
+async def topic_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, *, topic: Topic
+) -> None:
+    """The latest articles of one topic, whether or not this chat has seen them."""
+    services = services_of(context)
+    chat = await ensure_chat(update, services)
+    latest = [
+        stored for stored in await candidates(services) if topic.name in stored.digest.topics
+    ]
+    if not latest:
+        await reply(
+            update,
+            f"No {topic.title} articles in the last {services.settings.bot.lookback_days} days.",
+        )
+        return
+    messages = render_for_chat(
+        services,
+        chat,
+        latest[:TOPIC_COMMAND_ARTICLES],
+        title=f"Latest: {topic.title}",
+        topics=[topic.name],
+    )
+    for text in messages:
+        await reply(update, text, link_preview=chat.link_preview)
+
+
+def topic_handlers(commands: dict[str, Topic]) -> list[CommandHandler]:  # type: ignore[type-arg]
+    return [
+        CommandHandler(name, partial(topic_command, topic=topic))
+        for name, topic in commands.items()
+    ]
+
+
+HANDLERS = [CommandHandler("digest", digest_command)]

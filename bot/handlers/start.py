@@ -1,0 +1,101 @@
+"""Welcoming people: /start (with deep-link topics), /help, and the greeting in a new group."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import ChatMemberUpdated, Update
+from telegram.constants import ChatMemberStatus
+from telegram.ext import ChatMemberHandler, CommandHandler, ContextTypes
+
+from bot.commands import COMMANDS
+from bot.handlers.common import (
+    ensure_chat,
+    is_bot_admin,
+    may_change_chat,
+    reply,
+    services_of,
+)
+from bot.handlers.subscriptions import subscribe, topics_keyboard
+from bot.selection import TOPIC
+from bot.services import Services
+from bot.store import Subscription
+
+INTRO = (
+    "I read the regional news so you don't have to: every article condensed into a few "
+    "bullet points, sent to you as a digest at the time you choose.\n\n"
+    "Tap a topic below to follow it, or follow keywords with /subscribe. "
+    "/digest shows what is new now, /search finds articles, /help lists everything."
+)
+
+
+def help_text(services: Services, *, admin: bool) -> str:
+    lines = ["<b>Commands</b>"]
+    lines += [
+        f"/{command.name} — {escape(command.description)}"
+        for command in COMMANDS
+        if admin or not command.admin_only
+    ]
+    lines += ["", "<b>Topic digests</b>"]
+    lines += [
+        f"/{name} — Latest {escape(topic.title)} news"
+        for name, topic in services.topic_commands.items()
+    ]
+    lines += ["", "In a private chat, any other message is a search."]
+    return "\n".join(lines)
+
+
+async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    chat = await ensure_chat(update, services)
+    payload = " ".join(context.args or []).strip()
+    note = ""
+    if payload:
+        topic = services.topic(payload) or services.topic_commands.get(payload.casefold())
+        if topic is None:
+            note = f"\n\nThere is no topic “{escape(payload)}”; here are the ones there are."
+        elif await may_change_chat(update, context):
+            note = "\n\n" + await subscribe(
+                services, chat.chat_id, Subscription(TOPIC, topic.name)
+            )
+    keyboard = await topics_keyboard(services, chat.chat_id)
+    await reply(update, escape(INTRO) + note, keyboard=keyboard)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    await reply(update, help_text(services, admin=is_bot_admin(update, services)))
+
+
+def _was_added(change: ChatMemberUpdated) -> bool:
+    before, after = change.old_chat_member.status, change.new_chat_member.status
+    absent = (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
+    return before in absent and after not in absent
+
+
+async def bot_membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Greets a group the bot was added to; forgets nothing when it is removed (/stop does)."""
+    change = update.my_chat_member
+    if change is None or change.chat.type == "private":
+        return
+    services = services_of(context)
+    if not _was_added(change):
+        if change.new_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+            await services.store.deactivate_chat(change.chat.id, "removed from the group")
+        return
+    chat = await ensure_chat(update, services)
+    keyboard = await topics_keyboard(services, chat.chat_id)
+    greeting = (
+        f"Hello, {escape(change.chat.title or 'everyone')}! {escape(INTRO)}\n\n"
+        "Only this group's administrators can change what it follows."
+    )
+    await context.bot.send_message(
+        change.chat.id, greeting, parse_mode="HTML", reply_markup=keyboard
+    )
+
+
+HANDLERS = [
+    CommandHandler("start", start_command),
+    CommandHandler("help", help_command),
+    ChatMemberHandler(bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
+]

@@ -1,0 +1,62 @@
+"""The long-lived objects the handlers and jobs share, created in post_init, kept in bot_data."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.selection import ArticleTexts
+from bot.throttle import Throttle
+from summaries.matching import SearchIndex, TopicMatcher
+from summaries.models import Topic
+
+if TYPE_CHECKING:
+    import httpx
+    from telegram.ext import ContextTypes
+
+    from bot.config import Settings
+    from bot.delivery import OutboxSender
+    from bot.store import AsyncStore
+
+SERVICES_KEY = "services"
+
+
+def callback_key(token: str) -> bytes:
+    """The secret that signs inline-button data, derived from the token (never stored)."""
+    return hmac.new(token.encode(), b"digest-bot callback data", hashlib.sha256).digest()
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: AsyncStore
+    http: httpx.AsyncClient
+    sender: OutboxSender
+    callback_key: bytes
+    topic_commands: dict[str, Topic]
+    matcher: TopicMatcher
+    search_index: SearchIndex = field(default_factory=SearchIndex)
+    texts: ArticleTexts = field(default_factory=ArticleTexts)
+    search_throttle: Throttle = field(default_factory=lambda: Throttle(6, 60.0))
+    wake_delivery: asyncio.Event = field(default_factory=asyncio.Event)
+    stop_delivery: asyncio.Event = field(default_factory=asyncio.Event)
+    background: list[asyncio.Task[Any]] = field(default_factory=list)
+    # Serialises digest rounds: the minute job and /refresh must not build the same round twice.
+    round_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def topics(self) -> tuple[Topic, ...]:
+        return self.settings.app.topics
+
+    def topic(self, name: str) -> Topic | None:
+        return self.settings.app.topic(name)
+
+
+def get_services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    services = context.bot_data.get(SERVICES_KEY)
+    if services is None:
+        raise RuntimeError("services are created in post_init; the application is not running")
+    return services  # type: ignore[no-any-return]
