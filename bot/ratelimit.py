@@ -1,0 +1,448 @@
+"""Pacing for every Bot API request the bot makes, with a fast lane for people.
+
+Telegram allows about 30 messages a second per bot, about one a second per chat and 20 a
+minute per group, and answers 429 (``RetryAfter``) beyond that. PTB's ``AIORateLimiter`` lets
+twice the rate through in its first second, pauses every chat on one chat's 429 and has no
+per-private-chat limit (see DESIGN.md), so this module paces requests itself:
+
+- ``Pacer`` is the pure bookkeeping: given the time, which waiting request may go now, and when
+  the next one may. It never sleeps, so it is tested with a fake clock.
+- ``PacingRateLimiter`` is the ``telegram.ext.BaseRateLimiter`` around it: requests wait on a
+  future that a single timer resolves, in priority order.
+
+Two lanes share the global budget. Interactive requests (the default: command replies, edits)
+take the next free slot before any bulk request; bulk requests (delivery, sent with
+``rate_limit_args=BULK``) may use only ``bulk_share`` of the budget, so the rest stays free for
+people and for network jitter. Only message-producing methods that name a chat are paced;
+``getUpdates``, ``answerCallbackQuery``, ``getMe``, ``setMyCommands`` and the like pass through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import count
+from typing import Any, Final, Literal
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+_LOG = logging.getLogger(__name__)
+
+Lane = Literal["interactive", "bulk"]
+ChatKey = int | str
+RetryScope = Literal["chat", "global"]
+RateLimitArgs = dict[str, Any]
+
+#: ``rate_limit_args`` for background delivery: the bulk lane.
+BULK: Final[RateLimitArgs] = {"bulk": True}
+
+# Endpoints whose name starts with one of these produce or change a message in a chat and count
+# against Telegram's message limits; everything else passes straight through.
+_MESSAGE_PREFIXES: Final = ("send", "forward", "copy", "edit")
+_NOT_MESSAGES: Final = frozenset({"sendChatAction"})
+# A timer may fire a fraction of a millisecond early; treat that as on time rather than spin.
+_EARLY_TOLERANCE: Final = 0.0005
+# Forget a chat's pacing state once it can no longer constrain anything; sweep this often.
+_SWEEP_EVERY: Final = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """The limits to pace by; the defaults are Telegram's published ones.
+
+    ``slack`` (seconds) widens every per-chat spacing and window so that network jitter between
+    this process and the server cannot make two sends look closer together than allowed.
+    """
+
+    global_rate: float = 30.0
+    bulk_share: float = 0.95
+    chat_interval: float = 1.0
+    group_max: int = 20
+    group_period: float = 60.0
+    slack: float = 0.02
+
+    def __post_init__(self) -> None:
+        if not self.global_rate > 0:
+            raise ValueError(f"RateLimits.global_rate must be > 0, got {self.global_rate!r}")
+        if not 0 < self.bulk_share <= 1:
+            raise ValueError(f"RateLimits.bulk_share must be in (0, 1], got {self.bulk_share!r}")
+        if self.chat_interval < 0 or self.group_period < 0 or self.slack < 0:
+            raise ValueError("RateLimits intervals and slack must not be negative")
+        if self.group_max < 1:
+            raise ValueError(f"RateLimits.group_max must be >= 1, got {self.group_max!r}")
+
+    @property
+    def global_window_cap(self) -> int:
+        """How many message requests fit in any one-second window."""
+        return max(1, math.floor(self.global_rate))
+
+
+@dataclass(eq=False, slots=True)
+class Ticket:
+    """One request waiting for permission to go."""
+
+    seq: int
+    key: ChatKey | None
+    lane: Lane
+
+
+@dataclass(slots=True)
+class _ChatState:
+    # Grant times, newest last: one for a private chat, ``group_max`` for a group's window.
+    recent: deque[float]
+    paused_until: float = -math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class LimiterStats:
+    """Counters for logs, tests and benchmarks."""
+
+    granted_interactive: int
+    granted_bulk: int
+    retry_after_chat: int
+    retry_after_global: int
+    waiting: int
+    chats_tracked: int
+
+
+def is_group_key(key: ChatKey) -> bool:
+    """Groups, supergroups and channels have negative ids (or an ``@username``)."""
+    return isinstance(key, str) or key < 0
+
+
+@dataclass(slots=True)
+class _Counters:
+    granted: dict[str, int] = field(default_factory=lambda: {"interactive": 0, "bulk": 0})
+    retry_after: dict[str, int] = field(default_factory=lambda: {"chat": 0, "global": 0})
+
+
+class Pacer:
+    """Decides, for a given time, which waiting requests may be sent. Pure: never sleeps.
+
+    Global: message requests are evenly spaced at ``1/global_rate`` (no initial burst) and capped
+    at ``global_window_cap`` in any window of ``1 + slack`` seconds; bulk requests are further
+    spaced at ``1/(global_rate*bulk_share)``, with half a slot of tolerance so a late timer is
+    caught up. Per chat: ``chat_interval`` between two messages; groups at most ``group_max`` per
+    ``group_period``. A 429 pauses its chat, and a 429 that the chat's own pace cannot explain
+    also pauses the bulk lane.
+    """
+
+    def __init__(self, limits: RateLimits | None = None) -> None:
+        self.limits = limits or RateLimits()
+        self._any_interval = 1.0 / self.limits.global_rate
+        self._bulk_interval = 1.0 / (self.limits.global_rate * self.limits.bulk_share)
+        self._next_any = -math.inf
+        self._bulk_tat = -math.inf  # GCRA theoretical arrival time of the next bulk request
+        self._window: deque[float] = deque(maxlen=self.limits.global_window_cap)
+        self._bulk_paused_until = -math.inf
+        self._chats: dict[ChatKey, _ChatState] = {}
+        self._queues: dict[Lane, deque[Ticket]] = {"interactive": deque(), "bulk": deque()}
+        self._seq = count()
+        self._counters = _Counters()
+        self._grants_since_sweep = 0
+
+    # -- waiting requests ------------------------------------------------------------------
+
+    def submit(self, key: ChatKey | None, lane: Lane) -> Ticket:
+        """Queue a request; ``dispatch`` says when it may go."""
+        ticket = Ticket(next(self._seq), key, lane)
+        self._queues[lane].append(ticket)
+        return ticket
+
+    def cancel(self, ticket: Ticket) -> None:
+        """Forget a request whose caller stopped waiting (no-op if already granted)."""
+        with contextlib.suppress(ValueError):
+            self._queues[ticket.lane].remove(ticket)
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(queue) for queue in self._queues.values())
+
+    def dispatch(self, now: float) -> tuple[list[Ticket], float | None]:
+        """Grant every request that may go at ``now``, interactive first, FIFO within a lane.
+
+        Returns the granted tickets and the earliest time another waiting one may go (None when
+        nothing waits). A request held back only by its own chat never blocks the others.
+        """
+        granted: list[Ticket] = []
+        while (ticket := self._first_ready(now)) is not None:
+            self._queues[ticket.lane].remove(ticket)
+            self.grant(now, ticket.key, ticket.lane)
+            granted.append(ticket)
+        wake = min((self.ready_at(now, t.key, t.lane) for t in self._waiting()), default=None)
+        return granted, wake
+
+    def _waiting(self) -> Iterator[Ticket]:
+        for queue in self._queues.values():
+            yield from queue
+
+    def _first_ready(self, now: float) -> Ticket | None:
+        # Bulk's global constraints include interactive's, so an interactive request that is
+        # blocked only globally also blocks bulk: strict priority without extra bookkeeping.
+        for lane in ("interactive", "bulk"):
+            for ticket in self._queues[lane]:
+                if self.ready_at(now, ticket.key, lane) <= now + _EARLY_TOLERANCE:
+                    return ticket
+        return None
+
+    # -- the rules -------------------------------------------------------------------------
+
+    def ready_at(self, now: float, key: ChatKey | None, lane: Lane) -> float:
+        """The earliest time a request for ``key`` in ``lane`` may go, given what was granted."""
+        limits = self.limits
+        at = max(now, self._next_any)
+        if len(self._window) == self._window.maxlen:
+            at = max(at, self._window[0] + 1.0 + limits.slack)
+        if lane == "bulk":
+            at = max(at, self._bulk_tat - self._bulk_interval / 2, self._bulk_paused_until)
+        state = self._chats.get(key) if key is not None else None
+        if state is not None and key is not None:
+            at = max(at, state.paused_until)
+            if state.recent:
+                at = max(at, state.recent[-1] + limits.chat_interval + limits.slack)
+                if is_group_key(key) and len(state.recent) == state.recent.maxlen:
+                    at = max(at, state.recent[0] + limits.group_period + limits.slack)
+        return at
+
+    def grant(self, now: float, key: ChatKey | None, lane: Lane) -> None:
+        """Record that a request went at ``now`` (``dispatch`` calls this)."""
+        self._next_any = max(self._next_any, now) + self._any_interval
+        self._window.append(now)
+        if lane == "bulk":
+            self._bulk_tat = max(self._bulk_tat, now) + self._bulk_interval
+        if key is not None:
+            self._chat(key).recent.append(now)
+        self._counters.granted[lane] += 1
+        self._grants_since_sweep += 1
+        if self._grants_since_sweep >= _SWEEP_EVERY:
+            self.forget_idle_chats(now)
+
+    def record_retry_after(self, now: float, key: ChatKey | None, seconds: float) -> RetryScope:
+        """Honour a 429: pause its chat, and the bulk lane if the chat's pace can't explain it.
+
+        Telegram does not say which limit was hit. If this chat had another message shortly
+        before (or its group window is full), the chat's own limit is the likely cause and only
+        the chat waits; otherwise the global budget is, and bulk sending pauses as well, while
+        interactive requests keep going on the reserved share.
+        """
+        until = now + max(0.0, seconds)
+        scope: RetryScope = "global"
+        if key is not None:
+            state = self._chat(key)
+            if self._chat_explains(state, key):
+                scope = "chat"
+            state.paused_until = max(state.paused_until, until)
+        if scope == "global":
+            # Whichever lane saw it, bulk waits: people keep the budget that is left.
+            self._bulk_paused_until = max(self._bulk_paused_until, until)
+        self._counters.retry_after[scope] += 1
+        return scope
+
+    def _chat_explains(self, state: _ChatState, key: ChatKey) -> bool:
+        recent = state.recent
+        if len(recent) >= 2 and recent[-1] - recent[-2] < 2 * self.limits.chat_interval:
+            return True
+        if is_group_key(key) and recent.maxlen is not None and len(recent) >= recent.maxlen - 1:
+            return recent[-1] - recent[0] < self.limits.group_period
+        return False
+
+    def _chat(self, key: ChatKey) -> _ChatState:
+        state = self._chats.get(key)
+        if state is None:
+            # Private chats need the last send only; a group also needs the previous one for
+            # telling a chat 429 from a global one, and its whole window.
+            size = self.limits.group_max if is_group_key(key) else 2
+            state = _ChatState(deque(maxlen=max(2, size)))
+            self._chats[key] = state
+        return state
+
+    def forget_idle_chats(self, now: float) -> int:
+        """Drop pacing state that can no longer delay anything; keeps memory flat."""
+        self._grants_since_sweep = 0
+        limits = self.limits
+        horizon_private = limits.chat_interval * 2 + limits.slack
+        horizon_group = max(horizon_private, limits.group_period + limits.slack)
+        idle = [
+            key
+            for key, state in self._chats.items()
+            if state.paused_until <= now
+            and (
+                not state.recent
+                or now - state.recent[-1]
+                > (horizon_group if is_group_key(key) else horizon_private)
+            )
+        ]
+        for key in idle:
+            del self._chats[key]
+        return len(idle)
+
+    def stats(self) -> LimiterStats:
+        return LimiterStats(
+            granted_interactive=self._counters.granted["interactive"],
+            granted_bulk=self._counters.granted["bulk"],
+            retry_after_chat=self._counters.retry_after["chat"],
+            retry_after_global=self._counters.retry_after["global"],
+            waiting=self.waiting,
+            chats_tracked=len(self._chats),
+        )
+
+
+# -- classifying PTB requests ----------------------------------------------------------------
+
+
+def chat_key(data: dict[str, Any]) -> ChatKey | None:
+    """The chat a request is for: an int id, an ``@username`` string, or None."""
+    raw = data.get("chat_id")
+    if raw is None or isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    text = str(raw).strip()
+    try:
+        return int(text)
+    except ValueError:
+        return text or None
+
+
+def is_paced_request(endpoint: str, data: dict[str, Any]) -> bool:
+    """Whether a request sends or edits a message in a named chat (and so counts)."""
+    return (
+        endpoint.startswith(_MESSAGE_PREFIXES)
+        and endpoint not in _NOT_MESSAGES
+        and chat_key(data) is not None
+    )
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """Seconds to wait from a ``RetryAfter``, without PTB's int-vs-timedelta warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value: object = exc.retry_after
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)  # type: ignore[arg-type]
+
+
+def _lane_of(rate_limit_args: RateLimitArgs | None) -> Lane:
+    return "bulk" if rate_limit_args and rate_limit_args.get("bulk") else "interactive"
+
+
+def _max_retries_of(rate_limit_args: RateLimitArgs | None) -> int:
+    if not rate_limit_args:
+        return 0
+    return max(0, int(rate_limit_args.get("max_retries", 0)))
+
+
+_Result = bool | dict[str, Any] | list[dict[str, Any]]
+
+
+class PacingRateLimiter(BaseRateLimiter[RateLimitArgs]):
+    """A ``BaseRateLimiter`` that paces with ``Pacer``; pass it to ``ApplicationBuilder``.
+
+    ``rate_limit_args``: ``{"bulk": True}`` (``BULK``) puts a request in the bulk lane;
+    ``{"max_retries": n}`` waits out up to n 429s before re-raising. Without it a ``RetryAfter``
+    is recorded (pausing what it should) and re-raised: the caller decides about retrying.
+    """
+
+    __slots__ = ("_clock", "_futures", "_pacer", "_timer")
+
+    def __init__(
+        self, limits: RateLimits | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._pacer = Pacer(limits)
+        self._clock = clock
+        self._futures: dict[int, asyncio.Future[None]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def limits(self) -> RateLimits:
+        return self._pacer.limits
+
+    def stats(self) -> LimiterStats:
+        return self._pacer.stats()
+
+    async def initialize(self) -> None:
+        """Nothing to set up: the timer is created on first use, in the running loop."""
+
+    async def shutdown(self) -> None:
+        """Stop the timer and release anyone still waiting (they see ``CancelledError``)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for future in self._futures.values():
+            future.cancel()
+        self._futures.clear()
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, _Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: RateLimitArgs | None,
+    ) -> _Result:
+        if not is_paced_request(endpoint, data):
+            return await callback(*args, **kwargs)
+        key = chat_key(data)
+        lane = _lane_of(rate_limit_args)
+        retries_left = _max_retries_of(rate_limit_args)
+        while True:
+            await self._wait_turn(key, lane)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                seconds = retry_after_seconds(exc)
+                scope = self._pacer.record_retry_after(self._clock(), key, seconds)
+                _LOG.warning(
+                    "429 from Telegram on %s for chat %s (%s lane): paused %s for %.1f s",
+                    endpoint,
+                    key,
+                    lane,
+                    "the chat" if scope == "chat" else "the chat and bulk sending",
+                    seconds,
+                )
+                self._pump()
+                if retries_left <= 0:
+                    raise
+                retries_left -= 1
+
+    async def _wait_turn(self, key: ChatKey | None, lane: Lane) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        ticket = self._pacer.submit(key, lane)
+        self._futures[ticket.seq] = future
+        self._pump()
+        try:
+            await future
+        except asyncio.CancelledError:
+            # The caller gave up before its turn: give the slot to someone else.
+            self._pacer.cancel(ticket)
+            self._futures.pop(ticket.seq, None)
+            self._pump()
+            raise
+
+    def _pump(self) -> None:
+        granted, wake = self._pacer.dispatch(self._clock())
+        for ticket in granted:
+            future = self._futures.pop(ticket.seq, None)
+            if future is not None and not future.done():
+                future.set_result(None)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if wake is not None:
+            delay = max(0.0, wake - self._clock())
+            self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._pump()
