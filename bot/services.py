@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.selection import ArticleTexts
@@ -34,10 +36,11 @@ class Services:
     settings: Settings
     store: AsyncStore
     http: httpx.AsyncClient
-    sender: OutboxSender
+    sender: OutboxSender | None
     callback_key: bytes
     topic_commands: dict[str, Topic]
     matcher: TopicMatcher
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     search_index: SearchIndex = field(default_factory=SearchIndex)
     texts: ArticleTexts = field(default_factory=ArticleTexts)
     search_throttle: Throttle = field(default_factory=lambda: Throttle(6, 60.0))
@@ -46,6 +49,9 @@ class Services:
     background: list[asyncio.Task[Any]] = field(default_factory=list)
     # Serialises digest rounds: the minute job and /refresh must not build the same round twice.
     round_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self.search_throttle = Throttle(self.settings.bot.search_per_user_per_minute, 60.0)
 
     @property
     def topics(self) -> tuple[Topic, ...]:

@@ -1,0 +1,225 @@
+"""Builds the python-telegram-bot Application: handlers, jobs, services and the error handler.
+
+This is the one place the bot is put together; `run_bot.py` and the tests both call
+`build_application`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+)
+
+from bot import callbacks
+from bot.commands import menu, topic_commands
+from bot.config import Settings
+from bot.delivery import OutboxSender
+from bot.handlers import admin, digests, search, start, subscriptions
+from bot.handlers import settings as settings_handlers
+from bot.handlers.common import reply
+from bot.ingest import ingest_due
+from bot.ratelimit import TelegramRateLimiter
+from bot.rounds import digest_round
+from bot.services import SERVICES_KEY, Services, callback_key, get_services
+from bot.store import AsyncStore, Store, StoreUnavailable
+from summaries.matching import TopicMatcher
+from summaries.sources import USER_AGENT
+
+logger = logging.getLogger(__name__)
+
+BUTTONS = subscriptions.BUTTONS | search.BUTTONS | settings_handlers.BUTTONS
+SEARCH_INDEX_SIZE = 20_000
+DESCRIPTION = (
+    "Regional news, condensed: follow topics or keywords and get a short bullet-point digest "
+    "of the new articles at the time you choose."
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How often the background jobs run; tests shorten these and drive the clock."""
+
+    round_seconds: float = 60.0
+    poll_seconds: float = 60.0
+    first_round_seconds: float = 5.0
+    first_poll_seconds: float = 1.0
+    clock: Callable[[], datetime] = utc_now
+
+
+def build_application(
+    settings: Settings, token: str, *, timing: Timing | None = None
+) -> Application:  # type: ignore[type-arg]
+    timing = timing or Timing()
+    bot_settings = settings.bot
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .concurrent_updates(True)
+        .rate_limiter(
+            TelegramRateLimiter(
+                messages_per_second=bot_settings.messages_per_second,
+                group_messages_per_minute=bot_settings.group_messages_per_minute,
+            )
+        )
+        .post_init(_post_init)
+        .post_stop(_post_stop)
+        .post_shutdown(_post_shutdown)
+    )
+    if bot_settings.base_url:
+        base = bot_settings.base_url.rstrip("/")
+        builder = builder.base_url(base).base_file_url(base.replace("/bot", "/file/bot"))
+    application = builder.build()
+    application.bot_data["settings"] = settings
+    application.bot_data["timing"] = timing
+    commands = topic_commands(settings.app.topics)
+    for module in (start, subscriptions, digests, search, settings_handlers, admin):
+        application.add_handlers(module.HANDLERS)
+    application.add_handlers(digests.topic_handlers(commands))
+    application.add_handler(CallbackQueryHandler(dispatch_button))
+    application.add_error_handler(error_handler)
+    return application
+
+
+async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+    settings: Settings = application.bot_data["settings"]
+    timing: Timing = application.bot_data["timing"]
+    store = Store.from_url(settings.bot.database_url)
+    await asyncio.to_thread(store.migrate)
+    async_store = AsyncStore(store)
+    services = Services(
+        settings=settings,
+        store=async_store,
+        http=httpx.AsyncClient(
+            timeout=httpx.Timeout(20.0, connect=10.0),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=True,
+        ),
+        sender=None,
+        callback_key=callback_key(application.bot.token),
+        topic_commands=topic_commands(settings.app.topics),
+        matcher=TopicMatcher(settings.app.topics),
+        clock=timing.clock,
+    )
+    application.bot_data[SERVICES_KEY] = services
+    await _load_search_index(services)
+    await _publish_commands(application, services)
+    sender = services.sender = OutboxSender(application.bot, async_store)
+    services.background.append(
+        asyncio.create_task(
+            sender.run_forever(services.wake_delivery, services.stop_delivery),
+            name="outbox-sender",
+        )
+    )
+    job_queue = application.job_queue
+    assert job_queue is not None, "install python-telegram-bot[job-queue]"
+    job_queue.run_repeating(
+        poll_sources_job, timing.poll_seconds, first=timing.first_poll_seconds, name="poll-sources"
+    )
+    job_queue.run_repeating(
+        digest_round_job,
+        timing.round_seconds,
+        first=timing.first_round_seconds,
+        name="digest-round",
+    )
+
+
+async def _load_search_index(services: Services) -> None:
+    for stored in await services.store.recent_articles(None, SEARCH_INDEX_SIZE):
+        services.search_index.add(stored.article.id, stored.article.title, stored.article.text)
+
+
+async def _publish_commands(application: Application, services: Services) -> None:  # type: ignore[type-arg]
+    """The command menu and description are nice to have: a refusal must not stop the bot."""
+    commands = [BotCommand(name, description) for name, description in menu(services.topics)]
+    for call, what in (
+        (application.bot.set_my_commands(commands), "command menu"),
+        (application.bot.set_my_description(DESCRIPTION), "description"),
+    ):
+        try:
+            await call
+        except TelegramError as error:
+            logger.warning("could not publish the %s (%s); going on without it", what, error)
+
+
+async def _post_stop(application: Application) -> None:  # type: ignore[type-arg]
+    services: Services | None = application.bot_data.get(SERVICES_KEY)
+    if services is None:
+        return
+    services.stop_delivery.set()
+    services.wake_delivery.set()
+    # In-flight sends finish and are recorded; what was not sent stays pending for next time.
+    done, pending = await asyncio.wait(services.background, timeout=30)
+    for task in pending:
+        task.cancel()
+    for task in done:
+        if not task.cancelled() and task.exception():
+            logger.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+
+async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    services: Services | None = application.bot_data.get(SERVICES_KEY)
+    if services is None:
+        return
+    await services.http.aclose()
+    await asyncio.to_thread(services.store.close)
+
+
+async def poll_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = get_services(context)
+    reports = await ingest_due(services, services.clock())
+    if any(report.added for report in reports):
+        await digest_round(services, services.clock())
+
+
+async def digest_round_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = get_services(context)
+    await digest_round(services, services.clock())
+
+
+async def dispatch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every inline button: checks the signed data, then hands it to its feature's handler."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None:
+        return
+    services = get_services(context)
+    try:
+        button = callbacks.decode(
+            query.data or "", chat_id=chat.id if chat else 0, key=services.callback_key
+        )
+        handler = BUTTONS[button.action]
+    except (callbacks.InvalidCallback, KeyError):
+        logger.info("refused button data in chat %s", chat.id if chat else None)
+        await query.answer("This button is not valid here any more.")
+        return
+    await handler(update, context, button)
+
+
+async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Logs the failure and tells the user in plain words; never shows exception text."""
+    error = context.error
+    if isinstance(error, StoreUnavailable):
+        logger.error("storage unavailable: %s", error)
+        text = "My storage is unavailable for a moment. Please try again in a minute."
+    else:
+        logger.error("error while handling an update", exc_info=error)
+        text = "Sorry, something went wrong on my side. Please try again."
+    if isinstance(update, Update) and update.effective_message is not None:
+        with contextlib.suppress(TelegramError):
+            await reply(update, text)

@@ -1,0 +1,1 @@
+"""One module per feature, each exporting its HANDLERS (and BUTTONS for inline buttons)."""

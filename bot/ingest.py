@@ -1,0 +1,143 @@
+"""Fetching sources into the store: new articles are summarised once, in a worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.services import Services
+from bot.store import SourceState
+from summaries.digest import summarise
+from summaries.matching import TopicMatcher
+from summaries.models import Article, Digest, SummariserSettings
+from summaries.sources import FeedValidators, FetchResult, SourceSpec, fetch_source
+
+logger = logging.getLogger(__name__)
+
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    source: str
+    fetched: int
+    added: int
+    error: str | None = None
+    not_modified: bool = False
+
+
+def retry_delay(failures: int, interval: timedelta) -> timedelta:
+    """Exponential backoff after consecutive failures, never longer than 6 hours."""
+    delay = FIRST_RETRY * 2 ** max(failures - 1, 0)
+    return min(delay, max(interval, LONGEST_RETRY))
+
+
+def is_due(state: SourceState | None, now: datetime) -> bool:
+    return state is None or state.next_attempt_at is None or state.next_attempt_at <= now
+
+
+def summarise_new(
+    articles: Sequence[Article], settings: SummariserSettings, matcher: TopicMatcher
+) -> tuple[list[tuple[Article, Digest]], list[str]]:
+    """Digests for the articles that have text; CPU-bound, so callers run it in a thread."""
+    summarised, problems = [], []
+    for article in articles:
+        digest = summarise(article, settings, matcher)
+        if digest.bullets:
+            summarised.append((article, digest))
+        else:
+            problems.append(f"{article.source}: {article.title!r} has no sentences; skipped")
+    return summarised, problems
+
+
+async def ingest_source(services: Services, spec: SourceSpec, now: datetime) -> IngestReport:
+    """Fetch one source, store what is new, and record how the fetch went."""
+    store = services.store
+    state = await store.get_source_state(spec.name)
+    validators = FeedValidators(state.etag, state.last_modified) if state else None
+    result = await fetch_source(spec, services.http, validators)
+    if result.error:
+        return await _record_failure(services, spec, state, result.error, now)
+    for problem in result.problems:
+        logger.warning("%s", problem)
+    added = 0
+    if not result.not_modified:
+        added = await _store_new(services, result, now)
+    await store.record_fetch(
+        spec.name,
+        at=now,
+        ok=True,
+        error=None,
+        etag=result.validators.etag,
+        last_modified=result.validators.last_modified,
+        next_attempt_at=now + timedelta(minutes=spec.interval_minutes),
+    )
+    logger.info("source %s: %d articles, %d new", spec.name, len(result.articles), added)
+    return IngestReport(spec.name, len(result.articles), added, None, result.not_modified)
+
+
+async def _store_new(services: Services, result: FetchResult, now: datetime) -> int:
+    known = await services.store.known_article_ids([a.id for a in result.articles])
+    fresh = list({a.id: a for a in result.articles if a.id not in known}.values())
+    if not fresh:
+        return 0
+    summarised, problems = await asyncio.to_thread(
+        summarise_new, fresh, services.settings.app.summariser, services.matcher
+    )
+    for problem in problems:
+        logger.warning("%s", problem)
+    inserted = set(await services.store.add_articles(summarised, now))
+    for article, _digest in summarised:
+        if article.id in inserted:
+            services.search_index.add(article.id, article.title, article.text)
+    return len(inserted)
+
+
+async def _record_failure(
+    services: Services, spec: SourceSpec, state: SourceState | None, error: str, now: datetime
+) -> IngestReport:
+    failures = (state.consecutive_failures if state else 0) + 1
+    delay = retry_delay(failures, timedelta(minutes=spec.interval_minutes))
+    logger.warning(
+        "source %s failed (%d in a row, next try in %s): %s", spec.name, failures, delay, error
+    )
+    await services.store.record_fetch(
+        spec.name,
+        at=now,
+        ok=False,
+        error=error,
+        etag=state.etag if state else None,
+        last_modified=state.last_modified if state else None,
+        next_attempt_at=now + delay,
+    )
+    return IngestReport(spec.name, 0, 0, error)
+
+
+async def ingest_due(
+    services: Services, now: datetime, *, force: bool = False
+) -> list[IngestReport]:
+    """Fetch every source whose time has come (all of them when `force`), concurrently.
+
+    One source failing, hanging or serving garbage never stops the others.
+    """
+    states = {state.name: state for state in await services.store.source_states()}
+    due = [
+        spec
+        for spec in services.settings.app.sources
+        if force or is_due(states.get(spec.name), now)
+    ]
+    results = await asyncio.gather(
+        *(ingest_source(services, spec, now) for spec in due), return_exceptions=True
+    )
+    reports = []
+    for spec, outcome in zip(due, results, strict=True):
+        if isinstance(outcome, BaseException):
+            logger.error("source %s: unexpected failure", spec.name, exc_info=outcome)
+            reports.append(IngestReport(spec.name, 0, 0, f"internal error: {outcome!r}"))
+        else:
+            reports.append(outcome)
+    return reports

@@ -1,0 +1,113 @@
+"""Running the bot from the command line (see run_bot.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from telegram import Update
+
+from bot.app import build_application
+from bot.config import SETUP_HELP, Settings, load_settings
+from bot.ingest import ingest_due
+from bot.logsafe import protect_logs
+from bot.services import Services, callback_key
+from bot.store import AsyncStore, Store, StoreError
+from summaries.matching import TopicMatcher
+from summaries.yamlfile import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+def _load(config: Path) -> Settings | None:
+    try:
+        return load_settings(config)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def run_bot(
+    config: Path, *, webhook_url: str | None = None, listen: str = "127.0.0.1:8443"
+) -> int:
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    protect_logs(token)
+    settings = _load(config)
+    if settings is None:
+        return 2
+    if not token:
+        print(SETUP_HELP, file=sys.stderr)
+        return 2
+    application = build_application(settings, token)
+    try:
+        if webhook_url:
+            _run_webhook(application, webhook_url, listen)
+        else:
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run_webhook(application: object, webhook_url: str, listen: str) -> None:
+    secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET")
+    if not secret:
+        import secrets
+
+        secret = secrets.token_urlsafe(32)
+    host, _, port = listen.rpartition(":")
+    application.run_webhook(  # type: ignore[attr-defined]
+        listen=host or "127.0.0.1",
+        port=int(port),
+        url_path=urlsplit(webhook_url).path.lstrip("/"),
+        webhook_url=webhook_url,
+        secret_token=secret,
+        allowed_updates=Update.ALL_TYPES,
+    )
+
+
+def fetch_once(config: Path) -> int:
+    """Fetch every source into the database once and print what happened."""
+    protect_logs(None)
+    settings = _load(config)
+    if settings is None:
+        return 2
+    try:
+        return asyncio.run(_fetch_all(settings))
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+async def _fetch_all(settings: Settings) -> int:
+    import httpx
+
+    from summaries.sources import USER_AGENT
+
+    store = Store.from_url(settings.bot.database_url)
+    await asyncio.to_thread(store.migrate)
+    async with httpx.AsyncClient(
+        timeout=httpx.Timeout(20.0, connect=10.0),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=True,
+    ) as http:
+        services = Services(
+            settings=settings,
+            store=AsyncStore(store),
+            http=http,
+            sender=None,
+            callback_key=callback_key("offline"),
+            topic_commands={},
+            matcher=TopicMatcher(settings.app.topics),
+        )
+        reports = await ingest_due(services, services.clock(), force=True)
+    store.close()
+    for report in reports:
+        outcome = report.error or f"{report.fetched} articles, {report.added} new"
+        print(f"{report.source}: {outcome}")
+    return 1 if any(report.error for report in reports) else 0
