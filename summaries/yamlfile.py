@@ -124,7 +124,7 @@ class Section:
             return default
         value = self.values[key]
         if isinstance(value, bool) and expected in (int, float):
-            raise self.error(key, f"expected a number, got {value!r}")
+            raise self.error(key, f"expected {_type_names(expected)}, got {value!r}")
         if expected is float and isinstance(value, int):
             value = float(value)
         if not isinstance(value, expected):

@@ -90,7 +90,7 @@ async def search_page(
     text = render_search_results(
         entries,
         saved.query.text,
-        page=page,
+        page=page + 1,
         total=len(saved.article_ids),
         page_size=size,
         is_match=lambda word: stem(word) in wanted,
