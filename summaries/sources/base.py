@@ -17,6 +17,7 @@ DEFAULT_TIMEZONE = "UTC"
 MAX_TITLE_CHARS_IN_PROBLEM = 60
 
 _WHITESPACE = re.compile(r"\s+")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _CONTENT_TYPE_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.I)
@@ -115,6 +116,12 @@ def short_title(title: str) -> str:
 
 def no_text_problem(source: str, what: str, index: int, title: str) -> str:
     return f"{source}: {what} {index} '{short_title(title)}' has no text; skipped"
+
+
+def clean_text(text: str) -> str:
+    """Text that can be encoded: lone surrogates (possible in a str, never in decoded bytes)
+    become U+FFFD, and a leading byte order mark goes."""
+    return _LONE_SURROGATE.sub("\ufffd", text).lstrip("\ufeff")
 
 
 def collapse_whitespace(text: str) -> str:

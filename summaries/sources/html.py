@@ -22,6 +22,7 @@ from summaries.sources.base import (
     DEFAULT_TIMEZONE,
     ParseResult,
     SourceError,
+    clean_text,
     collapse_whitespace,
     declared_charset,
     decode_bytes,
@@ -80,6 +81,7 @@ _PUBLISHED_META = (
 def html_to_paragraphs(markup: str) -> list[str]:
     """Paragraphs of an HTML fragment (a feed entry's content); plain text is split on blank
     lines instead."""
+    markup = clean_text(markup)
     if not _LOOKS_LIKE_MARKUP.search(markup):
         return soft_wrapped_paragraphs(html_entities.unescape(markup).splitlines())
     try:
@@ -109,7 +111,7 @@ def parse_html(
         text, decode_problems = decode_bytes(data, source, charset or declared_charset(data))
         problems.extend(decode_problems)
     else:
-        text = data
+        text = clean_text(data)
     try:
         document = lxml_html.document_fromstring(_XML_PROLOG.sub("", text))
     except (etree.ParserError, ValueError) as error:

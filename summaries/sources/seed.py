@@ -22,6 +22,7 @@ from summaries.models import Article, normalise_text
 from summaries.sources.base import (
     DEFAULT_SEED_TIMEZONE,
     ParseResult,
+    clean_text,
     no_text_problem,
     parse_datetime,
     resolve_timezone,
@@ -130,7 +131,7 @@ def _release_time(
 
 
 def _clean_lines(text: str) -> list[str]:
-    return [line.strip() for line in text.lstrip("\ufeff").splitlines()]
+    return [line.strip() for line in clean_text(text).splitlines()]
 
 
 def looks_like_seed(text: str) -> bool:

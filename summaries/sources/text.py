@@ -12,6 +12,7 @@ from summaries.sources.base import (
     DEFAULT_SEED_TIMEZONE,
     DEFAULT_TIMEZONE,
     ParseResult,
+    clean_text,
     collapse_whitespace,
     parse_datetime,
     resolve_timezone,
@@ -45,15 +46,20 @@ _INLINE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),
     (re.compile(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])"), r"\1"),
     (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
-    (re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])"), r"\1"),
 )
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~<])")
+# Escaped characters are parked in a private-use plane while the rules run, so `\*` is never
+# read as emphasis, then restored as themselves.
+_PARKED_BASE = 0xF0000
+_PARKED = re.compile("[\U000f0000-\U000f007f]")
 
 
 def strip_markdown_inline(text: str) -> str:
     """Markdown emphasis, code, links and inline HTML reduced to their text."""
+    text = _ESCAPED.sub(lambda match: chr(_PARKED_BASE + ord(match.group(1))), text)
     for pattern, replacement in _INLINE_RULES:
         text = pattern.sub(replacement, text)
-    return text
+    return _PARKED.sub(lambda match: chr(ord(match.group()) - _PARKED_BASE), text)
 
 
 def _markdown_paragraphs(lines: list[str]) -> list[str]:
@@ -153,7 +159,7 @@ def parse_text(
     """
     if text_format not in TEXT_FORMATS:
         raise ValueError(f"text_format must be one of {TEXT_FORMATS}, not {text_format!r}")
-    text = text.lstrip("\ufeff")
+    text = clean_text(text)
     if text_format == "seed" or (text_format == "auto" and looks_like_seed(text)):
         return parse_seed(text, source, tz=tz or DEFAULT_SEED_TIMEZONE)
     zone = resolve_timezone(tz, DEFAULT_TIMEZONE)
