@@ -1,0 +1,141 @@
+"""Queries about articles and their cached digests, inside the caller's transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, select, update
+
+from bot.store.engine import chunked, insert_ignore
+from bot.store.schema import articles
+from bot.store.values import StoredArticle
+from summaries.models import Article, Digest
+
+logger = logging.getLogger(__name__)
+
+_IN_CHUNK = 500
+
+
+def _article_row(article: Article, digest: Digest, fetched_at: datetime) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "source": article.source,
+        "title": article.title,
+        "url": article.url,
+        "published": article.published,
+        "tags": article.tags,
+        "paragraphs": article.paragraphs,
+        "fetched_at": fetched_at,
+        **_digest_values(digest, fetched_at),
+    }
+
+
+def _digest_values(digest: Digest, now: datetime) -> dict[str, Any]:
+    return {
+        "bullets": digest.bullets,
+        "topics": digest.topics,
+        "keywords": digest.keywords,
+        "algorithm": digest.algorithm,
+        "digest_updated_at": now,
+    }
+
+
+def stored_from_row(row: Row[Any]) -> StoredArticle:
+    article = Article(
+        id=row.id,
+        source=row.source,
+        title=row.title,
+        paragraphs=row.paragraphs,
+        url=row.url,
+        published=row.published,
+        tags=row.tags,
+    )
+    digest = Digest(
+        article_id=row.id,
+        bullets=row.bullets,
+        topics=row.topics,
+        keywords=row.keywords,
+        algorithm=row.algorithm,
+    )
+    return StoredArticle(article=article, digest=digest, fetched_at=row.fetched_at)
+
+
+def known_article_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
+    known: set[str] = set()
+    for chunk in chunked(list(dict.fromkeys(ids)), _IN_CHUNK):
+        known.update(conn.scalars(select(articles.c.id).where(articles.c.id.in_(chunk))))
+    return known
+
+
+def add_articles(
+    conn: Connection, items: Sequence[tuple[Article, Digest]], fetched_at: datetime
+) -> list[str]:
+    """Insert the articles not stored yet (first copy wins); return their ids in input order."""
+    fresh: dict[str, tuple[Article, Digest]] = {}
+    for article, digest in items:
+        fresh.setdefault(article.id, (article, digest))
+    known = known_article_ids(conn, list(fresh))
+    inserted: list[str] = []
+    for article_id, (article, digest) in fresh.items():
+        if article_id in known:
+            continue
+        row = _article_row(article, digest, fetched_at)
+        # Row by row so that a concurrent writer's copy is skipped, not reported as ours.
+        statement = insert_ignore(conn, articles, ["id"]).values(**row).returning(articles.c.id)
+        if conn.execute(statement).first() is not None:
+            inserted.append(article_id)
+    return inserted
+
+
+def recent_articles(conn: Connection, since: datetime | None, limit: int) -> list[StoredArticle]:
+    query = (
+        select(articles)
+        .order_by(
+            articles.c.fetched_at.desc(),
+            articles.c.published.desc().nulls_last(),
+            articles.c.id,
+        )
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(articles.c.fetched_at >= since)
+    return [stored_from_row(row) for row in conn.execute(query)]
+
+
+def get_articles(conn: Connection, ids: Sequence[str]) -> list[StoredArticle]:
+    """The stored articles among `ids`, in the order asked; unknown ids are left out."""
+    found: dict[str, StoredArticle] = {}
+    for chunk in chunked(list(dict.fromkeys(ids)), _IN_CHUNK):
+        for row in conn.execute(select(articles).where(articles.c.id.in_(chunk))):
+            found[row.id] = stored_from_row(row)
+    return [found[article_id] for article_id in dict.fromkeys(ids) if article_id in found]
+
+
+def update_digests(conn: Connection, digests: Sequence[Digest], now: datetime) -> int:
+    """Replace cached digests; return how many articles were unknown (and so not updated)."""
+    if not digests:
+        return 0
+    statement = (
+        update(articles)
+        .where(articles.c.id == bindparam("target_id"))
+        .values(
+            bullets=bindparam("bullets"),
+            topics=bindparam("topics"),
+            keywords=bindparam("keywords"),
+            algorithm=bindparam("algorithm"),
+            digest_updated_at=bindparam("digest_updated_at"),
+        )
+    )
+    latest = {digest.article_id: digest for digest in digests}  # the last one given wins
+    known = known_article_ids(conn, list(latest))
+    rows = [
+        {"target_id": article_id, **_digest_values(digest, now)}
+        for article_id, digest in latest.items()
+        if article_id in known
+    ]
+    if rows:
+        conn.execute(statement, rows)
+    return len(latest) - len(known)

@@ -1,0 +1,253 @@
+"""Queries about chats and their subscriptions, run inside the caller's transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, func, insert, literal, select, update
+
+from bot.store.engine import chunked, insert_ignore
+from bot.store.errors import UnknownChat
+from bot.store.schema import (
+    CHAT_SCHEDULED,
+    OUTBOX_PENDING,
+    chat_digests,
+    chats,
+    deliveries,
+    outbox,
+    subscriptions,
+)
+from bot.store.values import ChatDefaults, ChatSettings, Subscription
+
+logger = logging.getLogger(__name__)
+
+_IN_CHUNK = 500
+# Columns that travel with the chat when a group becomes a supergroup.
+_SETTINGS_COLUMNS = (
+    "title",
+    "timezone",
+    "digest_time",
+    "frequency",
+    "weekday",
+    "bullets",
+    "link_preview",
+    "paused",
+    "next_digest_at",
+    "last_digest_at",
+    "created_at",
+)
+
+
+def chat_from_row(row: Row[Any]) -> ChatSettings:
+    return ChatSettings(
+        chat_id=row.chat_id,
+        chat_type=row.chat_type,
+        title=row.title,
+        timezone=row.timezone,
+        digest_time=row.digest_time,
+        frequency=row.frequency,
+        weekday=row.weekday,
+        bullets=row.bullets,
+        link_preview=row.link_preview,
+        paused=row.paused,
+        active=row.active,
+        next_digest_at=row.next_digest_at,
+        last_digest_at=row.last_digest_at,
+        created_at=row.created_at,
+    )
+
+
+def get_chat(conn: Connection, chat_id: int) -> ChatSettings | None:
+    row = conn.execute(select(chats).where(chats.c.chat_id == chat_id)).one_or_none()
+    return None if row is None else chat_from_row(row)
+
+
+def require_chat(conn: Connection, chat_id: int) -> ChatSettings:
+    chat = get_chat(conn, chat_id)
+    if chat is None:
+        raise UnknownChat(chat_id)
+    return chat
+
+
+def ensure_chat(
+    conn: Connection,
+    chat_id: int,
+    chat_type: str,
+    title: str,
+    defaults: ChatDefaults,
+    next_digest_at: datetime | None,
+    now: datetime,
+) -> ChatSettings:
+    inserted = conn.execute(
+        insert_ignore(conn, chats, ["chat_id"]).values(
+            chat_id=chat_id,
+            chat_type=chat_type,
+            title=title,
+            timezone=defaults.timezone,
+            digest_time=defaults.digest_time,
+            frequency=defaults.frequency,
+            weekday=defaults.weekday,
+            bullets=defaults.bullets,
+            link_preview=defaults.link_preview,
+            paused=False,
+            active=True,
+            next_digest_at=next_digest_at,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(chats.c.chat_id)
+    ).first()
+    if inserted is None:
+        # Known chat: keep its settings; refresh what Telegram tells us and reactivate it.
+        conn.execute(
+            update(chats)
+            .where(chats.c.chat_id == chat_id)
+            .values(
+                chat_type=chat_type,
+                title=title,
+                active=True,
+                deactivated_reason=None,
+                next_digest_at=func.coalesce(chats.c.next_digest_at, next_digest_at),
+                updated_at=now,
+            )
+        )
+    else:
+        logger.info("new %s chat %d", chat_type, chat_id)
+    return require_chat(conn, chat_id)
+
+
+def update_chat(
+    conn: Connection, chat_id: int, changes: Mapping[str, Any], now: datetime
+) -> ChatSettings:
+    result = conn.execute(
+        update(chats).where(chats.c.chat_id == chat_id).values(**changes, updated_at=now)
+    )
+    if result.rowcount == 0:
+        raise UnknownChat(chat_id)
+    return require_chat(conn, chat_id)
+
+
+def deactivate_chat(conn: Connection, chat_id: int, reason: str, now: datetime) -> None:
+    conn.execute(
+        update(chats)
+        .where(chats.c.chat_id == chat_id)
+        .values(active=False, deactivated_reason=reason, updated_at=now)
+    )
+    failed = conn.execute(
+        update(outbox)
+        .where(outbox.c.chat_id == chat_id, OUTBOX_PENDING)
+        .values(status="failed", last_error=reason)
+    ).rowcount
+    logger.info("chat %d deactivated (%s); %d pending messages failed", chat_id, reason, failed)
+
+
+def migrate_chat(conn: Connection, old_id: int, new_id: int, now: datetime) -> None:
+    old = conn.execute(select(chats).where(chats.c.chat_id == old_id)).one_or_none()
+    if old is None:
+        logger.info("chat %d migrated to %d but was not stored; nothing to move", old_id, new_id)
+        return
+    settings = {name: getattr(old, name) for name in _SETTINGS_COLUMNS}
+    moved = {**settings, "chat_type": "supergroup", "active": old.active, "updated_at": now}
+    if conn.execute(update(chats).where(chats.c.chat_id == new_id).values(**moved)).rowcount == 0:
+        conn.execute(insert(chats).values(chat_id=new_id, **moved))
+    _move_rows_ignoring_duplicates(
+        conn, subscriptions, old_id, new_id, ["chat_id", "kind", "value"]
+    )
+    conn.execute(
+        update(chat_digests).where(chat_digests.c.chat_id == old_id).values(chat_id=new_id)
+    )
+    _move_rows_ignoring_duplicates(conn, deliveries, old_id, new_id, ["chat_id", "article_id"])
+    conn.execute(update(outbox).where(outbox.c.chat_id == old_id).values(chat_id=new_id))
+    conn.execute(delete(chats).where(chats.c.chat_id == old_id))
+    logger.info("chat %d migrated to supergroup %d", old_id, new_id)
+
+
+def _move_rows_ignoring_duplicates(
+    conn: Connection, table: Any, old_id: int, new_id: int, keys: list[str]
+) -> None:
+    """Copy a chat's rows to the new id unless the new id has them already; drop the old ones."""
+    columns = [column.name for column in table.columns]
+    source = select(
+        *[literal(new_id).label(name) if name == "chat_id" else table.c[name] for name in columns]
+    ).where(table.c.chat_id == old_id)
+    conn.execute(insert_ignore(conn, table, keys).from_select(columns, source))
+    conn.execute(delete(table).where(table.c.chat_id == old_id))
+
+
+def delete_chat(conn: Connection, chat_id: int) -> None:
+    # Children first: SQLite checks foreign keys row by row.
+    for table in (outbox, deliveries, chat_digests, subscriptions, chats):
+        conn.execute(delete(table).where(table.c.chat_id == chat_id))
+    logger.info("chat %d and everything about it deleted", chat_id)
+
+
+def due_chats(conn: Connection, now: datetime, limit: int | None) -> list[ChatSettings]:
+    has_subscription = (
+        select(literal(1)).where(subscriptions.c.chat_id == chats.c.chat_id).exists()
+    )
+    query = (
+        select(chats)
+        .where(CHAT_SCHEDULED, chats.c.next_digest_at <= now, has_subscription)
+        .order_by(chats.c.next_digest_at, chats.c.chat_id)
+        .limit(limit)
+    )
+    return [chat_from_row(row) for row in conn.execute(query)]
+
+
+def list_chats(conn: Connection, active_only: bool) -> list[ChatSettings]:
+    query = select(chats).order_by(chats.c.chat_id)
+    if active_only:
+        query = query.where(chats.c.active.is_(True))
+    return [chat_from_row(row) for row in conn.execute(query)]
+
+
+def add_subscription(conn: Connection, chat_id: int, sub: Subscription, now: datetime) -> bool:
+    require_chat(conn, chat_id)
+    statement = (
+        insert_ignore(conn, subscriptions, ["chat_id", "kind", "value"])
+        .values(chat_id=chat_id, kind=sub.kind, value=sub.value, created_at=now)
+        .returning(subscriptions.c.chat_id)
+    )
+    return conn.execute(statement).first() is not None
+
+
+def remove_subscription(conn: Connection, chat_id: int, sub: Subscription) -> bool:
+    statement = delete(subscriptions).where(
+        subscriptions.c.chat_id == chat_id,
+        subscriptions.c.kind == sub.kind,
+        subscriptions.c.value == sub.value,
+    )
+    return conn.execute(statement).rowcount == 1
+
+
+def clear_subscriptions(conn: Connection, chat_id: int) -> int:
+    return conn.execute(delete(subscriptions).where(subscriptions.c.chat_id == chat_id)).rowcount
+
+
+def subscriptions_for(conn: Connection, chat_ids: Sequence[int]) -> dict[int, list[Subscription]]:
+    """Every requested chat id maps to its subscriptions, oldest first (empty list if none)."""
+    found: dict[int, list[Subscription]] = {chat_id: [] for chat_id in chat_ids}
+    for chunk in chunked(list(found), _IN_CHUNK):
+        query = (
+            select(subscriptions.c.chat_id, subscriptions.c.kind, subscriptions.c.value)
+            .where(subscriptions.c.chat_id.in_(chunk))
+            .order_by(
+                subscriptions.c.chat_id,
+                subscriptions.c.created_at,
+                subscriptions.c.kind,
+                subscriptions.c.value,
+            )
+        )
+        for row in conn.execute(query):
+            found[row.chat_id].append(Subscription(row.kind, row.value))
+    return found
+
+
+def count_chats(conn: Connection) -> tuple[int, int]:
+    """(all chats, active chats)."""
+    active = func.count().filter(chats.c.active.is_(True))
+    total, active_total = conn.execute(select(func.count(), active).select_from(chats)).one()
+    return int(total), int(active_total)

@@ -1,0 +1,201 @@
+"""Deliveries and the outbox: what each chat was given, and the messages still to send.
+
+The delivery invariant (a chat gets an article at most once) is the primary key of
+`deliveries`; `enqueue_digest` writes the deliveries, the message parts and the chat's next
+schedule in one transaction, so a crash leaves either all of them or none.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, func, insert, select, true, update
+
+from bot.store.articles import known_article_ids
+from bot.store.engine import chunked
+from bot.store.errors import Conflict
+from bot.store.schema import OUTBOX_PENDING, chat_digests, chats, deliveries, outbox
+from bot.store.values import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+_IN_CHUNK = 500
+
+
+def delivered_article_ids(
+    conn: Connection, chat_ids: Sequence[int], article_ids: Sequence[str]
+) -> dict[int, set[str]]:
+    """For each requested chat, which of `article_ids` it was already given."""
+    delivered: dict[int, set[str]] = {chat_id: set() for chat_id in chat_ids}
+    wanted = list(dict.fromkeys(article_ids))
+    if not wanted:
+        return delivered
+    for chat_chunk in chunked(list(delivered), _IN_CHUNK):
+        for article_chunk in chunked(wanted, _IN_CHUNK):
+            query = select(deliveries.c.chat_id, deliveries.c.article_id).where(
+                deliveries.c.chat_id.in_(chat_chunk), deliveries.c.article_id.in_(article_chunk)
+            )
+            for chat_id, article_id in conn.execute(query):
+                delivered[chat_id].add(article_id)
+    return delivered
+
+
+def _active_chat_exists(conn: Connection, chat_id: int) -> bool:
+    query = select(chats.c.active).where(chats.c.chat_id == chat_id)
+    return bool(conn.execute(query).scalar_one_or_none())
+
+
+def _missing_articles(conn: Connection, article_ids: Sequence[str]) -> list[str]:
+    known = known_article_ids(conn, article_ids)
+    return [article_id for article_id in article_ids if article_id not in known]
+
+
+def enqueue_digest(
+    conn: Connection,
+    chat_id: int,
+    article_ids: Sequence[str],
+    messages: Sequence[str],
+    link_preview: bool,
+    now: datetime,
+    next_digest_at: datetime | None,
+) -> int | None:
+    """Record a digest for sending; None (and nothing written) if the chat cannot take it.
+
+    Raises `Conflict` when an article was already delivered to the chat, so that the caller's
+    transaction is rolled back as a whole.
+    """
+    if not _active_chat_exists(conn, chat_id):
+        logger.info("digest for chat %d not enqueued: the chat is gone or inactive", chat_id)
+        return None
+    already = delivered_article_ids(conn, [chat_id], article_ids)[chat_id]
+    if already:
+        raise Conflict(f"chat {chat_id} was already given {len(already)} of these articles")
+    missing = _missing_articles(conn, article_ids)
+    if missing:
+        raise ValueError(f"articles not in the store: {', '.join(missing[:5])}")
+    digest_id = conn.execute(
+        insert(chat_digests)
+        .values(chat_id=chat_id, articles=len(article_ids), parts=len(messages), created_at=now)
+        .returning(chat_digests.c.id)
+    ).scalar_one()
+    conn.execute(
+        insert(deliveries),
+        [
+            {
+                "chat_id": chat_id,
+                "article_id": article_id,
+                "digest_id": digest_id,
+                "created_at": now,
+            }
+            for article_id in article_ids
+        ],
+    )
+    conn.execute(
+        insert(outbox),
+        [
+            {
+                "digest_id": digest_id,
+                "chat_id": chat_id,
+                "part": part,
+                "parts": len(messages),
+                "text": text,
+                "link_preview": link_preview,
+                "status": "pending",
+                "attempts": 0,
+                "not_before": now,
+                "created_at": now,
+            }
+            for part, text in enumerate(messages, start=1)
+        ],
+    )
+    advance_schedule(conn, chat_id, next_digest_at, now, digest_sent=True)
+    return int(digest_id)
+
+
+def advance_schedule(
+    conn: Connection,
+    chat_id: int,
+    next_digest_at: datetime | None,
+    now: datetime,
+    *,
+    digest_sent: bool = False,
+) -> None:
+    values: dict[str, object] = {"next_digest_at": next_digest_at, "updated_at": now}
+    if digest_sent:
+        values["last_digest_at"] = now
+    conn.execute(update(chats).where(chats.c.chat_id == chat_id).values(**values))
+
+
+def pending_messages(conn: Connection, now: datetime, limit: int) -> list[OutboxMessage]:
+    query = (
+        select(
+            outbox.c.id,
+            outbox.c.chat_id,
+            outbox.c.digest_id,
+            outbox.c.part,
+            outbox.c.parts,
+            outbox.c.text,
+            outbox.c.link_preview,
+            outbox.c.attempts,
+        )
+        .join(chats, chats.c.chat_id == outbox.c.chat_id)
+        .where(OUTBOX_PENDING, outbox.c.not_before <= now, chats.c.active == true())
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    return [OutboxMessage(*row) for row in conn.execute(query)]
+
+
+def _warn_if_gone(conn: Connection, message_id: int, action: str) -> None:
+    exists = conn.execute(select(outbox.c.id).where(outbox.c.id == message_id)).first()
+    if exists is None:
+        logger.warning(
+            "outbox message %d no longer exists (chat deleted?); %s", message_id, action
+        )
+
+
+def mark_sent(
+    conn: Connection, message_id: int, telegram_message_id: int, sent_at: datetime
+) -> None:
+    # Whatever the status was (a chat may be deactivated while its message is in flight), the
+    # message did reach Telegram, and the record must say so.
+    statement = (
+        update(outbox)
+        .where(outbox.c.id == message_id)
+        .values(status="sent", sent_at=sent_at, telegram_message_id=telegram_message_id)
+    )
+    if conn.execute(statement).rowcount == 0:
+        _warn_if_gone(conn, message_id, "not marked sent")
+
+
+def mark_retry(conn: Connection, message_id: int, not_before: datetime, error: str) -> None:
+    statement = (
+        update(outbox)
+        .where(outbox.c.id == message_id, OUTBOX_PENDING)
+        .values(attempts=outbox.c.attempts + 1, not_before=not_before, last_error=error)
+    )
+    if conn.execute(statement).rowcount == 0:
+        _warn_if_gone(conn, message_id, "no retry recorded")
+
+
+def mark_failed(conn: Connection, message_id: int, error: str) -> None:
+    statement = (
+        update(outbox)
+        .where(outbox.c.id == message_id, OUTBOX_PENDING)
+        .values(status="failed", attempts=outbox.c.attempts + 1, last_error=error)
+    )
+    if conn.execute(statement).rowcount == 0:
+        _warn_if_gone(conn, message_id, "not marked failed")
+
+
+def count_pending(conn: Connection) -> int:
+    return int(
+        conn.execute(select(func.count()).select_from(outbox).where(OUTBOX_PENDING)).scalar_one()
+    )
+
+
+def count_by_status(conn: Connection) -> dict[str, int]:
+    query = select(outbox.c.status, func.count()).group_by(outbox.c.status)
+    return {status: int(count) for status, count in conn.execute(query)}

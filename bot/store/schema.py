@@ -1,0 +1,245 @@
+"""Tables, column types and the ordered migrations that create them.
+
+The `Table` objects describe the current schema and are what the queries use. Migration 1
+creates them as they were first shipped; a later schema change adds a numbered migration (an
+ALTER or a new table) and updates the tables here, copying the version-1 definitions into
+`_create_v1` first so that a fresh database still replays every step.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    Time,
+    and_,
+    false,
+    literal_column,
+    true,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on both engines.
+
+    PostgreSQL keeps `timestamptz`. SQLite has no zone type, so the value is stored as naive UTC
+    text of fixed width (SQLAlchemy's format), which also keeps text order equal to time order.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given; the store needs aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class JsonTuple(TypeDecorator[tuple[str, ...]]):
+    """A tuple of strings kept as a JSON array in a text column (readable on both engines)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[str, ...] | None, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(list(value), ensure_ascii=False)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> tuple[str, ...] | None:
+        return None if value is None else tuple(json.loads(value))
+
+
+# SQLite only turns exactly "INTEGER PRIMARY KEY" into the fast rowid alias.
+BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("applied_at", UtcDateTime, nullable=False),
+)
+
+chats = Table(
+    "chats",
+    metadata,
+    Column("chat_id", BIG_ID, primary_key=True, autoincrement=False),
+    Column("chat_type", String(20), nullable=False),
+    Column("title", Text, nullable=False, default=""),
+    Column("timezone", String(64), nullable=False),
+    Column("digest_time", Time, nullable=False),
+    Column("frequency", String(10), nullable=False),
+    Column("weekday", SmallInteger, nullable=False),
+    Column("bullets", SmallInteger, nullable=False),
+    Column("link_preview", Boolean, nullable=False),
+    Column("paused", Boolean, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("deactivated_reason", Text),
+    Column("next_digest_at", UtcDateTime),
+    Column("last_digest_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("chat_id", BIG_ID, ForeignKey("chats.chat_id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("chat_id", "kind", "value"),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("url", Text),
+    Column("published", UtcDateTime),
+    Column("tags", JsonTuple, nullable=False),
+    Column("paragraphs", JsonTuple, nullable=False),
+    Column("fetched_at", UtcDateTime, nullable=False),
+    Column("bullets", JsonTuple, nullable=False),
+    Column("topics", JsonTuple, nullable=False),
+    Column("keywords", JsonTuple, nullable=False),
+    Column("algorithm", String(32), nullable=False),
+    Column("digest_updated_at", UtcDateTime, nullable=False),
+)
+
+# One row per digest enqueued for a chat: the id that deliveries and outbox parts share.
+chat_digests = Table(
+    "chat_digests",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    Column("chat_id", BIG_ID, ForeignKey("chats.chat_id", ondelete="CASCADE"), nullable=False),
+    Column("articles", Integer, nullable=False),
+    Column("parts", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# The delivery invariant lives in this primary key: (chat, article) at most once.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("chat_id", BIG_ID, ForeignKey("chats.chat_id", ondelete="CASCADE"), nullable=False),
+    Column("article_id", String(64), ForeignKey("articles.id"), nullable=False),
+    Column("digest_id", BIG_ID, ForeignKey("chat_digests.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("chat_id", "article_id", name="uq_deliveries_chat_article"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    # AUTOINCREMENT so that SQLite never reuses the id of a deleted message that a sender may
+    # still hold.
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    Column("digest_id", BIG_ID, ForeignKey("chat_digests.id", ondelete="CASCADE"), nullable=False),
+    Column("chat_id", BIG_ID, ForeignKey("chats.chat_id", ondelete="CASCADE"), nullable=False),
+    Column("part", Integer, nullable=False),
+    Column("parts", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("link_preview", Boolean, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("not_before", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Column("telegram_message_id", BigInteger),
+    Column("last_error", Text),
+    sqlite_autoincrement=True,
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("last_fetch_at", UtcDateTime),
+    Column("last_success_at", UtcDateTime),
+    Column("last_error", Text),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("next_attempt_at", UtcDateTime),
+)
+
+# Predicates shared by partial indexes and the queries that must match them word for word
+# (SQLite only uses a partial index when the query repeats its WHERE terms); constants are
+# literals, not bound parameters, for the same reason.
+CHAT_SCHEDULED = and_(
+    chats.c.active == true(),
+    chats.c.paused == false(),
+    chats.c.frequency != literal_column("'off'"),
+)
+OUTBOX_PENDING = outbox.c.status == literal_column("'pending'")
+
+Index(
+    "ix_chats_due",
+    chats.c.next_digest_at,
+    chats.c.chat_id,
+    sqlite_where=CHAT_SCHEDULED,
+    postgresql_where=CHAT_SCHEDULED,
+)
+Index("ix_articles_fetched", articles.c.fetched_at, articles.c.published)
+Index("ix_chat_digests_chat", chat_digests.c.chat_id)
+Index("ix_deliveries_digest", deliveries.c.digest_id)
+Index(
+    "ix_outbox_pending",
+    outbox.c.id,
+    outbox.c.not_before,
+    sqlite_where=OUTBOX_PENDING,
+    postgresql_where=OUTBOX_PENDING,
+)
+Index("ix_outbox_chat", outbox.c.chat_id, outbox.c.status)
+Index("ix_outbox_digest", outbox.c.digest_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[Connection], None]
+
+
+def _create_v1(conn: Connection) -> None:
+    tables = [chats, subscriptions, articles, chat_digests, deliveries, outbox, sources]
+    metadata.create_all(conn, tables=tables, checkfirst=False)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "chats, subscriptions, articles, outbox", _create_v1),
+)

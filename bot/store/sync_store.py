@@ -1,0 +1,367 @@
+"""`Store`: the synchronous storage interface; each method is one short transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy import exc as sa_exc
+
+from bot.store import articles as article_queries
+from bot.store import chats as chat_queries
+from bot.store import outbox as outbox_queries
+from bot.store import sources as source_queries
+from bot.store.engine import (
+    WRITE_OPTION,
+    Database,
+    database_errors,
+    open_database,
+    translate_error,
+)
+from bot.store.errors import Conflict
+from bot.store.migrations import apply_migrations
+from bot.store.migrations import schema_version as read_schema_version
+from bot.store.values import (
+    ChatDefaults,
+    ChatSettings,
+    OutboxMessage,
+    SourceState,
+    StoredArticle,
+    StoreStats,
+    Subscription,
+    check_defaults,
+    check_setting_changes,
+    require_aware,
+    require_aware_or_none,
+    require_chat_type,
+    require_subscription,
+)
+from summaries.models import Article, Digest
+
+logger = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    """Bookkeeping time (created_at, updated_at); schedule times always come from the caller."""
+    return datetime.now(UTC)
+
+
+class Store:
+    """Chats, subscriptions, articles, deliveries and the outbox, in SQLite or PostgreSQL.
+
+    Thread-safe: every call checks a connection out of the engine's pool. Database trouble is
+    raised as `StoreUnavailable` (or `StoreError`), bad arguments as `ValueError`.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._closed = False
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, busy_timeout: float = 5.0, connect_timeout: float = 5.0
+    ) -> Store:
+        """Open (lazily: nothing connects until the first call) the database at `url`.
+
+        `busy_timeout`: seconds a SQLite writer waits for a lock (and a PostgreSQL caller for a
+        pooled connection); `connect_timeout`: seconds to reach a PostgreSQL server.
+        """
+        return cls(open_database(url, busy_timeout=busy_timeout, connect_timeout=connect_timeout))
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for tools and tests; application code uses the methods."""
+        return self._db.engine
+
+    @property
+    def description(self) -> str:
+        """Which database this is, fit for logs and messages (never contains a password)."""
+        return self._db.description
+
+    @property
+    def dialect(self) -> str:
+        return self._db.kind
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        try:
+            with self._db.engine.connect() as conn:
+                if write:
+                    conn.execution_options(**{WRITE_OPTION: True})
+                with conn.begin():
+                    yield conn
+        except sa_exc.IntegrityError as exc:
+            raise Conflict(translate_error(exc, self._db).args[0]) from exc
+        except database_errors() as exc:
+            raise translate_error(exc, self._db) from exc
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        with self._transaction(write=True) as conn:
+            apply_migrations(conn, self.description)
+
+    def schema_version(self) -> int:
+        with self._transaction(write=False) as conn:
+            return read_schema_version(conn)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._db.engine.dispose()
+
+    # -- chats -----------------------------------------------------------------------------
+
+    def ensure_chat(
+        self,
+        chat_id: int,
+        chat_type: str,
+        title: str,
+        defaults: ChatDefaults,
+        next_digest_at: datetime | None,
+    ) -> ChatSettings:
+        """Insert the chat with `defaults` if absent; if known, keep its settings, reactivate it.
+
+        A known chat without a schedule gets `next_digest_at`; one with a schedule keeps it.
+        """
+        require_chat_type(chat_type)
+        check_defaults(defaults)
+        require_aware_or_none(next_digest_at, "next_digest_at")
+        with self._transaction(write=True) as conn:
+            return chat_queries.ensure_chat(
+                conn, chat_id, chat_type, title, defaults, next_digest_at, _now()
+            )
+
+    def get_chat(self, chat_id: int) -> ChatSettings | None:
+        with self._transaction(write=False) as conn:
+            return chat_queries.get_chat(conn, chat_id)
+
+    def update_chat(self, chat_id: int, **changes: Any) -> ChatSettings:
+        """Change settings fields; an unknown key or bad value raises ValueError, an unknown
+        chat `UnknownChat`."""
+        check_setting_changes(changes)
+        with self._transaction(write=True) as conn:
+            if not changes:
+                return chat_queries.require_chat(conn, chat_id)
+            return chat_queries.update_chat(conn, chat_id, changes, _now())
+
+    def deactivate_chat(self, chat_id: int, reason: str) -> None:
+        """Stop sending to the chat; its pending messages become "failed" with `reason`."""
+        with self._transaction(write=True) as conn:
+            chat_queries.deactivate_chat(conn, chat_id, reason, _now())
+
+    def migrate_chat(self, old_id: int, new_id: int) -> None:
+        """Follow a group that became a supergroup: everything moves to `new_id`.
+
+        If `new_id` is already stored, the old chat's settings win and subscriptions and
+        deliveries are merged.
+        """
+        if old_id == new_id:
+            return
+        with self._transaction(write=True) as conn:
+            chat_queries.migrate_chat(conn, old_id, new_id, _now())
+
+    def delete_chat(self, chat_id: int) -> None:
+        """Forget the chat: settings, subscriptions, deliveries and outbox messages."""
+        with self._transaction(write=True) as conn:
+            chat_queries.delete_chat(conn, chat_id)
+
+    def due_chats(self, now: datetime, limit: int | None = None) -> list[ChatSettings]:
+        """Active, unpaused, scheduled chats with a subscription whose digest is due, oldest
+        due first."""
+        require_aware(now, "now")
+        with self._transaction(write=False) as conn:
+            return chat_queries.due_chats(conn, now, limit)
+
+    def list_chats(self, active_only: bool = True) -> list[ChatSettings]:
+        with self._transaction(write=False) as conn:
+            return chat_queries.list_chats(conn, active_only)
+
+    # -- subscriptions -----------------------------------------------------------------------
+
+    def add_subscription(self, chat_id: int, sub: Subscription) -> bool:
+        """True if added, False if the chat had it already; `UnknownChat` if no such chat."""
+        require_subscription(sub)
+        with self._transaction(write=True) as conn:
+            return chat_queries.add_subscription(conn, chat_id, sub, _now())
+
+    def remove_subscription(self, chat_id: int, sub: Subscription) -> bool:
+        with self._transaction(write=True) as conn:
+            return chat_queries.remove_subscription(conn, chat_id, sub)
+
+    def clear_subscriptions(self, chat_id: int) -> int:
+        with self._transaction(write=True) as conn:
+            return chat_queries.clear_subscriptions(conn, chat_id)
+
+    def list_subscriptions(self, chat_id: int) -> list[Subscription]:
+        return self.subscriptions_for([chat_id])[chat_id]
+
+    def subscriptions_for(self, chat_ids: Sequence[int]) -> dict[int, list[Subscription]]:
+        """Every requested chat id maps to its subscriptions (an empty list if none)."""
+        with self._transaction(write=False) as conn:
+            return chat_queries.subscriptions_for(conn, chat_ids)
+
+    # -- articles ------------------------------------------------------------------------------
+
+    def add_articles(
+        self, items: Sequence[tuple[Article, Digest]], fetched_at: datetime
+    ) -> list[str]:
+        """Store new articles with their digests; return the ids actually inserted."""
+        require_aware(fetched_at, "fetched_at")
+        for article, digest in items:
+            if digest.article_id != article.id:
+                raise ValueError(
+                    f"digest for {digest.article_id!r} given with article {article.id!r}"
+                )
+            require_aware_or_none(article.published, f"published of article {article.id}")
+        with self._transaction(write=True) as conn:
+            return article_queries.add_articles(conn, items, fetched_at)
+
+    def known_article_ids(self, ids: Sequence[str]) -> set[str]:
+        with self._transaction(write=False) as conn:
+            return article_queries.known_article_ids(conn, ids)
+
+    def recent_articles(self, since: datetime | None, limit: int) -> list[StoredArticle]:
+        """Newest first by fetch time, then publication time; `since` bounds the fetch time."""
+        require_aware_or_none(since, "since")
+        with self._transaction(write=False) as conn:
+            return article_queries.recent_articles(conn, since, limit)
+
+    def get_articles(self, ids: Sequence[str]) -> list[StoredArticle]:
+        """The stored articles among `ids`, in the order given; unknown ids are skipped."""
+        with self._transaction(write=False) as conn:
+            return article_queries.get_articles(conn, ids)
+
+    def update_digests(self, digests: Sequence[Digest]) -> None:
+        """Replace the cached digests (re-summarised with new settings)."""
+        with self._transaction(write=True) as conn:
+            unknown = article_queries.update_digests(conn, digests, _now())
+        if unknown:
+            logger.warning("update_digests: %d digests name articles not in the store", unknown)
+
+    def delivered_article_ids(
+        self, chat_ids: Sequence[int], article_ids: Sequence[str]
+    ) -> dict[int, set[str]]:
+        """For each requested chat, which of `article_ids` it was already given."""
+        with self._transaction(write=False) as conn:
+            return outbox_queries.delivered_article_ids(conn, chat_ids, article_ids)
+
+    # -- outbox ----------------------------------------------------------------------------------
+
+    def enqueue_digest(
+        self,
+        chat_id: int,
+        article_ids: Sequence[str],
+        messages: Sequence[str],
+        link_preview: bool,
+        now: datetime,
+        next_digest_at: datetime | None,
+    ) -> int | None:
+        """Record deliveries, message parts and the next schedule in ONE transaction.
+
+        Returns the digest id. Returns None with nothing written when any article was already
+        recorded for the chat (recompute and call again), or when the chat is gone or
+        inactive. With no articles and no messages it only advances the schedule (None).
+        """
+        require_aware(now, "now")
+        require_aware_or_none(next_digest_at, "next_digest_at")
+        unique_ids = list(dict.fromkeys(article_ids))
+        if bool(unique_ids) != bool(messages):
+            raise ValueError(
+                f"enqueue_digest for chat {chat_id}: articles and messages must both be given "
+                f"or both be empty (got {len(unique_ids)} articles, {len(messages)} messages)"
+            )
+        if not messages:
+            self.advance_schedule(chat_id, next_digest_at, now)
+            return None
+        try:
+            with self._transaction(write=True) as conn:
+                return outbox_queries.enqueue_digest(
+                    conn, chat_id, unique_ids, messages, link_preview, now, next_digest_at
+                )
+        except Conflict as exc:
+            logger.info("digest for chat %d not enqueued: %s", chat_id, exc)
+            return None
+
+    def advance_schedule(
+        self, chat_id: int, next_digest_at: datetime | None, now: datetime
+    ) -> None:
+        """Nothing to send this time: just move the chat's next digest time."""
+        require_aware(now, "now")
+        require_aware_or_none(next_digest_at, "next_digest_at")
+        with self._transaction(write=True) as conn:
+            outbox_queries.advance_schedule(conn, chat_id, next_digest_at, now)
+
+    def pending_messages(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """Pending parts of active chats that may be sent at `now`, by id (a chat's parts in
+        order)."""
+        require_aware(now, "now")
+        with self._transaction(write=False) as conn:
+            return outbox_queries.pending_messages(conn, now, limit)
+
+    def mark_sent(self, message_id: int, telegram_message_id: int, sent_at: datetime) -> None:
+        require_aware(sent_at, "sent_at")
+        with self._transaction(write=True) as conn:
+            outbox_queries.mark_sent(conn, message_id, telegram_message_id, sent_at)
+
+    def mark_retry(self, message_id: int, not_before: datetime, error: str) -> None:
+        """Count a failed attempt and hold the message until `not_before`."""
+        require_aware(not_before, "not_before")
+        with self._transaction(write=True) as conn:
+            outbox_queries.mark_retry(conn, message_id, not_before, error)
+
+    def mark_failed(self, message_id: int, error: str) -> None:
+        """Give up on a pending message (it stays counted as failed)."""
+        with self._transaction(write=True) as conn:
+            outbox_queries.mark_failed(conn, message_id, error)
+
+    def count_pending(self) -> int:
+        with self._transaction(write=False) as conn:
+            return outbox_queries.count_pending(conn)
+
+    # -- sources and stats -------------------------------------------------------------------
+
+    def record_fetch(
+        self,
+        name: str,
+        *,
+        at: datetime,
+        ok: bool,
+        error: str | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
+        """Remember a fetch of source `name`: success resets the failure count, failure adds one.
+
+        On success, an `etag`/`last_modified` of None keeps the stored validator.
+        """
+        require_aware(at, "at")
+        require_aware_or_none(next_attempt_at, "next_attempt_at")
+        with self._transaction(write=True) as conn:
+            source_queries.record_fetch(
+                conn,
+                name,
+                at=at,
+                ok=ok,
+                error=error,
+                etag=etag,
+                last_modified=last_modified,
+                next_attempt_at=next_attempt_at,
+            )
+
+    def source_states(self) -> list[SourceState]:
+        with self._transaction(write=False) as conn:
+            return source_queries.source_states(conn)
+
+    def get_source_state(self, name: str) -> SourceState | None:
+        with self._transaction(write=False) as conn:
+            return source_queries.get_source_state(conn, name)
+
+    def stats(self) -> StoreStats:
+        with self._transaction(write=False) as conn:
+            return source_queries.stats(conn)
