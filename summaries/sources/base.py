@@ -28,7 +28,7 @@ _BOMS = (
 )
 
 # Date formats seen in news pages and the seed format ("May 24, 2024 11:48 AM"), tried in order
-# after ISO 8601 and RFC 822 have failed.
+# after ISO 8601 and before RFC 822.
 _DATE_FORMATS = (
     "%B %d, %Y %I:%M %p",
     "%b %d, %Y %I:%M %p",
@@ -155,7 +155,8 @@ def parse_datetime(value: str, tz: tzinfo) -> datetime | None:
     text = collapse_whitespace(value)
     if not text:
         return None
-    parsed = _parse_iso(text) or _parse_rfc822(text) or _parse_with_formats(text)
+    # Strict formats before the RFC 822 parser, which is lenient enough to drop an "PM".
+    parsed = _parse_iso(text) or _parse_with_formats(text) or _parse_rfc822(text)
     if parsed is None:
         return None
     if parsed.tzinfo is None:
