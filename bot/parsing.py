@@ -202,9 +202,9 @@ def _offset_zone(cleaned: str, offset: re.Match[str]) -> str:
 def parse_weekday(text: str) -> int:
     """'mon', 'Monday', 'tues', 'thurs' -> 0..6 (0 = Monday)."""
     word = text.strip().lower().rstrip(".")
-    if len(word) >= 2:
+    if len(word) >= 2:  # two letters already tell every day apart
         for index, day in enumerate(WEEKDAYS):
-            if day.startswith(word) and (len(word) >= 3 or word in ("mo", "tu", "we", "th", "fr")):
+            if day.startswith(word):
                 return index
     raise UsageError(
         f"{_echo(text)} is not a day of the week. Send it after weekly, "
