@@ -217,10 +217,10 @@ async def _parse_response(
             parse_document,
             response.body,
             spec.location,
-            kind=kind,
+            kind=spec.kind,  # "auto" still checks a detected text for the seed format
             filename=urlsplit(response.url).path,
             content_type=content_type,
-            url=response.url if kind == "html" else None,
+            url=response.url,
             tz=spec.timezone,
         )
     entries, problems = await asyncio.to_thread(
