@@ -1,0 +1,519 @@
+"""The outbox sender: every pending digest message reaches its chat once, in order, at pace.
+
+A digest round records its messages in the store's outbox before anything is sent (see
+``Store.enqueue_digest``); this module sends them and records each outcome:
+
+- accepted by Telegram -> ``mark_sent`` (never before the answer arrives);
+- 429 ``RetryAfter`` -> ``mark_retry`` with ``not_before`` = now + retry_after, then resent;
+- 403 ``Forbidden`` or 400 "chat not found" -> ``deactivate_chat`` (its pending messages fail
+  with the reason; the chat is skipped from then on);
+- ``ChatMigrated`` (a group became a supergroup) -> ``migrate_chat`` and resend to the new id;
+- ``TimedOut`` / ``NetworkError`` -> retried with exponential backoff and jitter, never counted
+  as sent, given up (``mark_failed``) after ``max_attempts`` tries;
+- any other 400 (for example unparsable HTML) -> ``mark_failed`` with the description, logged
+  as an error, never retried.
+
+Exactly-once has one hole, and it is Telegram's: a request that timed out or lost its connection
+may have been delivered anyway, and so may a message accepted in the instant before a crash,
+before ``mark_sent`` committed. Both are resent, so the only possible duplicates are messages
+that were in flight at that moment (bounded by ``concurrency``). Nothing is ever lost: a message
+leaves "pending" only when it was sent or failed with a recorded reason.
+
+Pacing is the bot's rate limiter's job (``bot.ratelimit.PacingRateLimiter``): sends go in its bulk
+lane so commands stay fast. Chats are worked in parallel, each chat's parts strictly in order.
+The bot's HTTP connection pool must allow ``concurrency`` requests (``ApplicationBuilder``'s
+default of 256 does; a bare ``telegram.Bot`` has a pool of one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from enum import Enum, auto
+from typing import Any, Final
+
+import telegram
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import ExtBot
+
+from bot.ratelimit import BULK, retry_after_seconds
+from bot.store import AsyncStore, OutboxMessage, StoreError, StoreUnavailable
+
+_LOG = logging.getLogger(__name__)
+
+# 400 descriptions that mean the chat is gone for good, like a 403.
+_CHAT_GONE_MARKERS: Final = (
+    "chat not found",
+    "peer_id_invalid",
+    "group chat was deactivated",
+    "user is deactivated",
+    "bot was kicked",
+    "bot was blocked",
+)
+# Recording an outcome is retried this many times when the database is briefly unavailable.
+_RECORD_ATTEMPTS: Final = 4
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class DrainReport:
+    """What one ``drain`` did. ``failed`` counts messages given up in this drain (including the
+    pending messages of chats it deactivated that it had loaded); ``stopped`` is True when the
+    stop event ended it with due messages left pending."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    deactivated: int = 0
+    migrated: int = 0
+    stopped: bool = False
+
+    def __add__(self, other: DrainReport) -> DrainReport:
+        return DrainReport(
+            sent=self.sent + other.sent,
+            retried=self.retried + other.retried,
+            failed=self.failed + other.failed,
+            deactivated=self.deactivated + other.deactivated,
+            migrated=self.migrated + other.migrated,
+            stopped=self.stopped or other.stopped,
+        )
+
+
+class _Outcome(Enum):
+    DONE = auto()  # sent, or failed for good: the chat's next part may go
+    RETRY = auto()  # the head message waits (not_before recorded); the chat is set aside
+    CHAT_GONE = auto()  # deactivated: everything loaded for the chat failed with it
+    MIGRATED = auto()  # the chat has a new id: resend the head message there at once
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    outcome: _Outcome
+    delay: float = 0.0  # RETRY: seconds to wait
+    transient: bool = False  # RETRY: a network-type failure that counts towards max_attempts
+    new_chat_id: int = 0  # MIGRATED: where the chat went
+
+
+_DONE: Final = _Result(_Outcome.DONE)
+_GONE: Final = _Result(_Outcome.CHAT_GONE)
+
+
+@dataclass(slots=True)
+class _Counts:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    deactivated: int = 0
+    migrated: int = 0
+
+    def report(self, stopped: bool) -> DrainReport:
+        return DrainReport(
+            self.sent, self.retried, self.failed, self.deactivated, self.migrated, stopped
+        )
+
+
+def backoff_delay(failures: int, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff with "equal jitter": half fixed, half random, never above ``cap``."""
+    ceiling = min(cap, base * 2 ** max(0, failures - 1))
+    return ceiling / 2 + rng.random() * ceiling / 2
+
+
+def is_chat_gone(error: BadRequest) -> bool:
+    """Whether a 400 says the chat no longer exists for the bot."""
+    text = error.message.lower()
+    return any(marker in text for marker in _CHAT_GONE_MARKERS)
+
+
+class OutboxSender:
+    """Sends the store's pending outbox messages through ``bot``; see the module docstring.
+
+    ``concurrency`` chats are worked at once (enough to keep the rate limiter's bulk lane full
+    while a few chats wait out their own per-chat pace). ``max_attempts`` bounds tries after
+    timeouts and network errors; 429s are always waited out and resent. ``clock`` gives the aware
+    UTC time written to the store.
+    """
+
+    def __init__(
+        self,
+        bot: telegram.Bot,
+        store: AsyncStore,
+        *,
+        concurrency: int = 32,
+        max_attempts: int = 8,
+        clock: Callable[[], datetime] = utc_now,
+        page_size: int = 500,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 300.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"OutboxSender concurrency must be >= 1, got {concurrency}")
+        if max_attempts < 1:
+            raise ValueError(f"OutboxSender max_attempts must be >= 1, got {max_attempts}")
+        self.bot = bot
+        self.store = store
+        self.concurrency = concurrency
+        self.max_attempts = max_attempts
+        self.clock = clock
+        self.page_size = max(page_size, 2 * concurrency)
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._send_kwargs: dict[str, Any] = {}
+        if isinstance(bot, ExtBot) and bot.rate_limiter is not None:
+            self._send_kwargs["rate_limit_args"] = BULK
+        else:
+            _LOG.warning("OutboxSender: the bot has no rate limiter; sends will not be paced")
+        self._lock = asyncio.Lock()
+        self.in_flight = 0  # sends awaiting Telegram's answer right now
+
+    async def drain(self, stop: asyncio.Event | None = None) -> DrainReport:
+        """Send every due pending message; return when none is due or ``stop`` is set.
+
+        On ``stop``, sends already under way finish and are recorded; the rest stay pending.
+        Messages waiting out a 429 or a backoff inside this drain are waited for.
+        """
+        async with self._lock:
+            return await _Drain(self, stop or asyncio.Event()).run()
+
+    async def run_forever(
+        self, wake: asyncio.Event, stop: asyncio.Event, *, idle_poll: float = 15.0
+    ) -> None:
+        """Drain whenever ``wake`` is set (a round enqueued) and every ``idle_poll`` seconds
+        (messages whose retry time has come), until ``stop`` is set. Errors are logged and
+        retried later: this is the bot's long-lived delivery task."""
+        failures = 0
+        while not stop.is_set():
+            wake.clear()
+            try:
+                report = await self.drain(stop)
+            except (StoreError, TelegramError):
+                failures += 1
+                _LOG.exception("Outbox drain failed (%d in a row); retrying later", failures)
+            except Exception:
+                failures += 1
+                _LOG.exception("Outbox drain crashed (%d in a row); retrying later", failures)
+            else:
+                failures = 0
+                if report != DrainReport():
+                    _LOG.info("Outbox drain: %s", report)
+            if stop.is_set():
+                break
+            pause = idle_poll
+            if failures:
+                pause = min(idle_poll, backoff_delay(failures, 1.0, idle_poll, self.rng))
+            await _wait_for_any(wake, stop, within=pause)
+
+    # -- one message -----------------------------------------------------------------------
+
+    async def _send_one(self, message: OutboxMessage, counts: _Counts, failures: int) -> _Result:
+        """Send one message and record the outcome. ``failures``: its earlier transient errors."""
+        try:
+            self.in_flight += 1
+            try:
+                sent = await self.bot.send_message(
+                    chat_id=message.chat_id,
+                    text=message.text,
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=LinkPreviewOptions(is_disabled=not message.link_preview),
+                    **self._send_kwargs,
+                )
+            finally:
+                self.in_flight -= 1
+        except RetryAfter as exc:
+            seconds = retry_after_seconds(exc)
+            await self._retry(message, seconds, f"429 flood control: retry after {seconds:g} s")
+            counts.retried += 1
+            return _Result(_Outcome.RETRY, delay=seconds)
+        except ChatMigrated as exc:
+            return await self._migrate(message, exc.new_chat_id, counts)
+        except Forbidden as exc:
+            return await self._chat_gone(message, f"403 {exc.message}", counts)
+        except (InvalidToken, EndPointNotFound):
+            raise  # the bot itself is misconfigured: nothing to do per message
+        except BadRequest as exc:
+            if is_chat_gone(exc):
+                return await self._chat_gone(message, f"400 {exc.message}", counts)
+            return await self._refused(message, exc, counts)
+        except (NetworkError, TelegramError) as exc:
+            # TimedOut included. It may have been delivered: this resend is the only way a
+            # duplicate can happen, and the alternative (assuming it was) could lose it.
+            return await self._transient(message, exc, failures + 1, counts)
+        await self._record(self.store.mark_sent, message.id, sent.message_id, self.clock())
+        counts.sent += 1
+        return _DONE
+
+    async def _refused(self, message: OutboxMessage, exc: BadRequest, counts: _Counts) -> _Result:
+        _LOG.error(  # noqa: TRY400 - the refusal is the news, not a trace
+            "Telegram refused outbox message %d for chat %s: %s (marked failed)",
+            message.id,
+            message.chat_id,
+            exc.message,
+        )
+        await self._record(self.store.mark_failed, message.id, f"400 {exc.message}")
+        counts.failed += 1
+        return _DONE
+
+    async def _transient(
+        self, message: OutboxMessage, exc: TelegramError, failures: int, counts: _Counts
+    ) -> _Result:
+        error = f"{type(exc).__name__}: {exc.message}"
+        if failures >= self.max_attempts:
+            _LOG.error(
+                "Giving up on outbox message %d for chat %s after %d tries: %s",
+                message.id,
+                message.chat_id,
+                failures,
+                error,
+            )
+            await self._record(
+                self.store.mark_failed, message.id, f"gave up after {failures} tries: {error}"
+            )
+            counts.failed += 1
+            return _DONE
+        delay = backoff_delay(failures, self.backoff_base, self.backoff_cap, self.rng)
+        _LOG.warning(
+            "Outbox message %d for chat %s: %s; retry %d in %.1f s",
+            message.id,
+            message.chat_id,
+            error,
+            failures,
+            delay,
+        )
+        await self._retry(message, delay, error)
+        counts.retried += 1
+        return _Result(_Outcome.RETRY, delay=delay, transient=True)
+
+    async def _retry(self, message: OutboxMessage, seconds: float, error: str) -> None:
+        not_before = self.clock() + timedelta(seconds=seconds)
+        await self._record(self.store.mark_retry, message.id, not_before, error)
+
+    async def _chat_gone(self, message: OutboxMessage, reason: str, counts: _Counts) -> _Result:
+        _LOG.info("Chat %s is unreachable (%s): deactivated", message.chat_id, reason)
+        await self._record(self.store.deactivate_chat, message.chat_id, reason)
+        counts.deactivated += 1
+        return _GONE
+
+    async def _migrate(self, message: OutboxMessage, new_id: int, counts: _Counts) -> _Result:
+        _LOG.info("Chat %s migrated to %s: following it", message.chat_id, new_id)
+        try:
+            await self._record(self.store.migrate_chat, message.chat_id, new_id)
+        except StoreUnavailable:
+            raise
+        except StoreError as exc:
+            return await self._chat_gone(
+                message, f"migrated to {new_id}, but the store refused: {exc}", counts
+            )
+        counts.migrated += 1
+        return _Result(_Outcome.MIGRATED, new_chat_id=new_id)
+
+    async def _record(self, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """Write an outcome, riding out a briefly unavailable database (locked, restarting)."""
+        for attempt in range(1, _RECORD_ATTEMPTS + 1):
+            try:
+                return await method(*args)
+            except StoreUnavailable:
+                if attempt == _RECORD_ATTEMPTS:
+                    raise
+                _LOG.warning("Store unavailable while recording a delivery; retry %d", attempt)
+                await asyncio.sleep(0.25 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _Drain:
+    """One pass over the outbox: a coordinator that pages through pending messages and
+    ``concurrency`` workers that each take a whole chat and send its parts in order.
+
+    Memory stays flat: at most about ``page_size`` messages are loaded at once, and a new page
+    is read only when the loaded ones run low.
+    """
+
+    def __init__(self, sender: OutboxSender, stop: asyncio.Event) -> None:
+        self.sender = sender
+        self.stop = stop
+        self.halt = asyncio.Event()  # stop, or a worker hit an error that ends the drain
+        self.changed = asyncio.Event()  # something finished: the coordinator looks again
+        self.counts = _Counts()
+        self.queues: dict[int, deque[OutboxMessage]] = {}  # chat -> its loaded parts, in order
+        self.ready: asyncio.Queue[int | None] = asyncio.Queue()
+        self.delayed: list[tuple[float, int]] = []  # (monotonic due, chat) heap
+        self.loaded: set[int] = set()  # ids of loaded, unfinished messages
+        self.finished: dict[int, int] = {}  # id -> fetch number when it finished
+        self.failures: dict[int, int] = {}  # id -> transient failures in this drain
+        self.gone: dict[int, int] = {}  # chat deactivated in this drain -> fetch number then
+        self.moved: dict[int, int] = {}  # migrated chat -> new id
+        self.fetches = 0
+        self.more_due = True  # the last page was full: more may be due beyond it
+        self.error: BaseException | None = None
+
+    async def run(self) -> DrainReport:
+        workers = [asyncio.create_task(self._worker()) for _ in range(self.sender.concurrency)]
+        watcher = asyncio.create_task(self._watch_stop())
+        try:
+            await self._coordinate()
+        finally:
+            self.halt.set()
+            for _ in workers:
+                self.ready.put_nowait(None)
+            # Workers finish the send they are in and record it; nothing is cancelled mid-send.
+            await asyncio.gather(*workers, return_exceptions=True)
+            watcher.cancel()
+        if self.error is not None:
+            raise self.error
+        return self.counts.report(stopped=self.stop.is_set() and bool(self.loaded))
+
+    async def _watch_stop(self) -> None:
+        await self.stop.wait()
+        self.halt.set()
+        self.changed.set()
+
+    async def _coordinate(self) -> None:
+        while not self.halt.is_set():
+            self._release_due_chats()
+            idle = not self.loaded
+            if len(self.loaded) < 2 * self.sender.concurrency and (self.more_due or idle):
+                new = await self._load_page()
+                if idle and new == 0 and not self.loaded:
+                    return  # nothing due is left anywhere
+                continue
+            self.changed.clear()
+            timeout = None
+            if self.delayed:
+                timeout = max(0.0, self.delayed[0][0] - time.monotonic())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), timeout)
+
+    async def _load_page(self) -> int:
+        self.fetches += 1
+        fetch_number = self.fetches
+        # Loaded messages still pending come first (ordered by id), so ask for that many more.
+        limit = self.sender.page_size + len(self.loaded)
+        page = await self.sender.store.pending_messages(self.sender.clock(), limit)
+        self.more_due = len(page) >= limit
+        new = 0
+        for message in page:
+            if message.id in self.loaded or message.id in self.finished:
+                continue  # loaded already, or finished while this page was being read
+            if self.gone.get(message.chat_id, 0) >= fetch_number:
+                continue  # read before the deactivation committed; the store failed it
+            message = self._follow_migration(message)
+            self._enqueue(message)
+            new += 1
+        # Anything finished before this fetch began cannot appear in later pages.
+        self.finished = {i: n for i, n in self.finished.items() if n >= fetch_number}
+        return new
+
+    def _follow_migration(self, message: OutboxMessage) -> OutboxMessage:
+        new_id = self.moved.get(message.chat_id)
+        return message if new_id is None else replace(message, chat_id=new_id)
+
+    def _enqueue(self, message: OutboxMessage) -> None:
+        self.loaded.add(message.id)
+        queue = self.queues.get(message.chat_id)
+        if queue is None:
+            self.queues[message.chat_id] = deque([message])
+            self.ready.put_nowait(message.chat_id)
+        else:
+            queue.append(message)  # a worker or the delay heap already holds this chat
+
+    def _release_due_chats(self) -> None:
+        now = time.monotonic()
+        while self.delayed and self.delayed[0][0] <= now:
+            _, chat_id = heapq.heappop(self.delayed)
+            self.ready.put_nowait(chat_id)
+
+    def _finish(self, message: OutboxMessage) -> None:
+        self.loaded.discard(message.id)
+        self.failures.pop(message.id, None)
+        self.finished[message.id] = self.fetches
+
+    async def _worker(self) -> None:
+        while (chat_id := await self.ready.get()) is not None:
+            if self.halt.is_set():
+                continue  # leave it pending; keep taking until the sentinel
+            try:
+                await self._work_chat(chat_id)
+            except Exception as exc:  # handed to run(), which re-raises it
+                if self.error is None:
+                    self.error = exc
+                self.halt.set()
+            finally:
+                self.changed.set()
+
+    async def _work_chat(self, chat_id: int) -> None:
+        """Send a chat's loaded parts in order until done, set aside, gone, or halted."""
+        while (queue := self.queues.get(chat_id)) and not self.halt.is_set():
+            message = queue[0]
+            failures = self.failures.get(message.id, 0)
+            result = await self.sender._send_one(message, self.counts, failures)
+            if result.outcome is _Outcome.DONE:
+                queue.popleft()
+                self._finish(message)
+            elif result.outcome is _Outcome.RETRY:
+                if result.transient:
+                    self.failures[message.id] = failures + 1
+                heapq.heappush(self.delayed, (time.monotonic() + result.delay, chat_id))
+                return
+            elif result.outcome is _Outcome.CHAT_GONE:
+                self._drop_chat(chat_id)
+                return
+            else:
+                new_id = self._move_chat(chat_id, result.new_chat_id)
+                if new_id is None:
+                    return  # merged into a queue someone else holds
+                chat_id = new_id
+        if chat_id in self.queues and not self.queues[chat_id]:
+            del self.queues[chat_id]
+
+    def _drop_chat(self, chat_id: int) -> None:
+        """The store failed the chat's pending messages when it deactivated it; forget them."""
+        queue = self.queues.pop(chat_id, deque())
+        for message in queue:
+            self._finish(message)
+        self.counts.failed += len(queue)
+        self.gone[chat_id] = self.fetches
+
+    def _move_chat(self, old_id: int, new_id: int) -> int | None:
+        """Re-key a migrated chat's queue; None if the new id's queue is held elsewhere."""
+        self.moved[old_id] = new_id
+        moved = [replace(m, chat_id=new_id) for m in self.queues.pop(old_id, deque())]
+        existing = self.queues.get(new_id)
+        if existing is None:
+            self.queues[new_id] = deque(moved)
+            return new_id
+        merged = sorted([*existing, *moved], key=lambda m: m.id)
+        existing.clear()
+        existing.extend(merged)
+        return None
+
+
+async def _wait_for_any(*events: asyncio.Event, within: float) -> None:
+    """Return when any event is set or ``within`` seconds pass."""
+    waiters = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
