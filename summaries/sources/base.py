@@ -83,9 +83,15 @@ class SourceSpec:
     max_articles: int = 200
 
     def __post_init__(self) -> None:
+        if not self.name.strip() or not self.location.strip():
+            raise ValueError(f"source {self.name!r}: name and location must not be empty")
         if self.kind not in KINDS:
             raise ValueError(
                 f"source {self.name!r}: kind must be one of {', '.join(KINDS)}, not {self.kind!r}"
+            )
+        if self.interval_minutes < 1 or self.max_articles < 1:
+            raise ValueError(
+                f"source {self.name!r}: interval_minutes and max_articles must be at least 1"
             )
 
 

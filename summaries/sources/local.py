@@ -67,10 +67,14 @@ def read_local(spec: SourceSpec) -> FetchResult:
         resolve_timezone(spec.timezone, DEFAULT_TIMEZONE)
     except SourceError as error:
         return FetchResult(spec.name, error=str(error))
-    if not path.exists():
-        return FetchResult(spec.name, error=f"{path} does not exist")
+    try:
+        if not path.exists():
+            return FetchResult(spec.name, error=f"{path} does not exist")
+        is_folder = path.is_dir()
+    except OSError as error:
+        return FetchResult(spec.name, error=f"{path} is not accessible ({error.strerror})")
     problems: list[str] = []
-    if path.is_dir():
+    if is_folder:
         files, problems = article_files(path)
         if not files:
             extensions = ", ".join(sorted(ARTICLE_EXTENSIONS))

@@ -90,3 +90,12 @@ def test_unknown_timezone_is_a_source_error_naming_it():
 def test_source_spec_refuses_an_unknown_kind():
     with pytest.raises(ValueError, match="'pdf'"):
         SourceSpec(name="x", location="y", kind="pdf")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"name": " "}, {"location": ""}, {"interval_minutes": 0}, {"max_articles": 0}],
+)
+def test_source_spec_refuses_empty_names_and_nonpositive_limits(changes):
+    with pytest.raises(ValueError, match="source "):
+        SourceSpec(**{"name": "x", "location": "y", **changes})
