@@ -24,7 +24,9 @@ from bot.store import AsyncStore, Store
 # afterwards), selected through the connection's search_path, so runs never touch other data.
 # ---------------------------------------------------------------------------------------------
 
-PG_SKIP_REASON = "set TEST_DATABASE_URL=postgresql://user@host/db to run the PostgreSQL store tests"
+PG_SKIP_REASON = (
+    "set TEST_DATABASE_URL=postgresql://user@host/db to run the PostgreSQL store tests"
+)
 
 
 def postgres_test_url() -> str | None:
@@ -62,6 +64,15 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         pytest.skip(PG_SKIP_REASON)
     with postgres_schema(base_url) as url:
         yield url
+
+
+@pytest.fixture
+def postgres_base_url() -> str:
+    """TEST_DATABASE_URL, for PostgreSQL-only tests (skipped when it is unset)."""
+    base_url = postgres_test_url()
+    if base_url is None:
+        pytest.skip(PG_SKIP_REASON)
+    return base_url
 
 
 @pytest.fixture
