@@ -233,6 +233,12 @@ async def _parse_response(
     )  # raises FeedError when the response is not a feed: the whole source failed
     if spec.fetch_full_text:
         entries = [entry for entry in entries if _entry_id(entry) not in known_ids]
+        if len(entries) > spec.max_articles:  # cut before fetching pages nobody will keep
+            problems.append(
+                f"{spec.location}: kept the first {spec.max_articles} of {len(entries)} "
+                "entries (max_articles)"
+            )
+            entries = entries[: spec.max_articles]
         entries, page_problems = await fetch_full_texts(entries, spec, client, deadline)
         problems += page_problems
     return entries_to_articles(entries, spec.location, problems)

@@ -49,9 +49,17 @@ def split_title_and_tags(line: str) -> _Heading:
     return _Heading(title=title, tags=unique_tags)
 
 
+def _opening(line: str) -> str:
+    return "".join(line[:16].split())[:6].casefold()
+
+
 def _same_title(first: str, second: str) -> bool:
     if not first or not second or len(first) > MAX_TITLE_CHARS:
         return False
+    if first == second:
+        return True
+    if _opening(first) != _opening(second):
+        return False  # cheap rejection: most neighbouring lines differ from the start
     return normalise_text(split_title_and_tags(first).title) == normalise_text(
         split_title_and_tags(second).title
     )

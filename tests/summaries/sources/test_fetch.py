@@ -240,3 +240,15 @@ async def test_a_parser_crash_becomes_the_source_error(server, client, monkeypat
     server.routes["/feed"] = lambda request: Answer(200, rss([("One", "https://x.org/1", "T.")]))
     result = await fetch_source(SourceSpec(name="f", location=server.url("/feed")), client)
     assert result.error == f"{server.url('/feed')}: could not be parsed (internal error)"
+
+
+async def test_full_text_fetches_no_more_pages_than_max_articles(server, client):
+    links = [server.url(f"/story/{n}") for n in range(5)]
+    server.routes["/feed"] = lambda request: Answer(
+        200, rss([(f"S{n}", link, f"Teaser {n}.") for n, link in enumerate(links)])
+    )
+    spec = SourceSpec(name="f", location=server.url("/feed"), fetch_full_text=True, max_articles=2)
+    result = await fetch_source(spec, client)
+    assert [a.title for a in result.articles] == ["S0", "S1"]
+    assert sum(len(server.requests_to(f"/story/{n}")) for n in range(5)) == 2
+    assert f"{spec.location}: kept the first 2 of 5 entries (max_articles)" in result.problems
