@@ -95,8 +95,7 @@ def _article_starts(lines: list[str]) -> list[int]:
         titled_release = (
             after_break
             and following is not None
-            and following == index + 2
-            and not lines[index + 1]
+            and following - index <= 2  # at most one blank line between
             and _is_release_time(lines[following])
             and not _is_release_time(line)
         )
@@ -120,22 +119,23 @@ def _doubled_heading(lines: list[str], start: int) -> tuple[_Heading, int]:
 
 
 def _release_time(
-    paragraphs: list[str], source: str, title: str, tz: tzinfo
+    lines: list[str], source: str, title: str, tz: tzinfo
 ) -> tuple[datetime | None, list[str], list[str]]:
-    """Take a leading `Release time:` line off the body; returns (published, body, problems)."""
-    if not paragraphs:
-        return None, paragraphs, []
-    match = _RELEASE_TIME.match(paragraphs[0])
-    if match is None:
-        return None, paragraphs, []
+    """Take a leading `Release time:` line off the body lines (it is a line of its own even
+    without a blank line after it); returns (published, remaining lines, problems)."""
+    first = _next_nonblank(lines, 0)
+    match = _RELEASE_TIME.match(lines[first]) if first is not None else None
+    if first is None or match is None:
+        return None, lines, []
+    rest = lines[first + 1 :]
     published = parse_datetime(match.group("value"), tz)
     if published is None:
         problem = (
             f"{source}: article '{short_title(title)}' has an unreadable release time "
             f"{match.group('value')!r}; published left empty"
         )
-        return None, paragraphs[1:], [problem]
-    return published, paragraphs[1:], []
+        return None, rest, [problem]
+    return published, rest, []
 
 
 def _clean_lines(text: str) -> list[str]:
@@ -168,9 +168,11 @@ def parse_seed(text: str, source: str, tz: str = DEFAULT_SEED_TIMEZONE) -> Parse
     spans = zip(starts, [*starts[1:], len(lines)], strict=True)
     for number, (start, end) in enumerate(spans, start=1):
         heading, body_start = _doubled_heading(lines, start)
-        paragraphs = soft_wrapped_paragraphs(lines[body_start:end])
-        published, body, date_problems = _release_time(paragraphs, source, heading.title, zone)
+        published, body_lines, date_problems = _release_time(
+            lines[body_start:end], source, heading.title, zone
+        )
         problems.extend(date_problems)
+        body = soft_wrapped_paragraphs(body_lines)
         if not body:
             problems.append(no_text_problem(source, "article", number, heading.title))
             continue

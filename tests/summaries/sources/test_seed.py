@@ -96,6 +96,11 @@ def test_a_title_written_once_before_a_release_time_starts_an_article():
         2024, 6, 1, 9, 5, tzinfo=ZoneInfo("Asia/Shanghai")
     )
     assert result.articles[1].paragraphs == ("Body two.",)
+    tight = parse_seed("A\nA\n\nBody.\n\nB\nRelease time:2024-06-01 09:05\nText.", "t")
+    assert [(a.title, a.paragraphs) for a in tight.articles] == [
+        ("A", ("Body.",)),
+        ("B", ("Text.",)),
+    ]
 
 
 def test_the_copy_with_more_tags_gives_the_tags():
