@@ -13,13 +13,13 @@ from pathlib import Path
 from zoneinfo import available_timezones
 
 from summaries.models import ALGORITHMS, MAX_BULLETS, MIN_BULLETS, SummariserSettings, Topic
+from summaries.sources import KINDS as SOURCE_KINDS
 from summaries.sources import SourceSpec
 from summaries.yamlfile import ConfigError, Section, YamlDocument, load_yaml
 
 __all__ = ["AppConfig", "ConfigError", "DEFAULT_CONFIG_PATH", "load_config"]
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "config.yaml"
-SOURCE_KINDS = ("auto", "seed", "text", "markdown", "html", "feed")
 _TOPIC_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
@@ -108,7 +108,7 @@ def _sources(root: Section, base: Path) -> tuple[SourceSpec, ...]:
                 "interval_minutes", int, 30, check=_in_range(1, 7 * 24 * 60)
             ),
             fetch_full_text=section.get("fetch_full_text", bool, False),
-            timezone=section.get("timezone", str, "UTC", check=_check_timezone),
+            timezone=section.get("timezone", str, None, check=_check_timezone),
             max_articles=section.get("max_articles", int, 200, check=_in_range(1, 10_000)),
         )
         section.reject_unknown()

@@ -38,7 +38,7 @@ def make_article_id(url: str | None, title: str, paragraphs: tuple[str, ...] | l
         basis = "url:" + url.strip()
     else:
         basis = "text:" + normalise_text(title + "\n" + "\n".join(paragraphs))
-    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
