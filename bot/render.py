@@ -48,6 +48,7 @@ _HTML_TOKEN = re.compile(
     r"|(?P<text>[^<&]+|[<&])"
 )
 _TAG = re.compile(r"<[^>]*>")
+_OPEN_TAG = re.compile(r"<[a-zA-Z][a-zA-Z0-9-]*(?:\s[^>]*)?>")
 _TRAILING_JUNK = " \n,;:-–—"
 _HOST = re.compile(r"[\w.-]{1,253}|\[[0-9a-fA-F:.]+\]")
 _MIN_BLOCK_UNITS = 16
@@ -66,7 +67,7 @@ class DigestEntry:
 
 def utf16_len(text: str) -> int:
     """The length Telegram measures: UTF-16 code units (an emoji outside the BMP counts 2)."""
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def clean_text(text: str) -> str:
@@ -186,32 +187,19 @@ def highlight_html(text: str, is_match: Callable[[str], bool]) -> str:
     are never nested.
     """
     text = clean_text(text)
+    runs: list[list[int]] = []  # [start, end] of each bold run
+    for match in _WORD.finditer(text):
+        if is_match(match.group()):
+            if runs and text[runs[-1][1] : match.start()].isspace():
+                runs[-1][1] = match.end()
+            else:
+                runs.append([match.start(), match.end()])
     pieces: list[str] = []
     position = 0
-    bold_open = False
-    for match in _WORD.finditer(text):
-        gap = text[position : match.start()]
-        word = match.group()
-        position = match.end()
-        if is_match(word):
-            if bold_open and not gap.isspace():
-                pieces.append("</b>")
-                bold_open = False
-            if not bold_open:
-                pieces.append(_escape_clean(gap))
-                pieces.append("<b>")
-                bold_open = True
-            else:
-                pieces.append(gap)
-            pieces.append(word)
-        else:
-            if bold_open:
-                pieces.append("</b>")
-                bold_open = False
-            pieces.append(_escape_clean(gap))
-            pieces.append(_escape_clean(word))
-    if bold_open:
-        pieces.append("</b>")
+    for start, end in runs:
+        # A run holds only word characters and spaces: nothing in it needs escaping.
+        pieces += [_escape_clean(text[position:start]), "<b>", text[start:end], "</b>"]
+        position = end
     pieces.append(_escape_clean(text[position:]))
     return "".join(pieces)
 
@@ -238,7 +226,7 @@ def _tokens(markup: str) -> Iterator[_Token]:
 
 def entity_count(markup: str) -> int:
     """How many entities Telegram will create: one per opening tag."""
-    return sum(1 for token in _tokens(markup) if token.kind == "open")
+    return len(_OPEN_TAG.findall(markup))
 
 
 def visible_text(markup: str) -> str:
