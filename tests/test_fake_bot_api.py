@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import socket
 
 import httpx
 import pytest
@@ -97,6 +98,43 @@ async def test_json_and_form_bodies_both_work_and_unknown_methods_are_404(fake) 
         {"ok": False, "error_code": 404, "description": "Not Found"},
     )
     assert [m.message_id for m in fake.sent(7)] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"chat_id": 1, "text": "\\ud800 lone surrogate"}', "application/json"),
+        (b"chat_id=1&text=%FF%FE+not+utf8", "application/x-www-form-urlencoded"),
+        (b'{"chat_id": 0, "text": "x"}', "application/json"),
+        (b'{"chat_id": "@nobody", "text": "x"}', "application/json"),
+        (b'{"chat_id": 1, "text": "x", "reply_markup": "{broken"}', "application/json"),
+        (
+            b'{"chat_id": 1, "text": "x", "reply_markup": {"inline_keyboard": 5}}',
+            "application/json",
+        ),
+        (b"[1, 2]", "application/json"),
+        (b"{not json", "application/json"),
+    ],
+)
+async def test_hostile_requests_get_a_400_never_a_crash(fake, body, content_type) -> None:
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(
+            f"{fake.base_url}{fake.token}/sendMessage",
+            content=body,
+            headers={"Content-Type": content_type},
+        )
+
+    assert answer.status_code == 400
+    assert answer.json()["description"].startswith("Bad Request: ")
+    assert fake.sent() == []
+
+
+async def test_hostile_text_that_is_valid_is_stored_exactly(fake, bot) -> None:
+    text = "\u202eRTL e\u0301 \x00 👩\u200d💻 " + "&lt;script&gt;alert(1)&lt;/script&gt;"
+    sent = await bot.send_message(1, text, parse_mode=ParseMode.HTML)
+
+    assert sent.text == "\u202eRTL e\u0301 \x00 👩\u200d💻 <script>alert(1)</script>"
+    assert fake.sent(1)[0].text == text
 
 
 # -- messages -----------------------------------------------------------------------------
@@ -589,6 +627,41 @@ async def test_an_application_answers_commands_and_buttons_over_polling(fake) ->
 
     assert (reply.text, group_reply.text, answer.text) == ("pong", "pong", "pressed")
     assert edited.plain_text == "pong!"
+
+
+async def _pong(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.effective_message.reply_text("pong")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_updates_are_pushed_to_a_loopback_webhook_with_its_secret(fake) -> None:
+    app = fake.application_builder().build()
+    app.add_handler(CommandHandler("ping", _pong))
+    port = _free_port()
+    async with app:
+        await app.start()
+        await app.updater.start_webhook(
+            listen="127.0.0.1",
+            port=port,
+            url_path="hook",
+            webhook_url=f"http://127.0.0.1:{port}/hook",
+            secret_token="s3cret",
+        )
+        try:
+            fake.private_command(ALICE, "ping")
+            [reply] = await fake.wait_for_messages(ALICE["id"])
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+    assert reply.text == "pong"
+    assert fake.webhook["secret_token"] == "s3cret"
+    assert (fake.stats.webhook_deliveries, fake.pending_updates) == (1, 0)
 
 
 # -- running in a background thread -------------------------------------------------------

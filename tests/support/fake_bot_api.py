@@ -46,6 +46,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import h11
+import httpx
+from telegram import Bot
+from telegram.ext import ApplicationBuilder
 
 from tests.support import updates as build
 from tests.support.telegram_html import (
@@ -95,6 +98,10 @@ CHAT_ACTIONS = frozenset(
 )
 _COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 _POLL_INTERVAL = 0.005  # seconds between checks in the wait_for_* helpers
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_WEBHOOK_TIMEOUT = 10.0
+_WEBHOOK_FIRST_BACKOFF = 0.05
+_WEBHOOK_MAX_BACKOFF = 2.0
 
 
 # -- records ------------------------------------------------------------------------------
@@ -185,6 +192,8 @@ class Stats:
     dropped_after_recording: int = 0
     injected_failures: int = 0
     bad_requests: int = 0
+    webhook_deliveries: int = 0
+    webhook_failures: int = 0
     requests: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -361,9 +370,12 @@ class Params:
         if value in (None, ""):
             raise bad_request("chat_id is empty")
         try:
-            return int(value)
+            chat_id = int(value)
         except (TypeError, ValueError):
             raise bad_request("chat not found") from None  # an unknown @username
+        if chat_id == 0:
+            raise bad_request("chat not found")
+        return chat_id
 
 
 def parse_body(content_type: str, body: bytes) -> JSON:
@@ -371,14 +383,25 @@ def parse_body(content_type: str, body: bytes) -> JSON:
     media_type = content_type.split(";", 1)[0].strip().lower()
     if not body:
         return {}
-    if media_type == "application/json":
-        decoded = json.loads(body)
-        if not isinstance(decoded, dict):
-            raise bad_request("JSON body must be an object")
-        return decoded
-    if media_type == "multipart/form-data":
-        return _parse_multipart(content_type, body)
-    return dict(parse_qsl(body.decode("utf-8", "surrogateescape"), keep_blank_values=True))
+    try:
+        if media_type == "application/json":
+            decoded = json.loads(body)
+        elif media_type == "multipart/form-data":
+            decoded = _parse_multipart(content_type, body)
+        else:
+            decoded = _parse_query(body.decode("ascii"))
+    except UnicodeDecodeError:
+        raise bad_request("strings must be encoded in UTF-8") from None
+    except ValueError as error:
+        raise bad_request(f"can't parse request body: {error}") from None
+    if not isinstance(decoded, dict):
+        raise bad_request("request body must be a JSON object")
+    return decoded
+
+
+def _parse_query(query: str) -> JSON:
+    """Decode a query string or urlencoded form strictly: bad UTF-8 is an error, not U+FFFD."""
+    return dict(parse_qsl(query, keep_blank_values=True, encoding="utf-8", errors="strict"))
 
 
 def _parse_multipart(content_type: str, body: bytes) -> JSON:
@@ -438,6 +461,8 @@ class FakeBotApi:
         self._poll_waiters: list[asyncio.Future[None]] = []
         self._current_poll: object | None = None
         self._polls = 0
+        self._parked_polls = 0
+        self._webhook_task: asyncio.Task[None] | None = None
         # chats and messages
         self._chats: dict[int, JSON] = {}
         self._next_message_id: dict[int, int] = {}
@@ -488,6 +513,19 @@ class FakeBotApi:
     def base_file_url(self) -> str:
         return f"{self.url}/file/bot"
 
+    def application_builder(self) -> ApplicationBuilder:
+        """A PTB ``ApplicationBuilder`` with the token and both URLs pointing at this fake."""
+        return (
+            ApplicationBuilder()
+            .token(self.token)
+            .base_url(self.base_url)
+            .base_file_url(self.base_file_url)
+        )
+
+    def make_bot(self) -> Bot:
+        """A PTB ``Bot`` for this fake (use ``async with`` to initialise and close it)."""
+        return Bot(self.token, base_url=self.base_url, base_file_url=self.base_file_url)
+
     async def start(self) -> None:
         """Listen on 127.0.0.1 (port 0 by default: see ``url``) in the running loop."""
         self._loop = asyncio.get_running_loop()
@@ -502,11 +540,14 @@ class FakeBotApi:
         self._server.close()
         with self._lock:
             self._wake_pollers_locked()
-        for task in list(self._handler_tasks):
+        tasks = list(self._handler_tasks)
+        if self._webhook_task is not None:
+            tasks.append(self._webhook_task)
+        for task in tasks:
             task.cancel()
         for writer in list(self._writers):
             writer.transport.abort()
-        await asyncio.gather(*self._handler_tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self._server.wait_closed()
         self._server = None
 
@@ -601,11 +642,8 @@ class FakeBotApi:
         if token != self.token:
             return 401, ApiError(401, "Unauthorized").body()
         try:
-            values = dict(parse_qsl(target.query, keep_blank_values=True))
+            values = _parse_query(target.query)
             values.update(parse_body(_header(request, b"content-type"), body))
-        except ValueError as error:
-            return 400, bad_request(f"can't parse request body: {error}").body()
-        try:
             result = await self._call(method, Params(values))
         except ApiError as error:
             if error.code == 400:
@@ -695,15 +733,55 @@ class FakeBotApi:
                 "allowed_updates": params.get_json("allowed_updates"),
                 "max_connections": params.get_int("max_connections", 40),
             }
+            allowed = params.get_json("allowed_updates")
+            if isinstance(allowed, list):
+                self._allowed_updates = frozenset(allowed) or DEFAULT_ALLOWED_UPDATES
             if params.get_bool("drop_pending_updates"):
                 self._pending_updates.clear()
+            self._wake_pollers_locked()  # a running pump picks up the new URL
+        if _is_loopback(url) and (self._webhook_task is None or self._webhook_task.done()):
+            self._webhook_task = asyncio.get_running_loop().create_task(self._push_to_webhook())
         return True
+
+    async def _push_to_webhook(self) -> None:
+        """Deliver queued updates to a loopback webhook one by one, in order, as Telegram does.
+
+        A failed delivery is retried with backoff; only loopback URLs are ever contacted.
+        """
+        backoff = _WEBHOOK_FIRST_BACKOFF
+        async with httpx.AsyncClient(timeout=_WEBHOOK_TIMEOUT) as client:
+            while True:
+                loop = asyncio.get_running_loop()
+                with self._lock:
+                    hook = self._webhook
+                    if hook is None or not _is_loopback(hook["url"]):
+                        return
+                    batch = self._take_updates_locked(None, 1)
+                    if not batch:
+                        waiter: asyncio.Future[None] = loop.create_future()
+                        self._poll_waiters.append(waiter)
+                if not batch:
+                    await waiter
+                    continue
+                delivered = await _post_update(client, hook, batch[0])
+                with self._lock:
+                    if delivered:
+                        self._stats.webhook_deliveries += 1
+                        self._take_updates_locked(batch[0]["update_id"] + 1, 1)
+                    else:
+                        self._stats.webhook_failures += 1
+                if delivered:
+                    backoff = _WEBHOOK_FIRST_BACKOFF
+                else:
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, _WEBHOOK_MAX_BACKOFF)
 
     def _delete_webhook(self, params: Params) -> bool:
         with self._lock:
             self._webhook = None
             if params.get_bool("drop_pending_updates"):
                 self._pending_updates.clear()
+            self._wake_pollers_locked()  # the webhook pump stops
         return True
 
     def _get_webhook_info(self, params: Params) -> JSON:
@@ -1041,8 +1119,13 @@ class FakeBotApi:
                     return batch
                 waiter: asyncio.Future[None] = loop.create_future()
                 self._poll_waiters.append(waiter)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter, remaining)
+                self._parked_polls += 1
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter, remaining)
+            finally:
+                with self._lock:
+                    self._parked_polls -= 1
 
     def _take_updates_locked(self, offset: int | None, limit: int) -> list[JSON]:
         pending = self._pending_updates
@@ -1286,7 +1369,13 @@ class FakeBotApi:
     def stats(self) -> Stats:
         """A copy of the counters, consistent at one instant."""
         with self._lock:
-            return copy.deepcopy(self._stats)
+            stats = self._stats
+            return dataclasses.replace(
+                stats,
+                per_chat=Counter(stats.per_chat),
+                rate_limit_events=list(stats.rate_limit_events),
+                requests=Counter(stats.requests),
+            )
 
     def sent(self, chat_id: int | None = None) -> list[SentMessage]:
         """Messages accepted for ``chat_id`` (every chat when None), in the order accepted."""
@@ -1410,7 +1499,7 @@ class FakeBotApi:
     async def wait_for_parked_poll(self, timeout: float = 5.0) -> None:
         """Wait until a getUpdates long poll is waiting for an update to arrive."""
         await self.wait_for(
-            lambda: self._poll_waiters, timeout=timeout, what="waiting getUpdates call"
+            lambda: self._parked_polls > 0, timeout=timeout, what="waiting getUpdates call"
         )
 
 
@@ -1457,6 +1546,23 @@ def _header(request: h11.Request, name: bytes) -> str:
         if key.lower() == name:
             return str(value.decode("latin-1"))
     return ""
+
+
+def _is_loopback(url: str) -> bool:
+    return urlsplit(url).hostname in _LOOPBACK_HOSTS
+
+
+async def _post_update(client: httpx.AsyncClient, hook: JSON, an_update: JSON) -> bool:
+    """POST one update to the webhook; True when it answered 2xx."""
+    headers = {}
+    if hook.get("secret_token"):
+        headers["X-Telegram-Bot-Api-Secret-Token"] = str(hook["secret_token"])
+    try:
+        response = await client.post(hook["url"], json=an_update, headers=headers)
+    except httpx.HTTPError as error:
+        logger.debug("webhook delivery to %s failed: %s", hook["url"], error)
+        return False
+    return response.is_success
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:
@@ -1536,6 +1642,29 @@ def _reply_to(params: Params) -> int | None:
     return params.get_int("reply_to_message_id")
 
 
+def main(argv: list[str] | None = None) -> None:
+    """Serve the fake on a fixed port until Ctrl-C, to try a bot by hand against it."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A loopback fake of the Telegram Bot API")
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--token", default=DEFAULT_TOKEN)
+    parser.add_argument("--limits", action="store_true", help="enforce Telegram's rate limits")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    fake = FakeBotApi(
+        args.token, port=args.port, rate_limits=RateLimits() if args.limits else None
+    )
+
+    async def serve() -> None:
+        async with fake:
+            logger.info("fake Bot API: set TELEGRAM_BASE_URL=%s", fake.base_url)
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+
+
 __all__ = [
     "DEFAULT_TOKEN",
     "ApiError",
@@ -1549,3 +1678,6 @@ __all__ = [
     "SlidingWindowLimiter",
     "Stats",
 ]
+
+if __name__ == "__main__":
+    main()
