@@ -593,8 +593,8 @@ def render_search_results(
     header = f"🔎 <b>Results for “{query}”</b> · {first}–{last} of {max(total, last)}"
     most = max((len(entry.digest.bullets) for entry in entries), default=0)
     shown = most if bullets is None else min(bullets, most)
-    # Fewer bullets for every result before cutting any result short.
-    for count in range(max(shown, 1), 0, -1):
+    # Fewer bullets for every result, down to titles only, before cutting any result short.
+    for count in range(max(shown, 0), -1, -1):
         blocks = [
             render_entry(entry, bullets=count, highlight=is_match, tz=tz, number=first + offset)
             for offset, entry in enumerate(entries)
