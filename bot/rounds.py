@@ -84,14 +84,26 @@ async def digest_round(services: Services, now: datetime) -> RoundReport:
         return report
 
 
-async def _queue_batch(
-    services: Services, chats: Sequence[ChatSettings], pool: Sequence[StoredArticle], now: datetime
-) -> tuple[int, int, int]:
-    store = services.store
-    chat_ids = [chat.chat_id for chat in chats]
-    subscriptions = await store.subscriptions_for(chat_ids)
-    delivered = await store.delivered_article_ids(chat_ids, [s.article.id for s in pool])
-    queued = empty = conflicts = 0
+@dataclass(frozen=True)
+class ChatPlan:
+    """What one due chat gets this round: articles and rendered messages, or nothing."""
+
+    chat: ChatSettings
+    article_ids: tuple[str, ...]
+    messages: tuple[str, ...]
+    following: datetime | None
+
+
+def plan_batch(
+    services: Services,
+    chats: Sequence[ChatSettings],
+    subscriptions: dict[int, list[Subscription]],
+    delivered: dict[int, set[str]],
+    pool: Sequence[StoredArticle],
+    now: datetime,
+) -> list[ChatPlan]:
+    """Matching and rendering for a batch of chats: pure CPU work, run in a worker thread."""
+    plans = []
     for chat in chats:
         subs = subscriptions.get(chat.chat_id, [])
         chosen = articles_for_chat(
@@ -101,19 +113,42 @@ async def _queue_batch(
             services.texts,
             services.settings.bot.digest_max_articles,
         )
-        following = following_slot(chat, now)
-        if not chosen:
-            await store.advance_schedule(chat.chat_id, following, now)
+        messages = digest_messages(services, chat, chosen, subs, now) if chosen else []
+        plans.append(
+            ChatPlan(
+                chat,
+                tuple(stored.article.id for stored in chosen),
+                tuple(messages),
+                following_slot(chat, now),
+            )
+        )
+    return plans
+
+
+async def _queue_batch(
+    services: Services, chats: Sequence[ChatSettings], pool: Sequence[StoredArticle], now: datetime
+) -> tuple[int, int, int]:
+    store = services.store
+    chat_ids = [chat.chat_id for chat in chats]
+    subscriptions = await store.subscriptions_for(chat_ids)
+    delivered = await store.delivered_article_ids(chat_ids, [s.article.id for s in pool])
+    # Rendering thousands of digests is seconds of CPU: keep it off the event loop.
+    plans = await asyncio.to_thread(
+        plan_batch, services, chats, subscriptions, delivered, pool, now
+    )
+    queued = empty = conflicts = 0
+    for plan in plans:
+        if not plan.article_ids:
+            await store.advance_schedule(plan.chat.chat_id, plan.following, now)
             empty += 1
             continue
-        messages = digest_messages(services, chat, chosen, subs, now)
         digest_id = await store.enqueue_digest(
-            chat.chat_id,
-            [s.article.id for s in chosen],
-            messages,
-            chat.link_preview,
+            plan.chat.chat_id,
+            plan.article_ids,
+            plan.messages,
+            plan.chat.link_preview,
             now,
-            following,
+            plan.following,
         )
         if digest_id is None:
             conflicts += 1  # another round or /digest took these articles; next round retries

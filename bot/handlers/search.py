@@ -58,9 +58,14 @@ async def run_search(update: Update, context: ContextTypes.DEFAULT_TYPE, text: s
         )
         return
     try:
-        query = KeywordQuery.parse(check_argument_text(text, what="search words"))
-    except (UsageError, QueryError) as error:
-        await reply_usage(update, f"{error}. {SEARCH_EXAMPLE}")
+        query = KeywordQuery.parse(
+            check_argument_text(text, what="search words", example="/search quantum network")
+        )
+    except UsageError as error:
+        await reply_usage(update, str(error))
+        return
+    except QueryError as error:
+        await reply_usage(update, f"Cannot search for that: {error}. {SEARCH_EXAMPLE}")
         return
     hits = services.search_index.search(query)
     if not hits:

@@ -37,7 +37,7 @@ SUBSCRIBE_EXAMPLE = (
 
 def resolve_subscription(services: Services, text: str) -> Subscription:
     """A topic when `text` names one (or its command), else free keywords."""
-    text = check_argument_text(text, what="a topic or keywords")
+    text = check_argument_text(text, what="topic or keywords")
     topic = services.topic(text) or services.topic_commands.get(text.casefold().lstrip("/"))
     if topic is not None:
         return Subscription(TOPIC, topic.name)
