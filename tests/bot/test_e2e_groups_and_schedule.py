@@ -1,4 +1,4 @@
-"""Groups, scheduled digests on a driven clock, restarts, and Bot API servers that refuse things."""
+"""Groups, scheduled digests on a driven clock, restarts, servers that refuse optional calls."""
 
 from __future__ import annotations
 
