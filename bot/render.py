@@ -13,13 +13,13 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from telegram.constants import MessageLimit
 
-from summaries.models import Article, Digest, Topic
+from summaries.models import Article, Digest
 
 MAX_MESSAGE_UNITS = int(MessageLimit.MAX_TEXT_LENGTH)
 MAX_ENTITIES = int(MessageLimit.MESSAGE_ENTITIES)
@@ -34,7 +34,6 @@ BLOCK_SEPARATOR = "\n\n"
 UNTITLED = "(untitled)"
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 # C0 controls except \n, DEL, C1 controls, and lone surrogates (which cannot be sent as UTF-8).
@@ -603,61 +602,3 @@ def render_search_results(
         if utf16_len(message) <= limit and entity_count(message) <= MAX_ENTITIES:
             return message
     return fit_message(header, blocks, limit)
-
-
-def describe_schedule(
-    frequency: str,
-    digest_time: time,
-    timezone: str,
-    *,
-    weekday: int = 0,
-    paused: bool = False,
-) -> str:
-    """'daily at 08:00 (Asia/Shanghai)', 'weekly on Monday at 08:00 (UTC)', 'hourly', 'off'."""
-    at = f"{digest_time:%H:%M} ({timezone})"
-    if frequency == "daily":
-        text = f"daily at {at}"
-    elif frequency == "weekly":
-        text = f"weekly on {_WEEKDAY_NAMES[weekday % 7]} at {at}"
-    elif frequency == "hourly":
-        text = "hourly"
-    else:
-        text = "off"
-    return text + ", paused" if paused else text
-
-
-def render_subscriptions(
-    topics: Sequence[Topic],
-    keywords: Sequence[str],
-    *,
-    schedule: str,
-    limit: int = MAX_MESSAGE_UNITS,
-) -> str:
-    """The chat's subscriptions and schedule, or how to subscribe when there are none."""
-    schedule_line = f"<i>Schedule: {escape(truncate_text(schedule, 200))}</i>"
-    if not topics and not keywords:
-        return (
-            "You have no subscriptions yet. Send /topics to pick some, or for example "
-            f"/subscribe quantum\n{schedule_line}"
-        )
-    lines = ["<b>Your subscriptions</b>"]
-    if topics:
-        lines.append("Topics:")
-        lines.extend(f"• {escape(topic.title)} ({escape(topic.name)})" for topic in topics)
-    if keywords:
-        lines.append("Keywords:")
-        lines.extend(f"• “{escape(collapse_whitespace(words))}”" for words in keywords)
-    return _join_lines_within(lines, schedule_line, limit)
-
-
-def _join_lines_within(lines: Sequence[str], last_line: str, limit: int) -> str:
-    """The lines, then `last_line`; '… and N more' replaces the lines that overflow."""
-    kept: list[str] = []
-    used = utf16_len(last_line) + 40  # room for the "… and N more" line
-    for index, line in enumerate(lines):
-        used += utf16_len(line) + 1
-        if used > limit:
-            kept.append(f"… and {len(lines) - index} more")
-            break
-        kept.append(line)
-    return "\n".join([*kept, last_line])

@@ -16,7 +16,6 @@ from bot.render import (
     DigestEntry,
     clean_text,
     collapse_whitespace,
-    describe_schedule,
     digest_header,
     entity_count,
     escape,
@@ -25,7 +24,6 @@ from bot.render import (
     render_digest,
     render_entry,
     render_search_results,
-    render_subscriptions,
     safe_link,
     short_source,
     split_messages,
@@ -33,7 +31,7 @@ from bot.render import (
     truncate_text,
     utf16_len,
 )
-from summaries.models import Article, Digest, Topic
+from summaries.models import Article, Digest
 from tests.support.telegram_html import parse_telegram_html, utf16_length
 
 _ids = itertools.count()
@@ -287,35 +285,6 @@ def test_fit_message_shares_room_between_blocks():
     text = plain(message)
     assert "short" in text
     assert text.count(ELLIPSIS) == 2
-
-
-def test_subscriptions_and_schedule():
-    topic = Topic("quantum", "Quantum communication", "Quantum links", ("quantum",))
-    schedule = describe_schedule("weekly", WHEN.timetz(), "Asia/Shanghai", weekday=0)
-    assert schedule == "weekly on Monday at 08:00 (Asia/Shanghai)"
-    message = render_subscriptions([topic], ["satellite <internet>"], schedule=schedule)
-    assert_valid_message(message)
-    assert plain(message) == (
-        "Your subscriptions\nTopics:\n• Quantum communication (quantum)\n"
-        "Keywords:\n• “satellite <internet>”\n"
-        "Schedule: weekly on Monday at 08:00 (Asia/Shanghai)"
-    )
-    empty = plain(render_subscriptions([], [], schedule="off"))
-    assert "/subscribe quantum" in empty
-
-
-def test_subscriptions_overflow_says_how_many_more():
-    keywords = [f"keyword {n} " + "x" * 150 for n in range(100)]
-    message = render_subscriptions([], keywords, schedule="daily at 08:00 (UTC)")
-    assert_valid_message(message)
-    assert re.search(r"… and \d+ more", plain(message))
-
-
-def test_describe_schedule_forms():
-    at = WHEN.timetz()
-    assert describe_schedule("daily", at, "UTC") == "daily at 08:00 (UTC)"
-    assert describe_schedule("hourly", at, "UTC") == "hourly"
-    assert describe_schedule("off", at, "UTC", paused=True) == "off, paused"
 
 
 def test_escape_and_clean_text():
