@@ -677,3 +677,11 @@ async def test_the_fake_runs_in_its_own_thread() -> None:
 
     assert update.message.text == "from another thread"
     assert reply.text == "reply"
+
+
+async def test_waiting_for_messages_that_never_come_names_the_chat(fake, bot) -> None:
+    await bot.send_message(1, "already read")
+    await fake.wait_for_messages(1)
+
+    with pytest.raises(TimeoutError, match="expected 1 new message.*chat 1.*got 0"):
+        await fake.wait_for_messages(1, timeout=0.05)

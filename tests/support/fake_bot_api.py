@@ -3,24 +3,23 @@
 The real python-telegram-bot ``Bot``/``Application`` talks to it through ``base_url``::
 
     async with FakeBotApi() as fake:
-        app = (
-            ApplicationBuilder()
-            .token(fake.token)
-            .base_url(fake.base_url)
-            .base_file_url(fake.base_file_url)
-            .build()
-        )
+        app = fake.application_builder().build()  # token, base_url and base_file_url set
+        ...
+        fake.private_command(user, "start")
+        [reply] = await fake.wait_for_messages(user["id"])
 
 It answers in the Bot API's JSON, validates HTML like Telegram, enforces the rate limits with
 strict sliding windows (429 + retry_after, with the penalty window Telegram applies), and
 injects faults: blocked chats, missing chats, migrated groups, dropped connections, slow
-answers, one-shot 5xx. Tests drive users through an in-process API (``private_message``,
+answers, one-shot 5xx. Updates reach the bot by long polling, or are pushed to a webhook when
+its URL is on loopback. Tests drive users through an in-process API (``private_message``,
 ``command``, ``press_button``, ...) and read what the bot sent (``sent``, ``wait_for_messages``,
 ``stats``).
 
 It runs in the test's event loop (``await fake.start()`` / ``async with``) or in a background
 thread with its own loop (``fake.start_in_thread()`` / ``with fake:``) for benchmarks that drive
 a bot in another process. State is guarded by a lock so the test API works from any thread.
+``python -m tests.support.fake_bot_api --port 8081`` serves it by hand.
 """
 
 from __future__ import annotations
@@ -448,9 +447,9 @@ class FakeBotApi:
         self._handler_tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
         self._handlers = self._method_table()
-        self._reset_state(rate_limits)
+        self._init_state(rate_limits)
 
-    def _reset_state(self, rate_limits: RateLimits | None) -> None:
+    def _init_state(self, rate_limits: RateLimits | None) -> None:
         self._limiter = SlidingWindowLimiter(rate_limits) if rate_limits else None
         self._stats = Stats()
         # updates
