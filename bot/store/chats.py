@@ -82,7 +82,8 @@ def ensure_chat(
     now: datetime,
 ) -> ChatSettings:
     inserted = conn.execute(
-        insert_ignore(conn, chats, ["chat_id"]).values(
+        insert_ignore(conn, chats, ["chat_id"])
+        .values(
             chat_id=chat_id,
             chat_type=chat_type,
             title=title,

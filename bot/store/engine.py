@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -180,6 +189,29 @@ def _is_unavailable(exc: BaseException, original: BaseException) -> bool:
         psycopg.InterfaceError,
     )
     return isinstance(exc, unavailable) or isinstance(original, unavailable)
+
+
+def violated_constraint(exc: sa_exc.IntegrityError, metadata: MetaData) -> str | None:
+    """The name of the constraint an INSERT or UPDATE broke, the same on both engines."""
+    original = exc.orig
+    if isinstance(original, psycopg.Error):
+        return original.diag.constraint_name
+    message = str(original)
+    if "FOREIGN KEY constraint failed" in message:
+        return "foreign key"
+    # SQLite names the columns, not the constraint: "UNIQUE constraint failed: t.a, t.b".
+    prefix, _, columns = message.partition(" constraint failed: ")
+    if prefix not in ("UNIQUE", "PRIMARY KEY") or not columns:
+        return None
+    qualified = [column.strip().split(".", 1) for column in columns.split(",")]
+    table = metadata.tables.get(qualified[0][0])
+    names = {parts[-1] for parts in qualified}
+    for constraint in table.constraints if table is not None else ():
+        if isinstance(constraint, PrimaryKeyConstraint | UniqueConstraint) and (
+            {column.name for column in constraint.columns} == names
+        ):
+            return str(constraint.name) if constraint.name else None
+    return None
 
 
 def _first_line(error: BaseException) -> str:

@@ -23,4 +23,12 @@ class UnknownChat(StoreError, LookupError):
 
 
 class Conflict(StoreError):
-    """A uniqueness or reference rule of the schema refused the change; nothing was written."""
+    """A uniqueness or reference rule of the schema refused the change; nothing was written.
+
+    `constraint` names the rule when the database said which one: the constraint's name in
+    the schema, or "foreign key" when SQLite only says that some reference failed.
+    """
+
+    def __init__(self, message: str, constraint: str | None = None) -> None:
+        super().__init__(message)
+        self.constraint = constraint

@@ -13,9 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, insert, select, true, update
 
-from bot.store.articles import known_article_ids
 from bot.store.engine import chunked
-from bot.store.errors import Conflict
 from bot.store.schema import OUTBOX_PENDING, chat_digests, chats, deliveries, outbox
 from bot.store.values import OutboxMessage
 
@@ -42,16 +40,6 @@ def delivered_article_ids(
     return delivered
 
 
-def _active_chat_exists(conn: Connection, chat_id: int) -> bool:
-    query = select(chats.c.active).where(chats.c.chat_id == chat_id)
-    return bool(conn.execute(query).scalar_one_or_none())
-
-
-def _missing_articles(conn: Connection, article_ids: Sequence[str]) -> list[str]:
-    known = known_article_ids(conn, article_ids)
-    return [article_id for article_id in article_ids if article_id not in known]
-
-
 def enqueue_digest(
     conn: Connection,
     chat_id: int,
@@ -61,20 +49,21 @@ def enqueue_digest(
     now: datetime,
     next_digest_at: datetime | None,
 ) -> int | None:
-    """Record a digest for sending; None (and nothing written) if the chat cannot take it.
+    """Record a digest for sending; None (and nothing written) if the chat is gone or inactive.
 
-    Raises `Conflict` when an article was already delivered to the chat, so that the caller's
-    transaction is rolled back as a whole.
+    An article already delivered to the chat makes the deliveries insert fail with the
+    `DELIVERY_KEY` unique violation, which rolls back the caller's whole transaction.
     """
-    if not _active_chat_exists(conn, chat_id):
+    # The chat row first: it must be active, and on PostgreSQL its row lock queues a
+    # concurrent enqueue for the same chat behind this one.
+    scheduled = conn.execute(
+        update(chats)
+        .where(chats.c.chat_id == chat_id, chats.c.active == true())
+        .values(last_digest_at=now, next_digest_at=next_digest_at, updated_at=now)
+    )
+    if scheduled.rowcount == 0:
         logger.info("digest for chat %d not enqueued: the chat is gone or inactive", chat_id)
         return None
-    already = delivered_article_ids(conn, [chat_id], article_ids)[chat_id]
-    if already:
-        raise Conflict(f"chat {chat_id} was already given {len(already)} of these articles")
-    missing = _missing_articles(conn, article_ids)
-    if missing:
-        raise ValueError(f"articles not in the store: {', '.join(missing[:5])}")
     digest_id = conn.execute(
         insert(chat_digests)
         .values(chat_id=chat_id, articles=len(article_ids), parts=len(messages), created_at=now)
@@ -110,22 +99,17 @@ def enqueue_digest(
             for part, text in enumerate(messages, start=1)
         ],
     )
-    advance_schedule(conn, chat_id, next_digest_at, now, digest_sent=True)
     return int(digest_id)
 
 
 def advance_schedule(
-    conn: Connection,
-    chat_id: int,
-    next_digest_at: datetime | None,
-    now: datetime,
-    *,
-    digest_sent: bool = False,
+    conn: Connection, chat_id: int, next_digest_at: datetime | None, now: datetime
 ) -> None:
-    values: dict[str, object] = {"next_digest_at": next_digest_at, "updated_at": now}
-    if digest_sent:
-        values["last_digest_at"] = now
-    conn.execute(update(chats).where(chats.c.chat_id == chat_id).values(**values))
+    conn.execute(
+        update(chats)
+        .where(chats.c.chat_id == chat_id)
+        .values(next_digest_at=next_digest_at, updated_at=now)
+    )
 
 
 def pending_messages(conn: Connection, now: datetime, limit: int) -> list[OutboxMessage]:

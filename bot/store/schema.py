@@ -152,6 +152,7 @@ chat_digests = Table(
 )
 
 # The delivery invariant lives in this primary key: (chat, article) at most once.
+DELIVERY_KEY = "uq_deliveries_chat_article"
 deliveries = Table(
     "deliveries",
     metadata,
@@ -159,7 +160,7 @@ deliveries = Table(
     Column("article_id", String(64), ForeignKey("articles.id"), nullable=False),
     Column("digest_id", BIG_ID, ForeignKey("chat_digests.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
-    PrimaryKeyConstraint("chat_id", "article_id", name="uq_deliveries_chat_article"),
+    PrimaryKeyConstraint("chat_id", "article_id", name=DELIVERY_KEY),
 )
 
 outbox = Table(

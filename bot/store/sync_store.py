@@ -21,10 +21,12 @@ from bot.store.engine import (
     database_errors,
     open_database,
     translate_error,
+    violated_constraint,
 )
 from bot.store.errors import Conflict
 from bot.store.migrations import apply_migrations
 from bot.store.migrations import schema_version as read_schema_version
+from bot.store.schema import DELIVERY_KEY, metadata
 from bot.store.values import (
     ChatDefaults,
     ChatSettings,
@@ -95,7 +97,8 @@ class Store:
                 with conn.begin():
                     yield conn
         except sa_exc.IntegrityError as exc:
-            raise Conflict(translate_error(exc, self._db).args[0]) from exc
+            message = translate_error(exc, self._db).args[0]
+            raise Conflict(message, violated_constraint(exc, metadata)) from exc
         except database_errors() as exc:
             raise translate_error(exc, self._db) from exc
 
@@ -284,8 +287,16 @@ class Store:
                     conn, chat_id, unique_ids, messages, link_preview, now, next_digest_at
                 )
         except Conflict as exc:
-            logger.info("digest for chat %d not enqueued: %s", chat_id, exc)
-            return None
+            if exc.constraint == DELIVERY_KEY:
+                logger.info(
+                    "digest for chat %d not enqueued: an article was already given", chat_id
+                )
+                return None
+            missing = set(unique_ids) - self.known_article_ids(unique_ids)
+            if missing:
+                shown = ", ".join(sorted(missing)[:5])
+                raise ValueError(f"enqueue_digest: articles not in the store: {shown}") from exc
+            raise
 
     def advance_schedule(
         self, chat_id: int, next_digest_at: datetime | None, now: datetime

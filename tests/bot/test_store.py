@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.store import (
     AsyncStore,
     ChatDefaults,
+    Conflict,
     OutboxMessage,
     Store,
     StoreError,
@@ -30,7 +31,14 @@ from bot.store import (
 )
 from bot.store import chats as chat_queries
 from bot.store import outbox as outbox_queries
-from bot.store.schema import MIGRATIONS, chat_digests, deliveries, outbox, schema_migrations
+from bot.store.schema import (
+    DELIVERY_KEY,
+    MIGRATIONS,
+    chat_digests,
+    deliveries,
+    outbox,
+    schema_migrations,
+)
 from summaries.models import Article, Digest
 from tests.conftest import libpq_url, postgres_schema
 
@@ -440,17 +448,26 @@ def test_the_database_itself_refuses_a_second_delivery(store):
         conn.execute(insert(deliveries).values(**row))
 
 
-def test_a_conflict_found_at_insert_rolls_back_everything(store, monkeypatch):
-    """The race path: the pre-check sees nothing, the unique key refuses the insert."""
+def test_an_unknown_article_is_refused_and_rolls_back_everything(store):
     make_chat(store, 1)
-    ids = make_articles(store, 2)
-    store.enqueue_digest(1, ids[:1], ["first"], False, NOW, LATER)
+    ids = make_articles(store, 1)
     before = (store.stats(), store.get_chat(1), count_rows(store, chat_digests))
-    monkeypatch.setattr(
-        outbox_queries, "delivered_article_ids", lambda conn, chats, articles: {1: set()}
-    )
-    assert store.enqueue_digest(1, ids, ["both"], False, LATER, None) is None
+    with pytest.raises(ValueError, match="articles not in the store: ghost"):
+        store.enqueue_digest(1, [ids[0], "ghost"], ["m"], False, LATER, None)
     assert (store.stats(), store.get_chat(1), count_rows(store, chat_digests)) == before
+
+
+def test_conflicts_name_the_constraint_on_both_engines(store):
+    make_chat(store, 1)
+    ids = make_articles(store, 1)
+    digest_id = store.enqueue_digest(1, ids, ["m"], False, NOW, LATER)
+    row = {"chat_id": 1, "article_id": ids[0], "digest_id": digest_id, "created_at": NOW}
+    with pytest.raises(Conflict) as caught, store._transaction(write=True) as conn:
+        conn.execute(insert(deliveries).values(**row))
+    assert caught.value.constraint == DELIVERY_KEY
+    with pytest.raises(Conflict) as caught, store._transaction(write=True) as conn:
+        conn.execute(insert(deliveries).values(**{**row, "article_id": "ghost"}))
+    assert caught.value.constraint in ("foreign key", "deliveries_article_id_fkey")
 
 
 def test_racing_rounds_record_an_article_once(store):
@@ -488,8 +505,6 @@ def test_enqueue_digest_edge_cases(store):
         store.enqueue_digest(1, [], ["text without articles"], False, NOW, LATER)
     with pytest.raises(ValueError, match="both be given"):
         store.enqueue_digest(1, ids[1:], [], False, NOW, LATER)
-    with pytest.raises(ValueError, match="not in the store"):
-        store.enqueue_digest(1, [ids[1], "ghost"], ["m"], False, NOW, LATER)
     assert store.stats().deliveries == 1
 
 

@@ -1,0 +1,371 @@
+"""Storage at scale: 100,000 chats and 1,000,000 delivery records, in SQLite and PostgreSQL.
+
+Prints, per engine: bulk-load time; selecting a round's recipients (`due_chats` over every chat
+due at once; target under 2 s); `subscriptions_for` and `delivered_article_ids` over that round
+in batches of 1,000 chats; recording digests with `enqueue_digest` one chat at a time
+(deliveries/s); `pending_messages` + `mark_sent`.
+
+    .venv/bin/python benchmarks/storage_scale.py                      # full size, both engines
+    .venv/bin/python benchmarks/storage_scale.py --chats 2000 --deliveries 20000   # smoke run
+
+PostgreSQL comes from --postgres-url or TEST_DATABASE_URL; the run uses a schema of its own
+and drops it afterwards. Without a URL only SQLite runs. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import insert, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.store import Store  # noqa: E402
+from bot.store.schema import (  # noqa: E402
+    articles,
+    chat_digests,
+    chats,
+    deliveries,
+    subscriptions,
+)
+
+NOW = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
+BATCH = 1000  # chats per batch in a round, as a round job would page through them
+LOAD_BATCH = 20_000  # rows per bulk-load transaction
+
+
+@dataclass
+class Figure:
+    engine: str
+    step: str
+    rows: int
+    seconds: float
+    note: str = ""
+
+    @property
+    def rate(self) -> str:
+        return f"{self.rows / self.seconds:,.0f}/s" if self.seconds > 0 else "-"
+
+
+def timed(function: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = function()
+    return result, time.perf_counter() - started
+
+
+# -- data --------------------------------------------------------------------------------------
+
+
+def article_rows(count: int) -> Iterator[dict[str, Any]]:
+    for number in range(count):
+        yield {
+            "id": f"a{number:09d}",
+            "source": "https://example.org/feed",
+            "title": f"Article {number}",
+            "url": f"https://example.org/{number}",
+            "published": NOW - timedelta(minutes=count - number),
+            "tags": ("bench",),
+            "paragraphs": (f"Body of article {number}.",),
+            "fetched_at": NOW - timedelta(minutes=count - number),
+            "bullets": (f"Bullet {number}.",),
+            "topics": ("quantum",),
+            "keywords": (),
+            "algorithm": "default",
+            "digest_updated_at": NOW,
+        }
+
+
+def chat_rows(count: int) -> Iterator[dict[str, Any]]:
+    for chat_id in range(1, count + 1):
+        yield {
+            "chat_id": chat_id,
+            "chat_type": "private",
+            "title": f"chat {chat_id}",
+            "timezone": "Asia/Shanghai",
+            "digest_time": datetime.min.time().replace(hour=8),
+            "frequency": "daily",
+            "weekday": 0,
+            "bullets": 3,
+            "link_preview": False,
+            "paused": False,
+            "active": True,
+            "next_digest_at": NOW - timedelta(seconds=chat_id % 3600),  # all due
+            "last_digest_at": NOW - timedelta(days=1),
+            "created_at": NOW - timedelta(days=30),
+            "updated_at": NOW - timedelta(days=1),
+        }
+
+
+def subscription_rows(count: int) -> Iterator[dict[str, Any]]:
+    for chat_id in range(1, count + 1):
+        yield {"chat_id": chat_id, "kind": "topic", "value": "quantum", "created_at": NOW}
+
+
+def digest_rows(count: int, per_chat: int) -> Iterator[dict[str, Any]]:
+    for chat_id in range(1, count + 1):
+        yield {
+            "id": chat_id,
+            "chat_id": chat_id,
+            "articles": per_chat,
+            "parts": 1,
+            "created_at": NOW,
+        }
+
+
+def delivery_rows(chat_count: int, total: int, article_count: int) -> Iterator[dict[str, Any]]:
+    """`total` rows spread evenly; each chat got a run of articles ending among the newest,
+    so that a round's candidates are partly delivered already, as in real use."""
+    per_chat, extra = divmod(total, chat_count)
+    for chat_id in range(1, chat_count + 1):
+        given = per_chat + (1 if chat_id <= extra else 0)
+        start = max(0, article_count - given - chat_id % 40)
+        for offset in range(given):
+            yield {
+                "chat_id": chat_id,
+                "article_id": f"a{(start + offset) % article_count:09d}",
+                "digest_id": chat_id,
+                "created_at": NOW - timedelta(days=1),
+            }
+
+
+def bulk_insert(store: Store, table: Any, rows: Iterator[dict[str, Any]]) -> int:
+    inserted = 0
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == LOAD_BATCH:
+            inserted += _insert_batch(store, table, batch)
+            batch = []
+    if batch:
+        inserted += _insert_batch(store, table, batch)
+    return inserted
+
+
+def _insert_batch(store: Store, table: Any, batch: list[dict[str, Any]]) -> int:
+    with store.engine.begin() as conn:
+        conn.execute(insert(table), batch)
+    return len(batch)
+
+
+# -- the measured steps ------------------------------------------------------------------------
+
+
+def load(store: Store, engine: str, args: argparse.Namespace) -> list[Figure]:
+    per_chat = max(1, args.deliveries // args.chats)
+    article_count = max(args.articles, per_chat + args.round_articles)
+    total = 0
+
+    def load_all() -> None:
+        nonlocal total
+        total += bulk_insert(store, articles, article_rows(article_count))
+        total += bulk_insert(store, chats, chat_rows(args.chats))
+        total += bulk_insert(store, subscriptions, subscription_rows(args.chats))
+        total += bulk_insert(store, chat_digests, digest_rows(args.chats, per_chat))
+        total += bulk_insert(
+            store, deliveries, delivery_rows(args.chats, args.deliveries, article_count)
+        )
+        with store.engine.begin() as conn:
+            if store.dialect == "postgresql":
+                # The digests were loaded with explicit ids: move the id sequence past them.
+                conn.execute(
+                    text(
+                        "SELECT setval(pg_get_serial_sequence('chat_digests', 'id'), "
+                        "(SELECT max(id) FROM chat_digests))"
+                    )
+                )
+            conn.execute(text("ANALYZE"))
+
+    _, seconds = timed(load_all)
+    note = f"{args.chats:,} chats, {args.deliveries:,} deliveries, {article_count:,} articles"
+    return [Figure(engine, "bulk load (+ANALYZE)", total, seconds, note)]
+
+
+def select_round(store: Store, engine: str, args: argparse.Namespace) -> list[Figure]:
+    runs = []
+    due: list[Any] = []
+    for _ in range(args.repeat):
+        due, seconds = timed(lambda: store.due_chats(NOW))
+        runs.append(seconds)
+    verdict = "OK" if max(runs) < 2.0 else "OVER 2 s TARGET"
+    note = f"{len(due):,} due; median of {len(runs)}, worst {max(runs):.3f} s: {verdict}"
+    return [Figure(engine, "due_chats (whole round)", len(due), statistics.median(runs), note)]
+
+
+def round_lookups(store: Store, engine: str, args: argparse.Namespace) -> list[Figure]:
+    chat_ids = [chat.chat_id for chat in store.due_chats(NOW)]
+    candidates = [stored.article.id for stored in store.recent_articles(None, args.round_articles)]
+    batches = [chat_ids[start : start + BATCH] for start in range(0, len(chat_ids), BATCH)]
+
+    def subscriptions_round() -> int:
+        return sum(len(store.subscriptions_for(batch)) for batch in batches)
+
+    def delivered_round() -> int:
+        found = 0
+        for batch in batches:
+            found += sum(
+                len(ids) for ids in store.delivered_article_ids(batch, candidates).values()
+            )
+        return found
+
+    looked_up, sub_seconds = timed(subscriptions_round)
+    already, delivered_seconds = timed(delivered_round)
+    note = f"{len(batches)} batches of {BATCH} chats x {len(candidates)} candidate articles"
+    return [
+        Figure(engine, "subscriptions_for (round)", looked_up, sub_seconds, f"chats; {note}"),
+        Figure(
+            engine,
+            "delivered_article_ids (round)",
+            len(chat_ids),
+            delivered_seconds,
+            f"chats; {already:,} already-sent pairs found",
+        ),
+    ]
+
+
+def record_deliveries(store: Store, engine: str, args: argparse.Namespace) -> list[Figure]:
+    fresh = [f"fresh{number:04d}" for number in range(args.digest_articles)]
+    fresh_rows = []
+    for row, article_id in zip(article_rows(len(fresh)), fresh, strict=True):
+        fresh_rows.append({**row, "id": article_id, "fetched_at": NOW})
+    bulk_insert(store, articles, iter(fresh_rows))
+    targets = list(range(1, min(args.enqueue_chats, args.chats) + 1))
+    message = "<b>Digest</b>\n" + "• a bullet of about this length, escaped and linked\n" * 20
+
+    def enqueue_all() -> int:
+        recorded = 0
+        for chat_id in targets:
+            digest_id = store.enqueue_digest(
+                chat_id, fresh, [message], False, NOW, NOW + timedelta(days=1)
+            )
+            recorded += len(fresh) if digest_id is not None else 0
+        return recorded
+
+    recorded, seconds = timed(enqueue_all)
+    pending = store.pending_messages(NOW, len(targets))
+
+    def mark_all() -> int:
+        for number, outbox_message in enumerate(pending):
+            store.mark_sent(outbox_message.id, number, NOW)
+        return len(pending)
+
+    marked, mark_seconds = timed(mark_all)
+    digests_per_s = len(targets) / seconds if seconds else 0
+    return [
+        Figure(
+            engine,
+            "enqueue_digest (per chat)",
+            recorded,
+            seconds,
+            f"deliveries; {len(targets):,} digests of {len(fresh)} articles, "
+            f"{digests_per_s:,.0f} digests/s",
+        ),
+        Figure(engine, "mark_sent (per message)", marked, mark_seconds, "messages"),
+    ]
+
+
+# -- engines -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def sqlite_store(args: argparse.Namespace) -> Iterator[Store]:
+    with tempfile.TemporaryDirectory(prefix="storage-scale-") as folder:
+        store = Store.from_url(f"sqlite:///{Path(folder) / 'bench.db'}")
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+@contextmanager
+def postgres_store(base_url: str) -> Iterator[Store]:
+    schema = f"bench_{secrets.token_hex(6)}"
+    admin_url = make_url(base_url).set(drivername="postgresql")
+    libpq = admin_url.render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    store = Store.from_url(url.render_as_string(hide_password=False))
+    try:
+        yield store
+    finally:
+        store.close()
+        with psycopg.connect(libpq, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def run_engine(engine: str, store: Store, args: argparse.Namespace) -> list[Figure]:
+    print(f"{engine}: {store.description}", flush=True)
+    store.migrate()
+    figures: list[Figure] = []
+    for step in (load, select_round, round_lookups, record_deliveries):
+        new = step(store, engine, args)
+        for figure in new:
+            print(f"  {figure.step}: {figure.seconds:.3f} s", flush=True)
+        figures.extend(new)
+    return figures
+
+
+def print_table(figures: list[Figure]) -> None:
+    header = f"{'engine':<11} {'step':<31} {'rows':>11} {'seconds':>9} {'rate':>12}  note"
+    print()
+    print(header)
+    print("-" * len(header))
+    for f in figures:
+        print(
+            f"{f.engine:<11} {f.step:<31} {f.rows:>11,} {f.seconds:>9.3f} {f.rate:>12}  {f.note}"
+        )
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chats", type=int, default=100_000)
+    parser.add_argument("--deliveries", type=int, default=1_000_000)
+    parser.add_argument("--articles", type=int, default=10_000, help="stored articles")
+    parser.add_argument("--round-articles", type=int, default=50, help="candidates per round")
+    parser.add_argument("--enqueue-chats", type=int, default=2_000, help="digests to record")
+    parser.add_argument("--digest-articles", type=int, default=5, help="articles per digest")
+    parser.add_argument("--repeat", type=int, default=3, help="due_chats runs")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("TEST_DATABASE_URL"),
+        help="PostgreSQL server (default: TEST_DATABASE_URL); a schema is created and dropped",
+    )
+    parser.add_argument(
+        "--engines", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql"
+    )
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    engines = [name.strip() for name in args.engines.split(",") if name.strip()]
+    figures: list[Figure] = []
+    if "sqlite" in engines:
+        with sqlite_store(args) as store:
+            figures += run_engine("sqlite", store, args)
+    if "postgresql" in engines:
+        if not args.postgres_url:
+            print("postgresql: skipped (give --postgres-url or set TEST_DATABASE_URL)")
+        else:
+            with postgres_store(args.postgres_url) as store:
+                figures += run_engine("postgresql", store, args)
+    print_table(figures)
+
+
+if __name__ == "__main__":
+    main()
