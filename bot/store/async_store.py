@@ -153,6 +153,8 @@ class AsyncStore:
         link_preview: bool,
         now: datetime,
         next_digest_at: datetime | None,
+        *,
+        not_before: datetime | None = None,
     ) -> int | None:
         return await self._run(
             self.store.enqueue_digest,
@@ -162,6 +164,7 @@ class AsyncStore:
             link_preview,
             now,
             next_digest_at,
+            not_before=not_before,
         )
 
     async def advance_schedule(
@@ -171,6 +174,9 @@ class AsyncStore:
 
     async def pending_messages(self, now: datetime, limit: int) -> list[OutboxMessage]:
         return await self._run(self.store.pending_messages, now, limit)
+
+    async def digest_messages(self, digest_id: int) -> list[OutboxMessage]:
+        return await self._run(self.store.digest_messages, digest_id)
 
     async def mark_sent(
         self, message_id: int, telegram_message_id: int, sent_at: datetime

@@ -48,6 +48,7 @@ def enqueue_digest(
     link_preview: bool,
     now: datetime,
     next_digest_at: datetime | None,
+    not_before: datetime,
 ) -> int | None:
     """Record a digest for sending; None (and nothing written) if the chat is gone or inactive.
 
@@ -93,7 +94,7 @@ def enqueue_digest(
                 "link_preview": link_preview,
                 "status": "pending",
                 "attempts": 0,
-                "not_before": now,
+                "not_before": not_before,
                 "created_at": now,
             }
             for part, text in enumerate(messages, start=1)
@@ -112,22 +113,34 @@ def advance_schedule(
     )
 
 
+_MESSAGE_COLUMNS = (
+    outbox.c.id,
+    outbox.c.chat_id,
+    outbox.c.digest_id,
+    outbox.c.part,
+    outbox.c.parts,
+    outbox.c.text,
+    outbox.c.link_preview,
+    outbox.c.attempts,
+)
+
+
 def pending_messages(conn: Connection, now: datetime, limit: int) -> list[OutboxMessage]:
     query = (
-        select(
-            outbox.c.id,
-            outbox.c.chat_id,
-            outbox.c.digest_id,
-            outbox.c.part,
-            outbox.c.parts,
-            outbox.c.text,
-            outbox.c.link_preview,
-            outbox.c.attempts,
-        )
+        select(*_MESSAGE_COLUMNS)
         .join(chats, chats.c.chat_id == outbox.c.chat_id)
         .where(OUTBOX_PENDING, outbox.c.not_before <= now, chats.c.active == true())
         .order_by(outbox.c.id)
         .limit(limit)
+    )
+    return [OutboxMessage(*row) for row in conn.execute(query)]
+
+
+def digest_messages(conn: Connection, digest_id: int) -> list[OutboxMessage]:
+    query = (
+        select(*_MESSAGE_COLUMNS)
+        .where(outbox.c.digest_id == digest_id, OUTBOX_PENDING)
+        .order_by(outbox.c.part)
     )
     return [OutboxMessage(*row) for row in conn.execute(query)]
 

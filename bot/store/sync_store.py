@@ -263,15 +263,20 @@ class Store:
         link_preview: bool,
         now: datetime,
         next_digest_at: datetime | None,
+        *,
+        not_before: datetime | None = None,
     ) -> int | None:
         """Record deliveries, message parts and the next schedule in ONE transaction.
 
+        The parts become due for `pending_messages` at `not_before` (default `now`): a caller
+        that sends them itself at once gives the background sender a grace period.
         Returns the digest id. Returns None with nothing written when any article was already
         recorded for the chat (recompute and call again), or when the chat is gone or
         inactive. With no articles and no messages it only advances the schedule (None).
         """
         require_aware(now, "now")
         require_aware_or_none(next_digest_at, "next_digest_at")
+        require_aware_or_none(not_before, "not_before")
         unique_ids = list(dict.fromkeys(article_ids))
         if bool(unique_ids) != bool(messages):
             raise ValueError(
@@ -284,7 +289,14 @@ class Store:
         try:
             with self._transaction(write=True) as conn:
                 return outbox_queries.enqueue_digest(
-                    conn, chat_id, unique_ids, messages, link_preview, now, next_digest_at
+                    conn,
+                    chat_id,
+                    unique_ids,
+                    messages,
+                    link_preview,
+                    now,
+                    next_digest_at,
+                    not_before or now,
                 )
         except Conflict as exc:
             if exc.constraint == DELIVERY_KEY:
@@ -313,6 +325,11 @@ class Store:
         require_aware(now, "now")
         with self._transaction(write=False) as conn:
             return outbox_queries.pending_messages(conn, now, limit)
+
+    def digest_messages(self, digest_id: int) -> list[OutboxMessage]:
+        """The digest's parts still pending, in order (whatever their `not_before`)."""
+        with self._transaction(write=False) as conn:
+            return outbox_queries.digest_messages(conn, digest_id)
 
     def mark_sent(self, message_id: int, telegram_message_id: int, sent_at: datetime) -> None:
         require_aware(sent_at, "sent_at")

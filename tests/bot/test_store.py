@@ -428,6 +428,20 @@ def test_enqueue_digest_records_everything_in_one_go(store):
     assert store.count_pending() == 2
 
 
+def test_a_digest_sent_directly_waits_before_the_background_sender(store):
+    make_chat(store, 1)
+    ids = make_articles(store, 2)
+    grace = NOW + timedelta(minutes=2)
+    digest_id = store.enqueue_digest(1, ids, ["one", "two"], False, NOW, LATER, not_before=grace)
+    assert store.pending_messages(NOW, 10) == []
+    first, second = store.digest_messages(digest_id)
+    assert [(m.part, m.text) for m in (first, second)] == [(1, "one"), (2, "two")]
+    store.mark_sent(first.id, 10, NOW)
+    assert store.digest_messages(digest_id) == [second]
+    assert store.pending_messages(grace, 10) == [second]
+    assert store.digest_messages(digest_id + 1) == []
+
+
 def test_an_article_is_never_recorded_twice_for_a_chat(store):
     make_chat(store, 1)
     ids = make_articles(store, 3)
