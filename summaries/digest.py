@@ -1,0 +1,237 @@
+"""Condense an article into a Digest: k bullets, its topics and its keywords.
+
+The pipeline, in order: split the body into sentences (offline Punkt), drop page furniture
+(bylines, timestamps, credits, prompts), drop the title and any sentence that repeats it or an
+earlier, fuller sentence, rank what is left with the configured algorithm, and shorten the
+chosen sentences for reading. Rules every digest keeps:
+
+- k bullets (`SummariserSettings.bullets`, 1-10), in article order, each one sentence of the
+  article (at most trimmed of a credit or dateline, or shortened);
+- never the title, never two bullets that say the same thing (near-duplicates by content words);
+- a sentence longer than `max_bullet_chars` is cut at a clause boundary, never inside a word,
+  and ends with "…";
+- an article with k or fewer usable sentences is given whole; one with none gets no bullets
+  (the caller decides how to warn).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from summaries.cleaning import clean_sentences
+from summaries.keywords import top_keywords
+from summaries.models import (
+    ALGORITHMS,
+    MAX_BULLETS,
+    MIN_BULLETS,
+    Article,
+    Digest,
+    SummariserSettings,
+    normalise_text,
+)
+from summaries.ranking import content_tokens, rank_sentences
+from summaries.sentences import split_sentences
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ELLIPSIS",
+    "MIN_BULLET_CHARS",
+    "TopicMatcher",
+    "check_settings",
+    "shorten",
+    "summarise",
+    "summarise_many",
+    "usable_sentences",
+]
+
+ELLIPSIS = "…"
+MIN_BULLET_CHARS = 40
+# Two sentences say the same thing when this share of the shorter one's content words (and
+# at least two of them) also occur in the other.
+DUPLICATE_OVERLAP = 0.8
+# A clause boundary is only used if it keeps at least this share of the allowed length;
+# otherwise the cut falls at the last word boundary instead.
+_MIN_CLAUSE_SHARE = 0.5
+_CLAUSE_END = re.compile(r"[,;:](?=\s)|\s[–—-](?=\s)|\s(?=\()")
+_TRAILING_JOINERS = re.compile(r"[\s,;:–—\-(\[\"“‘']+$")
+_DANGLING_WORDS_TEXT = (
+    "a an the and or but nor of to in on at by for from with as that which who whose"
+)
+_DANGLING_WORDS = frozenset(_DANGLING_WORDS_TEXT.split())
+_NON_SPACE = re.compile(r"\S+")
+
+
+class TopicMatcher(Protocol):
+    """Anything that files an article under topic names, best first."""
+
+    def match(self, title: str, body: str) -> tuple[str, ...]: ...
+
+
+def check_settings(settings: SummariserSettings) -> None:
+    """Raise ValueError naming the setting and the allowed values if `settings` are unusable."""
+    if not MIN_BULLETS <= settings.bullets <= MAX_BULLETS:
+        raise ValueError(
+            f"bullets must be from {MIN_BULLETS} to {MAX_BULLETS}, got {settings.bullets}"
+        )
+    if settings.algorithm not in ALGORITHMS:
+        raise ValueError(
+            f"unknown summarisation algorithm {settings.algorithm!r}; "
+            f"valid: {', '.join(ALGORITHMS)}"
+        )
+    if settings.max_bullet_chars < MIN_BULLET_CHARS:
+        raise ValueError(
+            f"max_bullet_chars must be at least {MIN_BULLET_CHARS}, "
+            f"got {settings.max_bullet_chars}"
+        )
+    if settings.keywords < 0:
+        raise ValueError(f"keywords must be 0 or more, got {settings.keywords}")
+
+
+def summarise(
+    article: Article,
+    settings: SummariserSettings = SummariserSettings(),  # noqa: B008 (frozen, shared safely)
+    topic_matcher: TopicMatcher | None = None,
+) -> Digest:
+    """The digest of one article (see the module docstring for the rules it keeps)."""
+    check_settings(settings)
+    sentences = usable_sentences(article, settings.language)
+    chosen = rank_sentences(
+        sentences,
+        settings.bullets,
+        settings.algorithm,
+        article.title,
+        language=settings.language,
+    )
+    bullets = tuple(shorten(sentences[index], settings.max_bullet_chars) for index in chosen)
+    topics = topic_matcher.match(article.title, article.text) if topic_matcher else ()
+    keywords = top_keywords(
+        article.title, article.text, settings.keywords, language=settings.language
+    )
+    return Digest(
+        article_id=article.id,
+        bullets=bullets,
+        topics=tuple(topics),
+        keywords=keywords,
+        algorithm=settings.algorithm,
+    )
+
+
+def summarise_many(
+    articles: Iterable[Article],
+    settings: SummariserSettings = SummariserSettings(),  # noqa: B008 (frozen, shared safely)
+    topic_matcher: TopicMatcher | None = None,
+) -> list[Digest]:
+    """`summarise` for each article, in order; settings are checked once, up front."""
+    check_settings(settings)
+    return [summarise(article, settings, topic_matcher) for article in articles]
+
+
+def usable_sentences(article: Article, language: str = "english") -> list[str]:
+    """The article's sentences that may become bullets, in order.
+
+    Page furniture, the title (and sentences equal to it) and near-duplicates are gone; of
+    two near-duplicates the one with more content survives (the earlier on a tie).
+    """
+    split = [s for paragraph in article.paragraphs for s in split_sentences(paragraph, language)]
+    cleaned = clean_sentences(split)
+    title_key = _comparable(article.title)
+    title_tokens = set(content_tokens(article.title, language))
+    candidates = [
+        sentence
+        for sentence in cleaned
+        if _comparable(sentence) != title_key
+        and not (title_tokens and set(content_tokens(sentence, language)) == title_tokens)
+    ]
+    kept = _drop_near_duplicates(candidates, language)
+    if len(kept) < len(split):
+        logger.debug(
+            "%s: %d of %d sentences kept after cleaning and de-duplication",
+            article.source,
+            len(kept),
+            len(split),
+        )
+    return kept
+
+
+def _comparable(text: str) -> str:
+    return normalise_text(text).strip(" .!?…:;,\"'“”‘’")
+
+
+def _drop_near_duplicates(sentences: Sequence[str], language: str) -> list[str]:
+    token_sets = [frozenset(content_tokens(sentence, language)) for sentence in sentences]
+    dropped: set[int] = set()
+    for later in range(len(sentences)):
+        for earlier in range(later):
+            if earlier in dropped or later in dropped:
+                continue
+            if _same_content(token_sets[earlier], token_sets[later]):
+                # Keep the fuller sentence; on a tie the earlier one.
+                fuller_is_later = len(token_sets[later]) > len(token_sets[earlier])
+                dropped.add(earlier if fuller_is_later else later)
+    return [sentence for index, sentence in enumerate(sentences) if index not in dropped]
+
+
+def _same_content(first: frozenset[str], second: frozenset[str]) -> bool:
+    if not first or not second:
+        return False
+    shared = len(first & second)
+    if first == second:
+        return True
+    return shared >= 2 and shared >= DUPLICATE_OVERLAP * min(len(first), len(second))
+
+
+def shorten(sentence: str, max_chars: int) -> str:
+    """`sentence` if it fits in max_chars, else cut at a clause or word boundary, plus "…".
+
+    The result, ellipsis included, is at most max_chars long, unless the first word alone is
+    longer: a word is never split.
+    """
+    sentence = sentence.strip()
+    if len(sentence) <= max_chars:
+        return sentence
+    limit = max_chars - len(ELLIPSIS)
+    window = sentence[: limit + 1]  # one more: a boundary right at the limit counts
+    cut = _clause_cut(window, limit)
+    if cut is None:
+        cut = _word_cut(window, limit)
+    if cut is None:  # the first word is longer than the limit: keep it whole
+        first_word = sentence.split(maxsplit=1)[0]
+        return first_word if first_word == sentence else first_word + ELLIPSIS
+    return _tidy_end(sentence[:cut]) + ELLIPSIS
+
+
+def _clause_cut(window: str, limit: int) -> int | None:
+    cuts = [match.start() for match in _CLAUSE_END.finditer(window) if match.start() <= limit]
+    good = [cut for cut in cuts if cut >= _MIN_CLAUSE_SHARE * limit and _balanced(window[:cut])]
+    return max(good) if good else None
+
+
+def _word_cut(window: str, limit: int) -> int | None:
+    spaces = [index for index, char in enumerate(window) if char.isspace() and index <= limit]
+    spaces = [index for index in spaces if window[:index].strip()]
+    return max(spaces) if spaces else None
+
+
+def _balanced(text: str) -> bool:
+    """No bracket or double quote left open by the cut."""
+    return (
+        text.count("(") <= text.count(")")
+        and text.count("[") <= text.count("]")
+        and text.count('"') % 2 == 0
+        and text.count("“") <= text.count("”")
+    )
+
+
+def _tidy_end(text: str) -> str:
+    """Strip trailing punctuation and dangling function words ("the", "and") before "…"."""
+    text = _TRAILING_JOINERS.sub("", text)
+    words = list(_NON_SPACE.finditer(text))
+    while len(words) > 1 and words[-1].group().lower() in _DANGLING_WORDS:
+        words.pop()
+        text = _TRAILING_JOINERS.sub("", text[: words[-1].end()])
+        words = list(_NON_SPACE.finditer(text))
+    return text
