@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, literal, select, update
+from sqlalchemy import Connection, Select, delete, func, insert, literal, select, update
 
 from bot.store.engine import chunked, insert_ignore
 from bot.store.errors import UnknownChat
@@ -41,28 +41,32 @@ _SETTINGS_COLUMNS = (
 )
 
 
-def chat_from_row(row: Row[Any]) -> ChatSettings:
-    return ChatSettings(
-        chat_id=row.chat_id,
-        chat_type=row.chat_type,
-        title=row.title,
-        timezone=row.timezone,
-        digest_time=row.digest_time,
-        frequency=row.frequency,
-        weekday=row.weekday,
-        bullets=row.bullets,
-        link_preview=row.link_preview,
-        paused=row.paused,
-        active=row.active,
-        next_digest_at=row.next_digest_at,
-        last_digest_at=row.last_digest_at,
-        created_at=row.created_at,
-    )
+# In the order of ChatSettings' fields, so that a row unpacks straight into one.
+CHAT_COLUMNS = (
+    chats.c.chat_id,
+    chats.c.chat_type,
+    chats.c.title,
+    chats.c.timezone,
+    chats.c.digest_time,
+    chats.c.frequency,
+    chats.c.weekday,
+    chats.c.bullets,
+    chats.c.link_preview,
+    chats.c.paused,
+    chats.c.active,
+    chats.c.next_digest_at,
+    chats.c.last_digest_at,
+    chats.c.created_at,
+)
+
+
+def _select_chats() -> Select[Any]:
+    return select(*CHAT_COLUMNS)
 
 
 def get_chat(conn: Connection, chat_id: int) -> ChatSettings | None:
-    row = conn.execute(select(chats).where(chats.c.chat_id == chat_id)).one_or_none()
-    return None if row is None else chat_from_row(row)
+    row = conn.execute(_select_chats().where(chats.c.chat_id == chat_id)).one_or_none()
+    return None if row is None else ChatSettings(*row)
 
 
 def require_chat(conn: Connection, chat_id: int) -> ChatSettings:
@@ -190,19 +194,19 @@ def due_chats(conn: Connection, now: datetime, limit: int | None) -> list[ChatSe
         select(literal(1)).where(subscriptions.c.chat_id == chats.c.chat_id).exists()
     )
     query = (
-        select(chats)
+        _select_chats()
         .where(CHAT_SCHEDULED, chats.c.next_digest_at <= now, has_subscription)
         .order_by(chats.c.next_digest_at, chats.c.chat_id)
         .limit(limit)
     )
-    return [chat_from_row(row) for row in conn.execute(query)]
+    return [ChatSettings(*row) for row in conn.execute(query).all()]
 
 
 def list_chats(conn: Connection, active_only: bool) -> list[ChatSettings]:
-    query = select(chats).order_by(chats.c.chat_id)
+    query = _select_chats().order_by(chats.c.chat_id)
     if active_only:
         query = query.where(chats.c.active.is_(True))
-    return [chat_from_row(row) for row in conn.execute(query)]
+    return [ChatSettings(*row) for row in conn.execute(query).all()]
 
 
 def add_subscription(conn: Connection, chat_id: int, sub: Subscription, now: datetime) -> bool:

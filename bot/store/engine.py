@@ -143,7 +143,16 @@ def _open_postgres(url: URL, busy_timeout: float, connect_timeout: float) -> Dat
         max_overflow=5,
         pool_timeout=max(busy_timeout, 1.0),
     )
+    _configure_postgres(engine)
     return Database(engine, "postgresql", description, url.password, busy_timeout)
+
+
+def _configure_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: psycopg.Connection[Any], _record: object) -> None:
+        # Timestamps then arrive with tzinfo=UTC already and need no conversion per row.
+        dbapi_connection.execute("SET TIME ZONE 'UTC'")
+        dbapi_connection.commit()
 
 
 def translate_error(exc: BaseException, database: Database) -> StoreError:
