@@ -11,8 +11,9 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from summaries.ranking import stemmer, stop_words
+from summaries.ranking import stop_words
 
 __all__ = ["TITLE_WEIGHT", "top_keywords"]
 
@@ -45,15 +46,23 @@ class _Candidate:
         )
 
 
+@lru_cache(maxsize=8)
+def _stemmer(language: str) -> Callable[[str], str]:
+    """NLTK's Snowball stemmer (the one sumy uses), memoised: news repeats its words."""
+    from nltk.stem.snowball import SnowballStemmer
+
+    try:
+        return lru_cache(maxsize=65536)(SnowballStemmer(language).stem)
+    except ValueError:  # no Snowball stemmer for this language: compare lower-cased words
+        return str.lower
+
+
 def _stop_words_and_stemmer(language: str) -> tuple[frozenset[str], Callable[[str], str]]:
     try:
         ignored = stop_words(language)
     except LookupError:
         ignored = frozenset()
-    try:
-        return ignored, stemmer(language)
-    except LookupError:
-        return ignored, str.lower
+    return ignored, _stemmer(language)
 
 
 def top_keywords(title: str, text: str, n: int, *, language: str = "english") -> tuple[str, ...]:
