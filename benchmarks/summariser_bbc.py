@@ -109,7 +109,8 @@ def evaluate(pairs: list[Pair], method: str, k: int, scorer: rouge_scorer.RougeS
         hits = sum(is_reference_sentence(bullet, pair) for bullet in digest.bullets)
         totals[3] += hits / max(1, len(digest.bullets))
     n = len(pairs)
-    return Row(method, *(100 * total / n for total in totals), n / max(elapsed, 1e-9))
+    rouge1, rouge2, rouge_lsum, precision = (100 * total / n for total in totals)
+    return Row(method, rouge1, rouge2, rouge_lsum, precision, n / max(elapsed, 1e-9))
 
 
 def table(k: int, rows: list[Row], markdown: bool) -> str:
