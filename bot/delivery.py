@@ -55,7 +55,7 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 
-from bot.ratelimit import BULK, retry_after_seconds
+from bot.ratelimit import BULK, PacingRateLimiter, retry_after_seconds
 from bot.store import AsyncStore, OutboxMessage, StoreError, StoreUnavailable
 
 _LOG = logging.getLogger(__name__)
@@ -182,9 +182,10 @@ class OutboxSender:
         self.backoff_cap = backoff_cap
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._send_kwargs: dict[str, Any] = {}
-        if isinstance(bot, ExtBot) and bot.rate_limiter is not None:
+        limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
+        if isinstance(limiter, PacingRateLimiter):
             self._send_kwargs["rate_limit_args"] = BULK
-        else:
+        elif limiter is None:
             _LOG.warning("OutboxSender: the bot has no rate limiter; sends will not be paced")
         self._lock = asyncio.Lock()
         self.in_flight = 0  # sends awaiting Telegram's answer right now
@@ -209,12 +210,9 @@ class OutboxSender:
             wake.clear()
             try:
                 report = await self.drain(stop)
-            except (StoreError, TelegramError):
+            except Exception:  # the delivery task must outlive a bad moment of the database
                 failures += 1
                 _LOG.exception("Outbox drain failed (%d in a row); retrying later", failures)
-            except Exception:
-                failures += 1
-                _LOG.exception("Outbox drain crashed (%d in a row); retrying later", failures)
             else:
                 failures = 0
                 if report != DrainReport():
@@ -354,6 +352,8 @@ class _Drain:
         self.sender = sender
         self.stop = stop
         self.halt = asyncio.Event()  # stop, or a worker hit an error that ends the drain
+        if stop.is_set():
+            self.halt.set()
         self.changed = asyncio.Event()  # something finished: the coordinator looks again
         self.counts = _Counts()
         self.queues: dict[int, deque[OutboxMessage]] = {}  # chat -> its loaded parts, in order

@@ -85,6 +85,13 @@ class RateLimits:
         """How many message requests fit in any one-second window."""
         return max(1, math.floor(self.global_rate))
 
+    @property
+    def bulk_window_cap(self) -> int:
+        """How many of those the bulk lane may take: at least one stays free for people."""
+        return max(
+            1, min(self.global_window_cap - 1, math.ceil(self.global_rate * self.bulk_share))
+        )
+
 
 @dataclass(eq=False, slots=True)
 class Ticket:
@@ -131,7 +138,9 @@ class Pacer:
     Global: message requests are evenly spaced at ``1/global_rate`` (no initial burst) and capped
     at ``global_window_cap`` in any window of ``1 + slack`` seconds; bulk requests are further
     spaced at ``1/(global_rate*bulk_share)``, with half a slot of tolerance so a late timer is
-    caught up. Per chat: ``chat_interval`` between two messages; groups at most ``group_max`` per
+    caught up, and may fill only ``bulk_window_cap`` of a window, so a slot always stays free
+    for an interactive request and a little network jitter cannot push the server over.
+    Per chat: ``chat_interval`` between two messages; groups at most ``group_max`` per
     ``group_period``. A 429 pauses its chat, and a 429 that the chat's own pace cannot explain
     also pauses the bulk lane.
     """
@@ -142,7 +151,9 @@ class Pacer:
         self._bulk_interval = 1.0 / (self.limits.global_rate * self.limits.bulk_share)
         self._next_any = -math.inf
         self._bulk_tat = -math.inf  # GCRA theoretical arrival time of the next bulk request
-        self._window: deque[float] = deque(maxlen=self.limits.global_window_cap)
+        self._any_cap = self.limits.global_window_cap
+        self._bulk_cap = self.limits.bulk_window_cap
+        self._window: deque[float] = deque(maxlen=self._any_cap)
         self._bulk_paused_until = -math.inf
         self._chats: dict[ChatKey, _ChatState] = {}
         self._queues: dict[Lane, deque[Ticket]] = {"interactive": deque(), "bulk": deque()}
@@ -200,8 +211,9 @@ class Pacer:
         """The earliest time a request for ``key`` in ``lane`` may go, given what was granted."""
         limits = self.limits
         at = max(now, self._next_any)
-        if len(self._window) == self._window.maxlen:
-            at = max(at, self._window[0] + 1.0 + limits.slack)
+        cap = self._bulk_cap if lane == "bulk" else self._any_cap
+        if len(self._window) >= cap:
+            at = max(at, self._window[-cap] + 1.0 + limits.slack)
         if lane == "bulk":
             at = max(at, self._bulk_tat - self._bulk_interval / 2, self._bulk_paused_until)
         state = self._chats.get(key) if key is not None else None
@@ -446,3 +458,24 @@ class PacingRateLimiter(BaseRateLimiter[RateLimitArgs]):
     def _on_timer(self) -> None:
         self._timer = None
         self._pump()
+
+
+class TelegramRateLimiter(PacingRateLimiter):
+    """``PacingRateLimiter`` set up from the bot's configuration (``delivery`` section)."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        *,
+        messages_per_second: float = 30.0,
+        group_messages_per_minute: int = 20,
+        bulk_share: float = 0.95,
+    ) -> None:
+        super().__init__(
+            RateLimits(
+                global_rate=messages_per_second,
+                group_max=group_messages_per_minute,
+                bulk_share=bulk_share,
+            )
+        )

@@ -393,3 +393,17 @@ def test_constructor_refuses_nonsense(sqlite_store):
         OutboxSender(Bot("1:x"), AsyncStore(sqlite_store), concurrency=0)
     with pytest.raises(ValueError, match="max_attempts"):
         OutboxSender(Bot("1:x"), AsyncStore(sqlite_store), max_attempts=0)
+
+
+async def test_works_with_ptbs_own_rate_limiter_too(fake, sqlite_store):
+    from telegram.ext import AIORateLimiter
+
+    extbot = ExtBot(fake.token, base_url=fake.base_url, rate_limiter=AIORateLimiter())
+    await extbot.initialize()
+    expected = seed_round(sqlite_store, [1, 2, 3])
+    try:
+        report = await sender_for(extbot, sqlite_store).drain()
+    finally:
+        await extbot.shutdown()
+    assert report.sent == 3
+    assert_each_delivered_once(fake, expected)

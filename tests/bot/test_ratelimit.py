@@ -67,6 +67,15 @@ def test_bulk_round_runs_close_to_its_share_of_the_budget():
     assert achieved == pytest.approx(LIMITS.global_rate * LIMITS.bulk_share, rel=0.02)
 
 
+def test_bulk_always_leaves_a_slot_free_in_every_window():
+    pacer = Pacer(LIMITS)
+    for chat in range(300):
+        pacer.submit(chat + 1, "bulk")
+    times = [t for t, _ in simulate(pacer)]
+    assert LIMITS.bulk_window_cap < LIMITS.global_window_cap
+    assert max_in_window(times, 1.0) <= LIMITS.bulk_window_cap
+
+
 def test_interactive_requests_get_the_whole_budget_but_never_more():
     pacer = Pacer(LIMITS)
     for chat in range(120):
