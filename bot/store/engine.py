@@ -6,7 +6,7 @@ import logging
 import math
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -51,8 +51,9 @@ class Database:
     engine: Engine
     kind: str  # "sqlite" or "postgresql"
     description: str  # e.g. "SQLite database /srv/bot.db"; never holds a password
-    secret: str | None  # the URL's password, scrubbed from any driver message we repeat
     busy_timeout: float
+    # The URL's password, scrubbed from any driver message we repeat; never in repr().
+    secret: str | None = field(default=None, repr=False)
 
 
 def open_database(url: str, *, busy_timeout: float, connect_timeout: float) -> Database:
@@ -86,7 +87,7 @@ def _open_sqlite(url: URL, busy_timeout: float) -> Database:
         _make_parent_folder(path, description)
         engine = create_engine(url.set(database=str(path)), connect_args=connect_args)
     _configure_sqlite(engine, busy_timeout, wal=not in_memory)
-    return Database(engine, "sqlite", description, None, busy_timeout)
+    return Database(engine, "sqlite", description, busy_timeout)
 
 
 def _make_parent_folder(path: Path, description: str) -> None:
@@ -144,7 +145,7 @@ def _open_postgres(url: URL, busy_timeout: float, connect_timeout: float) -> Dat
         pool_timeout=max(busy_timeout, 1.0),
     )
     _configure_postgres(engine)
-    return Database(engine, "postgresql", description, url.password, busy_timeout)
+    return Database(engine, "postgresql", description, busy_timeout, secret=url.password)
 
 
 def _configure_postgres(engine: Engine) -> None:

@@ -768,6 +768,7 @@ def test_unreachable_postgres_is_reported_without_the_password():
     store = Store.from_url(url, connect_timeout=2)
     try:
         assert password not in store.description
+        assert password not in repr(store._db) and password not in repr(store.engine)
         with pytest.raises(StoreUnavailable) as caught:
             store.migrate()
     finally:
