@@ -221,8 +221,9 @@ class Pacer:
             at = max(at, state.paused_until)
             if state.recent:
                 at = max(at, state.recent[-1] + limits.chat_interval + limits.slack)
-                if is_group_key(key) and len(state.recent) == state.recent.maxlen:
-                    at = max(at, state.recent[0] + limits.group_period + limits.slack)
+                if is_group_key(key) and len(state.recent) >= limits.group_max:
+                    oldest_in_window = state.recent[-limits.group_max]
+                    at = max(at, oldest_in_window + limits.group_period + limits.slack)
         return at
 
     def grant(self, now: float, key: ChatKey | None, lane: Lane) -> None:
@@ -263,8 +264,9 @@ class Pacer:
         recent = state.recent
         if len(recent) >= 2 and recent[-1] - recent[-2] < 2 * self.limits.chat_interval:
             return True
-        if is_group_key(key) and recent.maxlen is not None and len(recent) >= recent.maxlen - 1:
-            return recent[-1] - recent[0] < self.limits.group_period
+        window = self.limits.group_max
+        if is_group_key(key) and len(recent) >= max(1, window - 1):
+            return recent[-1] - recent[-max(1, window - 1)] < self.limits.group_period
         return False
 
     def _chat(self, key: ChatKey) -> _ChatState:

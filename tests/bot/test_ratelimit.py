@@ -106,6 +106,14 @@ def test_a_group_gets_at_most_group_max_per_period():
     assert min(gaps) >= LIMITS.chat_interval
 
 
+def test_a_group_limited_to_one_message_per_period_gets_one():
+    pacer = Pacer(RateLimits(group_max=1, group_period=60.0))
+    for _ in range(3):
+        pacer.submit(-5, "bulk")
+    times = [t for t, _ in simulate(pacer)]
+    assert max_in_window(times, 60.0) == 1
+
+
 def test_channel_usernames_are_paced_as_groups():
     pacer = Pacer(LIMITS)
     for _ in range(21):
