@@ -47,6 +47,8 @@ def configure_logging(verbose: bool) -> None:
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # APScheduler logs every job run at INFO: once a minute per job is noise, not news.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

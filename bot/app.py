@@ -120,7 +120,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     application.bot_data[SERVICES_KEY] = services
     await _load_search_index(services)
     await _publish_commands(application, services)
-    sender = services.sender = OutboxSender(application.bot, async_store)
+    sender = services.sender = OutboxSender(application.bot, async_store, clock=timing.clock)
     services.background.append(
         asyncio.create_task(
             sender.run_forever(services.wake_delivery, services.stop_delivery),
@@ -178,7 +178,7 @@ async def _post_shutdown(application: Application) -> None:  # type: ignore[type
     if services is None:
         return
     await services.http.aclose()
-    await asyncio.to_thread(services.store.close)
+    await services.store.close()
 
 
 async def poll_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:

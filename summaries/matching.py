@@ -149,7 +149,7 @@ class SearchIndex:
 
     def __init__(self) -> None:
         self._texts: dict[str, TokenisedText] = {}
-        self._term_counts: dict[str, Counter[str]] = {}
+        self._term_counts: dict[str, dict[str, float]] = {}
         self._document_frequency: Counter[str] = Counter()
         self._total_length = 0
 
@@ -163,9 +163,9 @@ class SearchIndex:
         if article_id in self._texts:
             return
         text = TokenisedText.of(title, body)
-        counts = Counter(text.body)
+        counts: dict[str, float] = dict(Counter(text.body))
         for token in text.title:
-            counts[token] += TITLE_WEIGHT
+            counts[token] = counts.get(token, 0.0) + TITLE_WEIGHT
         self._texts[article_id] = text
         self._term_counts[article_id] = counts
         self._document_frequency.update(counts.keys())

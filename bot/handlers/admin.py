@@ -7,7 +7,7 @@ from html import escape
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
-from bot.handlers.common import is_bot_admin, now_utc, reply, services_of
+from bot.handlers.common import is_bot_admin, reply, services_of
 from bot.ingest import ingest_due
 from bot.rounds import digest_round
 from bot.services import Services
@@ -62,8 +62,8 @@ async def refresh_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await reply(update, NOT_ADMIN)
         return
     await reply(update, "Fetching every source now…")
-    reports = await ingest_due(services, now_utc(), force=True)
-    await digest_round(services, now_utc())
+    reports = await ingest_due(services, services.clock(), force=True)
+    await digest_round(services, services.clock())
     lines = ["<b>Fetched</b>"]
     for report in reports:
         outcome = (

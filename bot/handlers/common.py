@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from html import escape
 
 from telegram import (
@@ -23,10 +22,6 @@ from bot.store import ChatSettings
 ADMIN_CACHE_SECONDS = 300
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _ADMIN_STATUSES = (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 def argument_text(context: ContextTypes.DEFAULT_TYPE) -> str:
@@ -63,7 +58,11 @@ async def ensure_chat(update: Update, services: Services) -> ChatSettings:
     assert chat is not None
     defaults = services.settings.bot.defaults
     first_digest = next_digest_at(
-        defaults.frequency, defaults.digest_time, defaults.timezone, defaults.weekday, now_utc()
+        defaults.frequency,
+        defaults.digest_time,
+        defaults.timezone,
+        defaults.weekday,
+        services.clock(),
     )
     title = chat.title or chat.full_name or chat.username or ""
     return await services.store.ensure_chat(chat.id, chat.type, title, defaults, first_digest)

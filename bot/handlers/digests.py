@@ -6,24 +6,22 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
-from zoneinfo import ZoneInfo
+from html import escape
 
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
-from bot.delivery import send_now
 from bot.handlers.common import (
     argument_text,
     ensure_chat,
-    now_utc,
     reply,
     reply_usage,
     services_of,
 )
 from bot.handlers.subscriptions import resolve_subscription
 from bot.parsing import UsageError
-from bot.render import DigestEntry, render_digest
-from bot.selection import articles_for_chat, topics_of
+from bot.rounds import digest_messages, send_now
+from bot.selection import TOPIC, articles_for_chat
 from bot.services import Services
 from bot.store import ChatSettings, StoredArticle, Subscription
 from summaries.models import Topic
@@ -33,30 +31,8 @@ TOPIC_COMMAND_ARTICLES = 5
 
 
 async def candidates(services: Services) -> list[StoredArticle]:
-    since = now_utc() - timedelta(days=services.settings.bot.lookback_days)
+    since = services.clock() - timedelta(days=services.settings.bot.lookback_days)
     return await services.store.recent_articles(since, 1000)
-
-
-def topic_titles(services: Services, names: Sequence[str]) -> list[str]:
-    return [topic.title for name in names if (topic := services.topic(name)) is not None]
-
-
-def render_for_chat(
-    services: Services,
-    chat: ChatSettings,
-    chosen: Sequence[StoredArticle],
-    *,
-    title: str,
-    topics: Sequence[str],
-) -> list[str]:
-    entries = [DigestEntry(stored.article, stored.digest) for stored in chosen]
-    return render_digest(
-        entries,
-        title=title,
-        when=now_utc().astimezone(ZoneInfo(chat.timezone)),
-        topics=topic_titles(services, topics),
-        bullets=chat.bullets,
-    )
 
 
 async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -103,16 +79,14 @@ async def send_unsent_digest(
             chat.chat_id, "Nothing new for you right now. /search finds older articles."
         )
         return
-    messages = render_for_chat(
-        services, chat, chosen, title="Your digest", topics=topics_of(subscriptions)
-    )
+    messages = digest_messages(services, chat, chosen, subscriptions, services.clock())
     await send_now(
         context.bot,
         services.store,
         chat,
         [stored.article.id for stored in chosen],
         messages,
-        now_utc(),
+        services.clock(),
     )
 
 
@@ -128,15 +102,17 @@ async def topic_command(
     if not latest:
         await reply(
             update,
-            f"No {topic.title} articles in the last {services.settings.bot.lookback_days} days.",
+            f"No {escape(topic.title)} articles in the last "
+            f"{services.settings.bot.lookback_days} days.",
         )
         return
-    messages = render_for_chat(
+    messages = digest_messages(
         services,
         chat,
         latest[:TOPIC_COMMAND_ARTICLES],
+        [Subscription(TOPIC, topic.name)],
+        services.clock(),
         title=f"Latest: {topic.title}",
-        topics=[topic.name],
     )
     for text in messages:
         await reply(update, text, link_preview=chat.link_preview)

@@ -16,7 +16,6 @@ from bot.handlers.common import (
     argument_text,
     ensure_chat,
     may_change_chat,
-    now_utc,
     reply,
     reply_usage,
     services_of,
@@ -47,7 +46,7 @@ async def apply_changes(services: Services, chat: ChatSettings, **changes: Any) 
             changes.get("digest_time", chat.digest_time),
             changes.get("timezone", chat.timezone),
             changes.get("weekday", chat.weekday),
-            now_utc(),
+            services.clock(),
         )
     return await services.store.update_chat(chat.chat_id, **changes)
 

@@ -15,7 +15,6 @@ from bot.handlers.common import (
     argument_text,
     ensure_chat,
     may_change_chat,
-    now_utc,
     reply,
     reply_usage,
     services_of,
@@ -56,7 +55,7 @@ def describe(services: Services, subscription: Subscription) -> str:
 
 
 async def topic_counts(services: Services) -> Counter[str]:
-    since = now_utc() - timedelta(days=services.settings.bot.lookback_days)
+    since = services.clock() - timedelta(days=services.settings.bot.lookback_days)
     recent = await services.store.recent_articles(since, 2000)
     return Counter(topic for stored in recent for topic in stored.digest.topics)
 

@@ -103,6 +103,15 @@ def write_config(tmp_path: Path, *, page_size: int = 5, extra_bot: str = "") -> 
     return config
 
 
+async def eventually(condition, timeout: float = 10.0, what: str = "condition") -> None:
+    """Waits until `condition()` holds (checked outside the fake's lock)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"no {what} within {timeout} s")
+        await asyncio.sleep(0.01)
+
+
 @dataclass
 class Clock:
     """The bot's notion of now, moved by the tests instead of waiting."""

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from bot.app import Timing
-from tests.bot.conftest import Clock, start_bot, stop_bot, write_config
+from tests.bot.conftest import Clock, eventually, start_bot, stop_bot, write_config
 from tests.support import updates as build
 
 ALICE = build.user(1001, "Alice")
@@ -116,7 +116,7 @@ async def test_restart_in_the_middle_of_a_round_delivers_each_article_once(
     from bot.store import Subscription
 
     await ingest_due(services, clock(), force=True)
-    readers = [build.user(5000 + index, f"Reader{index}") for index in range(40)]
+    readers = [build.user(5000 + index, f"Reader{index}") for index in range(90)]
     for reader in readers:
         chat = await services.store.ensure_chat(
             reader["id"],
@@ -129,7 +129,7 @@ async def test_restart_in_the_middle_of_a_round_delivers_each_article_once(
         await services.store.add_subscription(chat.chat_id, Subscription("topic", "culture"))
     fake.slow_answers(0.05)
     await digest_round(services, clock())
-    await fake.wait_for(lambda: len(fake.sent()) >= 8, timeout=10, what="part of the round")
+    await eventually(lambda: len(fake.sent()) >= 8, what="part of the round")
     await stop_bot(application)  # mid-round: in-flight sends finish, the rest stays queued
     sent_before = len(fake.sent())
     assert sent_before < len(readers)
@@ -144,9 +144,7 @@ async def test_restart_in_the_middle_of_a_round_delivers_each_article_once(
     )
     application = await start_bot(fake, config, clock, timing)
     try:
-        await fake.wait_for(
-            lambda: len(fake.sent()) >= len(readers), timeout=20, what="the rest of the round"
-        )
+        await eventually(lambda: len(fake.sent()) >= len(readers), 20, "the rest of the round")
         await asyncio.sleep(0.3)
         for reader in readers:
             texts = [message.text for message in fake.sent(reader["id"])]

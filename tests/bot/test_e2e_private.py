@@ -14,11 +14,11 @@ async def test_start_offers_topics_and_a_button_subscribes_in_place(running_bot)
     buttons = [button["text"] for row in welcome.reply_markup["inline_keyboard"] for button in row]
     assert buttons == ["➕ Quantum communication", "➕ Satellite internet", "➕ Culture and arts"]
 
-    query_id = fake.press_button(ALICE["id"], welcome.message_id, welcome.callback_data[0], ALICE)
+    query_id = fake.press_button(ALICE["id"], welcome.message_id, welcome.callback_data()[0], ALICE)
     answer = await fake.wait_for_callback_answer(query_id)
     assert answer.text == "Subscribed to Quantum communication."
     edited = await fake.wait_for_edit(ALICE["id"], welcome.message_id)
-    assert edited.buttons[0]["text"] == "✅ Quantum communication"
+    assert edited.buttons()[0]["text"] == "✅ Quantum communication"
 
     listing = await running_bot.command(ALICE, "list")
     assert "topic <b>Quantum communication</b>" in listing.text
@@ -40,7 +40,7 @@ async def test_deep_link_subscribes_and_digest_sends_each_article_once(running_b
 
 async def test_keywords_phrases_and_unsubscribe(running_bot):
     reply = await running_bot.command(ALICE, "subscribe", '"six centuries"')
-    assert 'Subscribed to keywords <b>"six centuries"</b>' in reply.text
+    assert "Subscribed to keywords <b>&quot;six centuries&quot;</b>" in reply.text
     digest = await running_bot.command(ALICE, "digest")
     assert "Museum opens a painting show" in digest.text
 
@@ -62,14 +62,14 @@ async def test_topic_command_shows_latest_articles_of_that_topic(running_bot):
 async def test_search_pages_with_a_more_button_and_bolds_matches(running_bot):
     fake = running_bot.fake
     first = await running_bot.command(ALICE, "search", "nine cities")
-    assert "<b>cities</b>" in first.text or "<b>Cities</b>" in first.text
+    assert "<b>nine cities</b>" in first.text
     assert "1–1 of 2" in first.text
-    more = first.callback_data
+    more = first.callback_data()
     assert len(more) == 1
     fake.press_button(ALICE["id"], first.message_id, more[0], ALICE)
     second = (await fake.wait_for_messages(ALICE["id"]))[0]
     assert "2–2 of 2" in second.text
-    assert second.callback_data == []
+    assert second.callback_data() == []
 
     plain = await running_bot.say(ALICE, "museum")
     assert "Museum opens a painting show" in plain.text
@@ -118,7 +118,7 @@ async def test_forged_and_foreign_button_data_is_refused_without_effect(running_
     fake = running_bot.fake
     bob = build.user(2002, "Bob")
     welcome = await running_bot.command(ALICE, "start")
-    stolen = welcome.callback_data[0]
+    stolen = welcome.callback_data()[0]
     await running_bot.command(bob, "start")
     for data in (stolen, "tog|quantum|AAAAAAAAAAA", "garbage", "x" * 64):
         query_id = fake.press_button(bob["id"], 1, data, bob)
