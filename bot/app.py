@@ -65,7 +65,7 @@ class Timing:
 
 def build_application(
     settings: Settings, token: str, *, timing: Timing | None = None
-) -> Application:  # type: ignore[type-arg]
+) -> Application:
     timing = timing or Timing()
     bot_settings = settings.bot
     builder = (
@@ -97,7 +97,7 @@ def build_application(
     return application
 
 
-async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+async def _post_init(application: Application) -> None:
     settings: Settings = application.bot_data["settings"]
     timing: Timing = application.bot_data["timing"]
     store = Store.from_url(settings.bot.database_url)
@@ -145,7 +145,7 @@ async def _load_search_index(services: Services) -> None:
         services.search_index.add(stored.article.id, stored.article.title, stored.article.text)
 
 
-async def _publish_commands(application: Application, services: Services) -> None:  # type: ignore[type-arg]
+async def _publish_commands(application: Application, services: Services) -> None:
     """The command menu and description are nice to have: a refusal must not stop the bot."""
     commands = [BotCommand(name, description) for name, description in menu(services.topics)]
     for call, what in (
@@ -158,7 +158,7 @@ async def _publish_commands(application: Application, services: Services) -> Non
             logger.warning("could not publish the %s (%s); going on without it", what, error)
 
 
-async def _post_stop(application: Application) -> None:  # type: ignore[type-arg]
+async def _post_stop(application: Application) -> None:
     services: Services | None = application.bot_data.get(SERVICES_KEY)
     if services is None:
         return
@@ -173,7 +173,7 @@ async def _post_stop(application: Application) -> None:  # type: ignore[type-arg
             logger.error("background task %s failed", task.get_name(), exc_info=task.exception())
 
 
-async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+async def _post_shutdown(application: Application) -> None:
     services: Services | None = application.bot_data.get(SERVICES_KEY)
     if services is None:
         return

@@ -65,4 +65,4 @@ def get_services(context: ContextTypes.DEFAULT_TYPE) -> Services:
     services = context.bot_data.get(SERVICES_KEY)
     if services is None:
         raise RuntimeError("services are created in post_init; the application is not running")
-    return services  # type: ignore[no-any-return]
+    return services

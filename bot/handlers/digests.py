@@ -118,7 +118,7 @@ async def topic_command(
         await reply(update, text, link_preview=chat.link_preview)
 
 
-def topic_handlers(commands: dict[str, Topic]) -> list[CommandHandler]:  # type: ignore[type-arg]
+def topic_handlers(commands: dict[str, Topic]) -> list[CommandHandler]:
     return [
         CommandHandler(name, partial(topic_command, topic=topic))
         for name, topic in commands.items()

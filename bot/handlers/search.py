@@ -32,7 +32,7 @@ class SavedSearch:
 def saved_searches(context: ContextTypes.DEFAULT_TYPE) -> OrderedDict[str, SavedSearch]:
     chat_data = context.chat_data
     assert chat_data is not None
-    return chat_data.setdefault("searches", OrderedDict())  # type: ignore[no-any-return]
+    return chat_data.setdefault("searches", OrderedDict())
 
 
 async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import time
 from html import escape
 from typing import Any
@@ -146,7 +146,7 @@ async def settings_button(
 
 def _direct(
     parse: Callable[[str], dict[str, Any]], usage: str
-) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
     """A command that parses its argument into setting changes, stores them and confirms."""
 
     async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -14,7 +14,9 @@ async def test_start_offers_topics_and_a_button_subscribes_in_place(running_bot)
     buttons = [button["text"] for row in welcome.reply_markup["inline_keyboard"] for button in row]
     assert buttons == ["➕ Quantum communication", "➕ Satellite internet", "➕ Culture and arts"]
 
-    query_id = fake.press_button(ALICE["id"], welcome.message_id, welcome.callback_data()[0], ALICE)
+    query_id = fake.press_button(
+        ALICE["id"], welcome.message_id, welcome.callback_data()[0], ALICE
+    )
     answer = await fake.wait_for_callback_answer(query_id)
     assert answer.text == "Subscribed to Quantum communication."
     edited = await fake.wait_for_edit(ALICE["id"], welcome.message_id)
