@@ -1,0 +1,89 @@
+"""`run_bot.py preview`: the offline digest preview, as a user runs it."""
+
+import json
+
+import pytest
+
+from run_bot import main
+
+KEYS = {"id", "source", "title", "url", "published", "topics", "keywords", "bullets"}
+
+
+def preview(capsys, *args):
+    status = main(["preview", *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_json_preview_of_the_bundled_sample(capsys):
+    status, out, _ = preview(capsys, "--json")
+    assert status == 0
+    records = json.loads(out)
+    assert len(records) == 6
+    for record in records:
+        assert record.keys() >= KEYS
+        assert 1 <= len(record["bullets"]) <= 3
+        assert all(isinstance(bullet, str) and bullet for bullet in record["bullets"])
+        assert record["title"] not in record["bullets"]
+        assert record["source"].endswith("shanghai-news.txt")
+    first = records[0]
+    assert first["published"] == "2024-05-24T11:48:00+08:00"
+    assert "g60" in first["topics"]
+
+
+def test_text_preview_is_readable(capsys):
+    status, out, _ = preview(capsys)
+    assert status == 0
+    assert "  • " in out
+    assert out.rstrip().endswith("6 articles.")
+
+
+def test_topic_bullets_and_algorithm_options(capsys, tmp_path):
+    status, out, _ = preview(
+        capsys, "--json", "--topic", "culture", "--bullets", "2", "--algorithm", "lead"
+    )
+    assert status == 0
+    records = json.loads(out)
+    assert records and all("culture" in record["topics"] for record in records)
+    assert all(len(record["bullets"]) <= 2 for record in records)
+    assert all(record["algorithm"] == "lead" for record in records)
+
+
+def test_source_folder_of_text_and_markdown(capsys, caplog, tmp_path):
+    (tmp_path / "a.md").write_text(
+        "# Quantum link opens\n\nThe quantum link opened today. It joins two cities.\n"
+        "Engineers worked for two years on it.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "empty.txt").write_text("Just a title\n", encoding="utf-8")
+    status, out, _ = preview(capsys, "--json", "--source", str(tmp_path))
+    assert status == 0
+    records = json.loads(out)
+    assert [record["title"] for record in records] == ["Quantum link opens"]
+    # the article with no text is named with the reason, not silently dropped
+    assert "empty.txt: article 'Just a title' has no text; skipped" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--source", "/no/such/place"], "--source /no/such/place: no such file or folder"),
+        (["--topic", "astrology"], "unknown topic 'astrology'"),
+        (["--algorithm", "magic"], "unknown algorithm 'magic'"),
+        (["--bullets", "11"], "--bullets must be from 1 to 10"),
+    ],
+)
+def test_bad_options_exit_non_zero_with_one_clear_line(capsys, args, message):
+    status, out, err = preview(capsys, *args)
+    assert status == 2
+    assert out == ""
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_bad_yaml_names_the_file_and_line(capsys, tmp_path):
+    config = tmp_path / "broken.yaml"
+    config.write_text("summariser:\n  bullets: [3\n", encoding="utf-8")
+    status, _, err = preview(capsys, "--config", str(config))
+    assert status == 2
+    assert str(config) in err and "line" in err and "invalid YAML" in err
