@@ -154,3 +154,14 @@ async def test_restart_in_the_middle_of_a_round_delivers_each_article_once(
         assert fake.stats.duplicates == 0
     finally:
         await stop_bot(application)
+
+
+async def test_group_settings_and_stop_refuse_non_admins(running_bot):
+    running_bot.fake.set_admins(GROUP["id"], [ALICE["id"]])
+    for name, args in (("time", "09:00"), ("pause", ""), ("stop", ""), ("unsubscribe", "all")):
+        reply = await running_bot.command(BOB, name, args, chat=GROUP)
+        assert "Only this group's administrators" in reply.text, name
+    chat = await running_bot.services.store.get_chat(GROUP["id"])
+    assert chat is not None and not chat.paused
+    reply = await running_bot.command(ALICE, "time", "09:00", chat=GROUP)
+    assert "09:00" in reply.text

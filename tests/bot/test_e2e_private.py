@@ -152,3 +152,32 @@ async def test_help_lists_commands_and_menu_is_published(running_bot):
     assert "/subscribe — " in reply.text and "/quantum — " in reply.text
     published = {command["command"] for command in running_bot.fake.commands()}
     assert {"start", "help", "digest", "quantum", "satellite", "culture"} <= published
+
+
+async def test_a_user_flooding_searches_is_throttled_politely(running_bot):
+    from bot.throttle import Throttle
+
+    running_bot.services.search_throttle = Throttle(2, 60.0)
+    for _ in range(2):
+        reply = await running_bot.command(ALICE, "search", "quantum")
+        assert "Results for" in reply.text
+    reply = await running_bot.command(ALICE, "search", "quantum")
+    assert "That's a lot of searches. Please wait" in reply.text
+    bob = build.user(2002, "Bob")
+    assert "Results for" in (await running_bot.command(bob, "search", "quantum")).text
+
+
+async def test_pause_and_resume(running_bot):
+    reply = await running_bot.command(ALICE, "pause")
+    assert "paused" in reply.text
+    assert (await running_bot.services.store.get_chat(ALICE["id"])).paused
+    reply = await running_bot.command(ALICE, "resume")
+    assert "Digests resumed. Every day at 08:00 Asia/Shanghai." in reply.text
+
+
+async def test_html_in_user_input_is_escaped(running_bot):
+    reply = await running_bot.command(ALICE, "subscribe", "<script>alert(1)</script> & co")
+    assert "&lt;script&gt;" in reply.text or "script" in reply.text
+    assert "<script>" not in reply.text
+    reply = await running_bot.command(ALICE, "search", "<b>unclosed")
+    assert "<b>unclosed" not in reply.text
