@@ -74,14 +74,19 @@ def _was_added(change: ChatMemberUpdated) -> bool:
 
 
 async def bot_membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Greets a group the bot was added to; forgets nothing when it is removed (/stop does)."""
+    """Greets a group the bot was added to; a chat that blocked or removed it is deactivated.
+
+    Nothing is deleted on removal (/stop does that): a user who unblocks the bot and writes
+    again finds their subscriptions as they left them.
+    """
     change = update.my_chat_member
-    if change is None or change.chat.type == "private":
+    if change is None:
         return
     services = services_of(context)
-    if not _was_added(change):
-        if change.new_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
-            await services.store.deactivate_chat(change.chat.id, "removed from the group")
+    if change.new_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        await services.store.deactivate_chat(change.chat.id, "the bot was blocked or removed")
+        return
+    if change.chat.type == "private" or not _was_added(change):
         return
     chat = await ensure_chat(update, services)
     keyboard = await topics_keyboard(services, chat.chat_id)

@@ -20,6 +20,7 @@ from bot.handlers.common import (
     services_of,
 )
 from bot.parsing import UsageError, check_argument_text
+from bot.rounds import following_slot
 from bot.schedule import describe_schedule
 from bot.selection import KEYWORDS, TOPIC
 from bot.services import Services
@@ -110,7 +111,7 @@ async def toggle_topic(
     if await services.store.remove_subscription(chat.id, subscription):
         note = f"Unsubscribed from {topic.title}."
     else:
-        await services.store.add_subscription(chat.id, subscription)
+        await follow(services, chat.id, subscription)
         note = f"Subscribed to {topic.title}."
     await query.answer(note)
     keyboard = await topics_keyboard(services, chat.id)
@@ -140,6 +141,16 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await reply(update, await subscribe(services, chat.chat_id, subscription))
 
 
+async def follow(services: Services, chat_id: int, subscription: Subscription) -> None:
+    """Adds the subscription; a chat that followed nothing gets its next slot, not a backlog."""
+    await services.store.add_subscription(chat_id, subscription)
+    chat = await services.store.get_chat(chat_id)
+    now = services.clock()
+    if chat is not None and chat.next_digest_at is not None and chat.next_digest_at <= now:
+        # Rounds skip chats without subscriptions, so their due time may lie in the past.
+        await services.store.update_chat(chat_id, next_digest_at=following_slot(chat, now))
+
+
 async def subscribe(services: Services, chat_id: int, subscription: Subscription) -> str:
     """Adds the subscription and says what happened, in HTML."""
     existing = await services.store.list_subscriptions(chat_id)
@@ -147,7 +158,7 @@ async def subscribe(services: Services, chat_id: int, subscription: Subscription
         return f"You already follow {describe(services, subscription)}."
     if len(existing) >= MAX_SUBSCRIPTIONS:
         return f"You follow {MAX_SUBSCRIPTIONS} things already; /unsubscribe some first."
-    await services.store.add_subscription(chat_id, subscription)
+    await follow(services, chat_id, subscription)
     return (
         f"Subscribed to {describe(services, subscription)}. "
         "New matching articles come in your next digest; /digest shows them now."

@@ -181,3 +181,30 @@ async def test_html_in_user_input_is_escaped(running_bot):
     assert "<script>" not in reply.text
     reply = await running_bot.command(ALICE, "search", "<b>unclosed")
     assert "<b>unclosed" not in reply.text
+
+
+async def test_blocking_the_bot_deactivates_the_chat_and_writing_again_revives_it(running_bot):
+    import asyncio
+
+    store = running_bot.services.store
+    await running_bot.command(ALICE, "subscribe", "quantum")
+    running_bot.fake.user_blocks_bot(ALICE)
+    for _ in range(500):
+        if not (await store.get_chat(ALICE["id"])).active:
+            break
+        await asyncio.sleep(0.01)
+    assert not (await store.get_chat(ALICE["id"])).active
+    running_bot.fake.unblock(ALICE["id"])
+    await running_bot.command(ALICE, "list")
+    assert (await store.get_chat(ALICE["id"])).active
+    assert await store.list_subscriptions(ALICE["id"]) != []
+
+
+async def test_a_first_subscription_long_after_joining_waits_for_the_next_slot(running_bot):
+    from datetime import timedelta
+
+    await running_bot.command(ALICE, "list")  # joins, follows nothing
+    running_bot.clock.now += timedelta(days=2)
+    await running_bot.command(ALICE, "subscribe", "quantum")
+    chat = await running_bot.services.store.get_chat(ALICE["id"])
+    assert chat.next_digest_at > running_bot.clock.now
