@@ -48,13 +48,17 @@ class _Candidate:
 
 @lru_cache(maxsize=8)
 def _stemmer(language: str) -> Callable[[str], str]:
-    """NLTK's Snowball stemmer (the one sumy uses), memoised: news repeats its words."""
-    from nltk.stem.snowball import SnowballStemmer
+    """The Snowball stemmer (the algorithm sumy uses via NLTK), memoised: news repeats words.
+
+    From the light `snowballstemmer` package: importing NLTK costs a fifth of a second.
+    """
+    import snowballstemmer
 
     try:
-        return lru_cache(maxsize=65536)(SnowballStemmer(language).stem)
-    except ValueError:  # no Snowball stemmer for this language: compare lower-cased words
+        stemmer = snowballstemmer.stemmer(language)
+    except KeyError:  # no Snowball stemmer for this language: compare lower-cased words
         return str.lower
+    return lru_cache(maxsize=65536)(lambda word: str(stemmer.stemWord(word.lower())))
 
 
 def _stop_words_and_stemmer(language: str) -> tuple[frozenset[str], Callable[[str], str]]:

@@ -13,13 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from nltk.stem.snowball import SnowballStemmer
+import snowballstemmer
 
 from summaries.models import Topic
 
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*", re.UNICODE)
 _QUOTED_OR_WORD = re.compile(r'"([^"]*)"|“([^”]*)”|(\S+)')
-_STEMMER = SnowballStemmer("english")
+# The Snowball English stemmer (what NLTK wraps), without importing all of NLTK at start-up.
+_STEMMER = snowballstemmer.stemmer("english")
 
 # Title words say more about what an article is about than any single body word.
 TITLE_WEIGHT = 3.0
@@ -30,7 +31,7 @@ MAX_QUERY_TERMS = 8
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    return _STEMMER.stem(word.casefold().replace("’", "'"))
+    return str(_STEMMER.stemWord(word.casefold().replace("’", "'")))
 
 
 def words(text: str) -> list[str]:
