@@ -33,8 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands.add_parser("preview", help="print digests of the sources, offline")
     )
     fetch = commands.add_parser("fetch", help="fetch every source once into the database")
-    fetch.add_argument(
-        "--config", type=Path, default=DEFAULT_CONFIG_PATH, help="configuration file (YAML)"
+    fetch.add_argument(  # SUPPRESS: a --config given before "fetch" must not be overridden
+        "--config", type=Path, default=argparse.SUPPRESS, help="configuration file (YAML)"
     )
     return parser
 
