@@ -201,6 +201,21 @@ def test_a_bad_config_key_is_named_with_file_and_line(tmp_path, yaml_text, key, 
     assert "Traceback" not in finished.stderr
 
 
+@pytest.mark.parametrize("before_command", [True, False], ids=["before", "after"])
+def test_fetch_reads_the_config_given_before_or_after_the_command(tmp_path, before_command):
+    config = tmp_path / "broken.yaml"
+    config.write_text("sources: []\ntopics: []\nbogus: 1\n", encoding="utf-8")
+    args = ["--config", str(config)]
+
+    finished = run_bot(
+        *(args + ["fetch"] if before_command else ["fetch", *args]),
+        env=clean_environment(DATABASE_URL=f"sqlite:///{tmp_path / 'bot.sqlite3'}"),
+    )
+
+    assert finished.returncode == 2
+    assert "broken.yaml, line 3: bogus: unknown key" in finished.stderr
+
+
 # -- the running bot -----------------------------------------------------------------------------
 
 
