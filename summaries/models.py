@@ -10,9 +10,7 @@ from datetime import datetime
 
 _WHITESPACE = re.compile(r"\s+")
 
-ALGORITHMS = (
-    "default",
-    "lead",
+SUMY_ALGORITHMS = (
     "lexrank",
     "textrank",
     "lsa",
@@ -22,6 +20,7 @@ ALGORITHMS = (
     "reduction",
     "edmundson",
 )
+ALGORITHMS = ("default", "lead", *SUMY_ALGORITHMS)
 MIN_BULLETS = 1
 MAX_BULLETS = 10
 

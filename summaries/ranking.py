@@ -42,7 +42,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from summaries.models import ALGORITHMS
+from summaries.models import ALGORITHMS, SUMY_ALGORITHMS
 from summaries.sentences import SumyTokenizer
 
 logger = logging.getLogger(__name__)
@@ -56,16 +56,6 @@ __all__ = [
     "stop_words",
 ]
 
-SUMY_ALGORITHMS = (
-    "lexrank",
-    "textrank",
-    "lsa",
-    "luhn",
-    "sumbasic",
-    "kl",
-    "reduction",
-    "edmundson",
-)
 
 # Words and numbers, keeping inner punctuation: "1.13bn", "464,000", "e-mail", "o'neill".
 _TOKEN = re.compile(r"[^\W_]+(?:['’.,-][^\W_]+)*")
