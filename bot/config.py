@@ -65,6 +65,8 @@ def _bot_settings(section: Section, base: Path, environ: Mapping[str, str]) -> B
     database_url = environ.get("DATABASE_URL") or _sqlite_url(base, database)
     digest, search = section.section("digest"), section.section("search")
     delivery, telegram = section.section("delivery"), section.section("telegram")
+    # Read even when the environment wins: an unread key is refused by reject_unknown below.
+    configured_base_url = telegram.get("base_url", str, None)
     settings = BotSettings(
         database_url=database_url,
         admins=_admins(section, environ),
@@ -79,7 +81,7 @@ def _bot_settings(section: Section, base: Path, environ: Mapping[str, str]) -> B
         group_messages_per_minute=delivery.get(
             "group_messages_per_minute", int, 20, check=_range(1, 600)
         ),
-        base_url=environ.get("TELEGRAM_BASE_URL") or telegram.get("base_url", str, None),
+        base_url=environ.get("TELEGRAM_BASE_URL") or configured_base_url,
     )
     for part in (section, digest, search, delivery, telegram):
         part.reject_unknown()
