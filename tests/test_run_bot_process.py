@@ -51,6 +51,8 @@ topics:
     keywords: [quantum]
 bot:
   database: bot.sqlite3
+  telegram:
+    base_url: null  # as in the bundled config; TELEGRAM_BASE_URL from the environment wins
 """
 ARTICLE = """\
 Quantum network links nine cities of the corridor
