@@ -64,14 +64,19 @@ def following_slot(chat: ChatSettings, now: datetime) -> datetime | None:
     return next_digest_at(chat.frequency, chat.digest_time, chat.timezone, chat.weekday, now)
 
 
+async def candidate_pool(services: Services, now: datetime) -> list[StoredArticle]:
+    """The articles a digest may draw from: the newest within the look-back window."""
+    since = now - timedelta(days=services.settings.bot.lookback_days)
+    return await services.store.recent_articles(since, CANDIDATE_LIMIT)
+
+
 async def digest_round(services: Services, now: datetime) -> RoundReport:
     """Queue the digest of every chat that is due at `now`. Serialised by the round lock."""
     async with services.round_lock:
         due = await services.store.due_chats(now)
         if not due:
             return RoundReport(0, 0, 0, 0)
-        since = now - timedelta(days=services.settings.bot.lookback_days)
-        pool = await services.store.recent_articles(since, CANDIDATE_LIMIT)
+        pool = await candidate_pool(services, now)
         services.texts.forget_except({stored.article.id for stored in pool})
         queued = empty = conflicts = 0
         for start in range(0, len(due), ROUND_BATCH):

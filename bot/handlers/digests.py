@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
 from functools import partial
 from html import escape
 
@@ -20,19 +19,14 @@ from bot.handlers.common import (
 )
 from bot.handlers.subscriptions import resolve_subscription
 from bot.parsing import UsageError
-from bot.rounds import digest_messages, send_now
-from bot.selection import TOPIC, articles_for_chat
+from bot.rounds import candidate_pool, digest_messages, plan_batch, send_now
+from bot.selection import TOPIC
 from bot.services import Services
-from bot.store import ChatSettings, StoredArticle, Subscription
+from bot.store import ChatSettings, Subscription
 from summaries.models import Topic
 
 logger = logging.getLogger(__name__)
 TOPIC_COMMAND_ARTICLES = 5
-
-
-async def candidates(services: Services) -> list[StoredArticle]:
-    since = services.clock() - timedelta(days=services.settings.bot.lookback_days)
-    return await services.store.recent_articles(since, 1000)
 
 
 async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -63,31 +57,19 @@ async def send_unsent_digest(
     context: ContextTypes.DEFAULT_TYPE,
 ) -> None:
     """The articles matching `subscriptions` this chat has not had, recorded then sent now."""
-    pool = await candidates(services)
+    now = services.clock()
+    pool = await candidate_pool(services, now)
     delivered = await services.store.delivered_article_ids(
         [chat.chat_id], [stored.article.id for stored in pool]
     )
-    chosen = articles_for_chat(
-        subscriptions,
-        pool,
-        delivered.get(chat.chat_id, set()),
-        services.texts,
-        services.settings.bot.digest_max_articles,
-    )
-    if not chosen:
+    wanted = {chat.chat_id: list(subscriptions)}
+    [plan] = plan_batch(services, [chat], wanted, delivered, pool, now)
+    if not plan.article_ids:
         await context.bot.send_message(
             chat.chat_id, "Nothing new for you right now. /search finds older articles."
         )
         return
-    messages = digest_messages(services, chat, chosen, subscriptions, services.clock())
-    await send_now(
-        context.bot,
-        services.store,
-        chat,
-        [stored.article.id for stored in chosen],
-        messages,
-        services.clock(),
-    )
+    await send_now(context.bot, services.store, chat, plan.article_ids, plan.messages, now)
 
 
 async def topic_command(
@@ -96,9 +78,8 @@ async def topic_command(
     """The latest articles of one topic, whether or not this chat has seen them."""
     services = services_of(context)
     chat = await ensure_chat(update, services)
-    latest = [
-        stored for stored in await candidates(services) if topic.name in stored.digest.topics
-    ]
+    pool = await candidate_pool(services, services.clock())
+    latest = [stored for stored in pool if topic.name in stored.digest.topics]
     if not latest:
         await reply(
             update,
