@@ -136,11 +136,14 @@ def update_chat(
 
 
 def deactivate_chat(conn: Connection, chat_id: int, reason: str, now: datetime) -> None:
-    conn.execute(
+    found = conn.execute(
         update(chats)
         .where(chats.c.chat_id == chat_id)
         .values(active=False, deactivated_reason=reason, updated_at=now)
-    )
+    ).rowcount
+    if not found:
+        logger.info("chat %d to deactivate (%s) is not stored", chat_id, reason)
+        return
     failed = conn.execute(
         update(outbox)
         .where(outbox.c.chat_id == chat_id, OUTBOX_PENDING)
