@@ -126,10 +126,28 @@ _MESSAGE_COLUMNS = (
 
 
 def pending_messages(conn: Connection, now: datetime, limit: int) -> list[OutboxMessage]:
+    earlier = outbox.alias("earlier")
+    # A part waits while an earlier part of its digest is held back (a retry not yet due):
+    # after a restart, part 2 must not overtake part 1. Due parts come together, in order.
+    earlier_pending = (
+        select(earlier.c.id)
+        .where(
+            earlier.c.digest_id == outbox.c.digest_id,
+            earlier.c.part < outbox.c.part,
+            earlier.c.status == "pending",
+            earlier.c.not_before > now,
+        )
+        .exists()
+    )
     query = (
         select(*_MESSAGE_COLUMNS)
         .join(chats, chats.c.chat_id == outbox.c.chat_id)
-        .where(OUTBOX_PENDING, outbox.c.not_before <= now, chats.c.active == true())
+        .where(
+            OUTBOX_PENDING,
+            outbox.c.not_before <= now,
+            chats.c.active == true(),
+            ~earlier_pending,
+        )
         .order_by(outbox.c.id)
         .limit(limit)
     )

@@ -900,3 +900,22 @@ def test_every_test_starts_from_an_empty_database_of_its_own(store):
         assert conn.execute(text("SELECT count(*) FROM chats")).scalar_one() == 0
         if store.dialect == "postgresql":
             assert conn.execute(text("SELECT current_schema()")).scalar_one().startswith("test_")
+
+
+def test_a_later_part_waits_while_an_earlier_part_of_its_digest_is_held_back(store):
+    from datetime import UTC, datetime, timedelta
+
+    from bot.store import ChatDefaults
+    from summaries.models import Article, Digest
+
+    now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    store.ensure_chat(77, "private", "Reader", ChatDefaults(), now)
+    article = Article.create(source="s", title="t", paragraphs=("Body text here.",))
+    store.add_articles([(article, Digest(article.id, ("Body text here.",)))], now)
+    digest_id = store.enqueue_digest(77, [article.id], ["part one", "part two"], False, now, None)
+    assert digest_id is not None
+    first, _second = store.digest_messages(digest_id)
+    store.mark_retry(first.id, now + timedelta(minutes=5), "429")
+    assert store.pending_messages(now + timedelta(minutes=1), 10) == []
+    due = store.pending_messages(now + timedelta(minutes=6), 10)
+    assert [message.text for message in due] == ["part one", "part two"]
