@@ -51,7 +51,6 @@ FIRST_CHAT_ID = 100_000
 FIRST_USER_ID = 900_000_000
 PROBE_USER = build.user(FIRST_USER_ID - 1, "Probe")
 COMMANDS: tuple[tuple[str, str], ...] = (("help", ""), ("list", ""), ("search", "quantum"))
-POLL_SECONDS = 0.02  # how often a waiting user looks for the reply (not part of the figure)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -138,6 +137,15 @@ def start_bot(config: Path, url: str, fake: FakeBotApi, log: Path) -> subprocess
         )
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a live process, from /proc (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float | None:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
@@ -163,25 +171,24 @@ class Sample:
         return None if self.replied is None else self.replied - self.injected
 
 
-async def first_reply(
-    fake: FakeBotApi, chat_id: int, already: int, timeout: float
-) -> SentMessage | None:
-    """The first message in the chat beyond the `already` ones, polled outside the fake's lock."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        messages = fake.sent(chat_id)
-        if len(messages) > already:
-            return messages[already]
-        await asyncio.sleep(POLL_SECONDS)
-    return None
-
-
 async def ask(fake: FakeBotApi, user: dict, command: tuple[str, str], timeout: float) -> Sample:
-    already = len(fake.sent(user["id"]))
+    """Sends the command and waits for the chat's next message.
+
+    ``wait_for_messages`` reads only messages no earlier call returned, so the cost of a check
+    stays flat however long the chat gets (copying the whole chat each time starved the fake's
+    thread and made it see bursts that the bot did not send).
+    """
     update = fake.private_command(user, *command)
     injected = fake.injected_at(update["update_id"])
-    reply = await first_reply(fake, user["id"], already, timeout)
-    return Sample(command[0], injected, None if reply is None else reply.at)
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            [reply] = await fake.wait_for_messages(user["id"], timeout=left)
+        except TimeoutError:
+            break
+        if reply.at >= injected:  # not the late answer to an earlier, unanswered command
+            return Sample(command[0], injected, reply.at)
+    return Sample(command[0], injected, None)
 
 
 async def simulate_user(
@@ -376,10 +383,17 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
         startup = await wait_until_answering(fake, bot, log)
         print(f"the bot answers (/help in {startup * 1000:.0f} ms); {args.users} users start")
         progress = Progress(chats, bot, url)
+        wall, own_cpu, bot_cpu = time.monotonic(), time.process_time(), cpu_seconds(bot.pid)
         samples, complete = await measure(fake, progress, args)
+        wall, own_cpu = time.monotonic() - wall, time.process_time() - own_cpu
+        bot_cpu = (cpu_seconds(bot.pid) or 0.0) - (bot_cpu or 0.0)
         rss = peak_rss_mb(bot.pid)
         report(fake, chats, samples, args.users, complete)
         print(f"peak RSS of the bot process {rss:.0f} MB" if rss else "peak RSS unknown")
+        print(
+            f"CPU during the measurement ({wall:.0f} s): bot process {bot_cpu / wall:.0%},"
+            f" this process (fake + users) {own_cpu / wall:.0%} of one core"
+        )
     finally:
         bot.send_signal(signal.SIGTERM)
         try:

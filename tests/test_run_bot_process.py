@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -88,6 +89,12 @@ def write_bot_config(folder: Path) -> Path:
     return config
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def wait_until(condition: Callable[[], object], what: str, timeout: float) -> None:
     """Polls from outside the fake's lock (the fake's own wait_for would hold it)."""
     deadline = time.monotonic() + timeout
@@ -125,9 +132,11 @@ def start_bot(tmp_path: Path, fake: FakeBotApi) -> Iterator[Callable[..., BotPro
     config = write_bot_config(tmp_path)
     started: list[BotProcess] = []
 
-    def start(*extra_args: str) -> BotProcess:
+    def start(*extra_args: str, **extra_env: str) -> BotProcess:
         stdout, stderr = tmp_path / "stdout.log", tmp_path / "stderr.log"
-        env = clean_environment(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL=fake.base_url)
+        env = clean_environment(
+            TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL=fake.base_url, **extra_env
+        )
         with stdout.open("w") as out, stderr.open("w") as err:
             process = subprocess.Popen(
                 [sys.executable, str(RUN_BOT), "--config", str(config), *extra_args],
@@ -231,6 +240,24 @@ def test_the_bot_answers_then_stops_cleanly_on_a_signal(fake, start_bot, signal_
     assert "/subscribe" in answer.text
     assert bot.stop(signal_number) == 0, bot.output()
     assert "Traceback" not in bot.output()
+
+
+def test_behind_a_webhook_the_bot_answers_pushed_updates_then_stops(fake, start_bot):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/digest-hook"
+    bot = start_bot(
+        "--webhook", url, "--listen", f"127.0.0.1:{port}", TELEGRAM_WEBHOOK_SECRET="s3cret-hook"
+    )
+    user = build.user(5003, "Finn")
+
+    answer = command_answer(fake, bot, user, "help", timeout=STARTUP_TIMEOUT)
+
+    assert "/subscribe" in answer.text
+    assert fake.webhook is not None
+    assert (fake.webhook["url"], fake.webhook["secret_token"]) == (url, "s3cret-hook")
+    assert fake.stats.webhook_deliveries == 1
+    assert fake.stats.requests["getUpdates"] == 0
+    assert bot.stop(signal.SIGTERM) == 0, bot.output()
 
 
 def test_the_token_never_reaches_the_output_even_through_faults(fake, start_bot):
