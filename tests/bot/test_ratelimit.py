@@ -300,10 +300,13 @@ async def test_interactive_reply_overtakes_queued_bulk_sends():
     recorder = Recorder()
     bulk = [asyncio.create_task(send(limiter, recorder, c, "bulk", BULK)) for c in range(1, 81)]
     await asyncio.sleep(0)  # all bulk requests are queued
+    already_granted = len(recorder.calls)  # a loaded machine may have let a few through
     await send(limiter, recorder, 10_000, "help")
     position = [label for _, label in recorder.calls].index("help")
     await asyncio.gather(*bulk)
-    assert position <= 2
+    # The reply overtakes every bulk send still queued when it arrived (at most one in flight).
+    assert position <= already_granted + 1
+    assert already_granted + 1 < 80
     assert len(recorder.calls) == 81
     await limiter.shutdown()
 
