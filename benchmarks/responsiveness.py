@@ -1,7 +1,8 @@
 """Responsiveness benchmark: command round trips while the bot delivers a large digest round.
 
-    .venv/bin/python benchmarks/responsiveness.py                 # 10,000 chats, ~7 minutes
-    .venv/bin/python benchmarks/responsiveness.py --chats 1000    # ~1.5 minutes
+    .venv/bin/python benchmarks/responsiveness.py                 # 10,000 chats, ~10 minutes
+    .venv/bin/python benchmarks/responsiveness.py --chats 1000    # ~1 minute
+    .venv/bin/python benchmarks/responsiveness.py --messages-per-second 29   # pace below 30/s
 
 The strict Bot API fake (30 msg/s overall, 1/s per chat, 20/min per group; 429 + retry_after
 beyond) runs in a thread of this process. The bot runs as users run it, in a process of its
@@ -62,6 +63,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--topic", default="quantum", help="the topic every chat follows")
     parser.add_argument("--reply-timeout", type=float, default=30.0, help="unanswered after this")
+    parser.add_argument(
+        "--messages-per-second",
+        type=float,
+        help="the bot's delivery.messages_per_second (default: the bundled config's)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
     return parser.parse_args(argv)
@@ -70,7 +76,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 # -- setting up ------------------------------------------------------------------------------
 
 
-def write_config(folder: Path) -> Path:
+def write_config(folder: Path, messages_per_second: float | None) -> Path:
     """The bundled configuration, with the sample's path made absolute and search unthrottled.
 
     The per-user search throttle (6/min by default) would answer most /search commands with
@@ -82,6 +88,8 @@ def write_config(folder: Path) -> Path:
     bot = document.setdefault("bot", {})
     bot["database"] = str(folder / "unused.sqlite3")  # DATABASE_URL wins
     bot.setdefault("search", {})["per_user_per_minute"] = 600
+    if messages_per_second is not None:
+        bot.setdefault("delivery", {})["messages_per_second"] = messages_per_second
     config = folder / "config.yaml"
     config.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return config
@@ -370,7 +378,7 @@ def report(
 
 async def run(args: argparse.Namespace, folder: Path) -> None:
     url = f"sqlite:///{folder / 'bot.sqlite3'}"
-    config = write_config(folder)
+    config = write_config(folder, args.messages_per_second)
     started = time.perf_counter()
     fetch_articles(config, url)
     chats = seed_chats(url, args.chats, args.topic)
