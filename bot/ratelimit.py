@@ -350,10 +350,16 @@ def _lane_of(rate_limit_args: RateLimitArgs | None) -> Lane:
     return "bulk" if rate_limit_args and rate_limit_args.get("bulk") else "interactive"
 
 
+# A person waiting for a reply is better served by one wait for retry_after than by an error;
+# bulk sends are retried by the outbox sender, which records every attempt.
+INTERACTIVE_RETRIES: Final = 1
+
+
 def _max_retries_of(rate_limit_args: RateLimitArgs | None) -> int:
+    default = INTERACTIVE_RETRIES if _lane_of(rate_limit_args) == "interactive" else 0
     if not rate_limit_args:
-        return 0
-    return max(0, int(rate_limit_args.get("max_retries", 0)))
+        return default
+    return max(0, int(rate_limit_args.get("max_retries", default)))
 
 
 _Result = bool | dict[str, Any] | list[dict[str, Any]]
@@ -474,10 +480,14 @@ class TelegramRateLimiter(PacingRateLimiter):
         group_messages_per_minute: int = 20,
         bulk_share: float = 0.95,
     ) -> None:
+        # Pace one message a second below the limit: this process and Telegram count seconds
+        # from different instants, and a stall can push one send into the server's next window.
+        # Bulk keeps its throughput; the margin comes out of the interactive headroom.
+        paced = max(1.0, messages_per_second - 1.0)
         super().__init__(
             RateLimits(
-                global_rate=messages_per_second,
+                global_rate=paced,
                 group_max=group_messages_per_minute,
-                bulk_share=bulk_share,
+                bulk_share=min(1.0, messages_per_second * bulk_share / paced),
             )
         )

@@ -357,3 +357,19 @@ def timedelta_ms(ms: int):
     from datetime import timedelta
 
     return timedelta(milliseconds=ms)
+
+
+async def test_an_interactive_reply_waits_out_one_429_before_giving_up():
+    limiter = PacingRateLimiter(FAST)
+    recorder = Recorder(fail_first={5: RetryAfter(timedelta_ms(50))})
+    assert await send(limiter, recorder, 5, "reply") == {"ok": True}
+    assert [label for _, label in recorder.calls] == ["reply", "reply"]
+    await limiter.shutdown()
+
+
+def test_the_configured_limiter_paces_one_message_a_second_below_telegrams_limit():
+    from bot.ratelimit import TelegramRateLimiter
+
+    limits = TelegramRateLimiter(messages_per_second=30)._pacer.limits
+    assert limits.global_window_cap == 29
+    assert limits.bulk_window_cap == 28
