@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import httpx
 from telegram import BotCommand, Update
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -214,6 +214,10 @@ async def dispatch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Logs the failure and tells the user in plain words; never shows exception text."""
     error = context.error
+    if update is None and isinstance(error, NetworkError):
+        # Polling hiccups (a dropped connection, a 5xx from Telegram): PTB retries by itself.
+        logger.warning("Telegram did not answer a poll (%s); retrying", error)
+        return
     if isinstance(error, StoreUnavailable):
         logger.error("storage unavailable: %s", error)
         text = "My storage is unavailable for a moment. Please try again in a minute."

@@ -41,7 +41,10 @@ def add_preview_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--algorithm", help=f"ranking algorithm: {', '.join(ALGORITHMS)}")
     parser.add_argument(
-        "--config", type=Path, default=DEFAULT_CONFIG_PATH, help="configuration file (YAML)"
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,  # a --config given before "preview" must not be overridden
+        help="configuration file (YAML)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON array")
 
@@ -49,7 +52,7 @@ def add_preview_arguments(parser: argparse.ArgumentParser) -> None:
 def run_preview(args: argparse.Namespace) -> int:
     """Entry point of the preview command; returns the exit status."""
     try:
-        config = _configure(load_config(args.config), args)
+        config = _configure(load_config(getattr(args, "config", DEFAULT_CONFIG_PATH)), args)
         results = asyncio.run(_fetch_all(_specs(config, args.source)))
         entries = _digests(config, results)
         if args.topic:

@@ -1,6 +1,7 @@
 """`run_bot.py preview`: the offline digest preview, as a user runs it."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +88,19 @@ def test_bad_yaml_names_the_file_and_line(capsys, tmp_path):
     status, _, err = preview(capsys, "--config", str(config))
     assert status == 2
     assert str(config) in err and "line" in err and "invalid YAML" in err
+
+
+def test_config_may_be_given_before_or_after_the_command(capsys, tmp_path):
+    config = tmp_path / "one-bullet.yaml"
+    sample = Path(__file__).resolve().parents[2] / "config" / "samples" / "shanghai-news.txt"
+    config.write_text(
+        f"summariser:\n  bullets: 1\nsources:\n  - name: s\n    location: {sample}\n",
+        encoding="utf-8",
+    )
+    for argv in (
+        ["--config", str(config), "preview", "--json"],
+        ["preview", "--json", "--config", str(config)],
+    ):
+        assert main(argv) == 0
+        records = json.loads(capsys.readouterr().out)
+        assert len(records) == 6 and all(len(r["bullets"]) == 1 for r in records)
