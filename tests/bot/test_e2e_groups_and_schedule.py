@@ -10,6 +10,17 @@ from tests.bot.conftest import Clock, eventually, start_bot, stop_bot, write_con
 from tests.support import updates as build
 
 ALICE = build.user(1001, "Alice")
+
+
+def rounds_every_tick(clock: Clock) -> Timing:
+    """Digest rounds every 50 ms of real time (the clock decides what is due); no polling."""
+    return Timing(
+        round_seconds=0.05,
+        poll_seconds=3600,
+        first_round_seconds=0.01,
+        first_poll_seconds=3600,
+        clock=clock,
+    )
 BOB = build.user(1002, "Bob")
 GROUP = build.group(-4001, "Shanghai readers")
 
@@ -73,14 +84,7 @@ async def test_a_digest_missed_while_down_comes_once_after_restart(fake, tmp_pat
     await stop_bot(application)
 
     clock.now += timedelta(days=3)  # down for three days: three 08:00 slots missed
-    timing = Timing(
-        round_seconds=0.05,
-        poll_seconds=3600,
-        first_round_seconds=0.01,
-        first_poll_seconds=3600,
-        clock=clock,
-    )
-    application = await start_bot(fake, config, clock, timing)
+    application = await start_bot(fake, config, clock, rounds_every_tick(clock))
     try:
         digest = (await fake.wait_for_messages(ALICE["id"], timeout=10))[0]
         assert "Satellite internet cluster plan" in digest.text
@@ -135,14 +139,7 @@ async def test_restart_in_the_middle_of_a_round_delivers_each_article_once(
     assert sent_before < len(readers)
 
     fake.slow_answers(0)
-    timing = Timing(
-        round_seconds=0.05,
-        poll_seconds=3600,
-        first_round_seconds=0.01,
-        first_poll_seconds=3600,
-        clock=clock,
-    )
-    application = await start_bot(fake, config, clock, timing)
+    application = await start_bot(fake, config, clock, rounds_every_tick(clock))
     try:
         await eventually(lambda: len(fake.sent()) >= len(readers), 20, "the rest of the round")
         await asyncio.sleep(0.3)
