@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from telegram import Update
+from telegram.error import InvalidToken, NetworkError
 
 from bot.app import build_application
 from bot.config import SETUP_HELP, Settings, load_settings
@@ -35,7 +36,7 @@ def run_bot(
     config: Path, *, webhook_url: str | None = None, listen: str = "127.0.0.1:8443"
 ) -> int:
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
-    protect_logs(token)
+    redactor = protect_logs(token)
     settings = _load(config)
     if settings is None:
         return 2
@@ -50,6 +51,21 @@ def run_bot(
             application.run_polling(allowed_updates=Update.ALL_TYPES)
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except InvalidToken:
+        # PTB's message quotes the token; say what is wrong without it.
+        print(
+            "error: Telegram rejected TELEGRAM_BOT_TOKEN; copy it again from @BotFather",
+            file=sys.stderr,
+        )
+        return 2
+    except NetworkError as error:
+        where = settings.bot.base_url or "api.telegram.org"
+        print(
+            f"error: cannot reach the Telegram Bot API at {redactor.redact(where)}: "
+            f"{redactor.redact(str(error))}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -302,3 +302,46 @@ def test_preview_json_prints_the_bundled_sample():
     for record in records:
         assert record.keys() >= PREVIEW_KEYS
         assert record["bullets"]
+
+
+def test_a_rejected_token_is_reported_without_the_token(tmp_path, fake):
+    config = write_bot_config(tmp_path)
+    wrong = "987654321:" + "ZZZ" + TOKEN_SECRET[3:]
+    env = clean_environment(
+        TELEGRAM_BOT_TOKEN=wrong,
+        TELEGRAM_BASE_URL=fake.base_url,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.sqlite3'}",
+    )
+    result = run_bot("--config", str(config), env=env)
+    assert result.returncode == 2
+    assert "Telegram rejected TELEGRAM_BOT_TOKEN" in result.stderr
+    assert wrong not in result.stdout + result.stderr
+    assert wrong.split(":")[1] not in result.stdout + result.stderr
+
+
+def test_an_unreachable_bot_api_is_one_clear_error(tmp_path):
+    config = write_bot_config(tmp_path)
+    env = clean_environment(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_BASE_URL=f"http://127.0.0.1:{free_port()}/bot",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.sqlite3'}",
+    )
+    result = run_bot("--config", str(config), env=env)
+    assert result.returncode == 1
+    assert "error: cannot reach the Telegram Bot API at http://127.0.0.1:" in result.stderr
+    assert TOKEN_SECRET not in result.stdout + result.stderr
+
+
+def test_a_corrupt_database_is_one_clear_error(tmp_path, fake):
+    config = write_bot_config(tmp_path)
+    database = tmp_path / "broken.sqlite3"
+    database.write_bytes(b"this is not a database\n" * 200)
+    env = clean_environment(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_BASE_URL=fake.base_url,
+        DATABASE_URL=f"sqlite:///{database}",
+    )
+    result = run_bot("--config", str(config), env=env)
+    assert result.returncode == 1
+    assert f"error: SQLite database {database} is corrupt" in result.stderr
+    assert database.read_bytes() == b"this is not a database\n" * 200
