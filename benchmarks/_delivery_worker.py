@@ -19,7 +19,7 @@ import resource
 import signal
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -28,14 +28,14 @@ from telegram.ext import ExtBot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.delivery import OutboxSender  # noqa: E402
-from bot.ratelimit import PacingRateLimiter, RateLimits  # noqa: E402
+from bot.ratelimit import PacingRateLimiter, RateLimits, configured_limits  # noqa: E402
 from bot.store import AsyncStore, Store  # noqa: E402
 
 
 def bot_limits(scale: float, slack: float) -> RateLimits:
-    """Telegram's limits, sped up ``scale`` times like the fake's."""
-    return RateLimits(
-        global_rate=30 * scale,
+    """The limits the bot paces by (as `TelegramRateLimiter`), sped up ``scale`` times."""
+    return replace(
+        configured_limits(messages_per_second=30 * scale),
         chat_interval=1 / scale,
         group_period=60 / scale,
         slack=slack,

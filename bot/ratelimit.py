@@ -468,6 +468,25 @@ class PacingRateLimiter(BaseRateLimiter[RateLimitArgs]):
         self._pump()
 
 
+def configured_limits(
+    messages_per_second: float = 30.0,
+    group_messages_per_minute: int = 20,
+    bulk_share: float = 0.95,
+) -> RateLimits:
+    """The limits the bot paces by, from its configured (Telegram's) limits.
+
+    Pace one message a second below the limit: this process and Telegram count seconds from
+    different instants, and a stall can push one send into the server's next window. Bulk keeps
+    its throughput; the margin comes out of the interactive headroom.
+    """
+    paced = max(1.0, messages_per_second - 1.0)
+    return RateLimits(
+        global_rate=paced,
+        group_max=group_messages_per_minute,
+        bulk_share=min(1.0, messages_per_second * bulk_share / paced),
+    )
+
+
 class TelegramRateLimiter(PacingRateLimiter):
     """``PacingRateLimiter`` set up from the bot's configuration (``delivery`` section)."""
 
@@ -480,14 +499,6 @@ class TelegramRateLimiter(PacingRateLimiter):
         group_messages_per_minute: int = 20,
         bulk_share: float = 0.95,
     ) -> None:
-        # Pace one message a second below the limit: this process and Telegram count seconds
-        # from different instants, and a stall can push one send into the server's next window.
-        # Bulk keeps its throughput; the margin comes out of the interactive headroom.
-        paced = max(1.0, messages_per_second - 1.0)
         super().__init__(
-            RateLimits(
-                global_rate=paced,
-                group_max=group_messages_per_minute,
-                bulk_share=min(1.0, messages_per_second * bulk_share / paced),
-            )
+            configured_limits(messages_per_second, group_messages_per_minute, bulk_share)
         )
