@@ -367,9 +367,9 @@ async def test_an_interactive_reply_waits_out_one_429_before_giving_up():
     await limiter.shutdown()
 
 
-def test_the_configured_limiter_paces_one_message_a_second_below_telegrams_limit():
+def test_the_configured_limiter_leaves_people_at_least_one_slot_a_second():
     from bot.ratelimit import TelegramRateLimiter
 
     limits = TelegramRateLimiter(messages_per_second=30)._pacer.limits
-    assert limits.global_window_cap == 29
-    assert limits.bulk_window_cap == 28
+    assert limits.global_window_cap == 30
+    assert limits.bulk_window_cap == 29
