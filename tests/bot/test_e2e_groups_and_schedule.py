@@ -21,6 +21,8 @@ def rounds_every_tick(clock: Clock) -> Timing:
         first_poll_seconds=3600,
         clock=clock,
     )
+
+
 BOB = build.user(1002, "Bob")
 GROUP = build.group(-4001, "Shanghai readers")
 
