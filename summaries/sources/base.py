@@ -7,6 +7,7 @@ import email.utils
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from summaries.models import Article
@@ -118,6 +119,23 @@ def short_title(title: str) -> str:
     if len(title) <= MAX_TITLE_CHARS_IN_PROBLEM:
         return title
     return title[: MAX_TITLE_CHARS_IN_PROBLEM - 3].rstrip() + "..."
+
+
+def one_article(
+    source: str,
+    title: str,
+    paragraphs: list[str],
+    problems: list[str] | tuple[str, ...],
+    *,
+    what: str = "article",
+    **fields: Any,
+) -> ParseResult:
+    """A document holding one article: the article, or a warning when it has no text."""
+    if not paragraphs:
+        problem = f"{source}: {what} '{short_title(title)}' has no text; skipped"
+        return ParseResult(problems=(*problems, problem))
+    article = Article.create(source=source, title=title, paragraphs=paragraphs, **fields)
+    return ParseResult((article,), tuple(problems))
 
 
 def no_text_problem(source: str, what: str, index: int, title: str) -> str:

@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 from lxml import html as lxml_html
 
-from summaries.models import Article, normalise_text
+from summaries.models import normalise_text
 from summaries.sources.base import (
     DEFAULT_TIMEZONE,
     ParseResult,
@@ -26,6 +26,7 @@ from summaries.sources.base import (
     collapse_whitespace,
     declared_charset,
     decode_bytes,
+    one_article,
     parse_datetime,
     resolve_timezone,
     soft_wrapped_paragraphs,
@@ -126,18 +127,16 @@ def parse_html(
         title = paragraphs.pop(0) if len(paragraphs) > 1 else ""
     if not title:
         return ParseResult(problems=(*problems, f"{source}: page has no title or text; skipped"))
-    if not paragraphs:
-        problem = f"{source}: page '{title}' has no text; skipped"
-        return ParseResult(problems=(*problems, problem))
-    article = Article.create(
-        source=source,
-        title=title,
-        paragraphs=paragraphs,
+    return one_article(
+        source,
+        title,
+        paragraphs,
+        problems,
+        what="page",
         url=page_url,
         published=published,
         tags=tags,
     )
-    return ParseResult((article,), tuple(problems))
 
 
 def check_html_document(text: str) -> None:

@@ -7,16 +7,16 @@ from datetime import datetime, tzinfo
 
 import yaml
 
-from summaries.models import Article, normalise_text
+from summaries.models import normalise_text
 from summaries.sources.base import (
     DEFAULT_SEED_TIMEZONE,
     DEFAULT_TIMEZONE,
     ParseResult,
     clean_text,
     collapse_whitespace,
+    one_article,
     parse_datetime,
     resolve_timezone,
-    short_title,
     soft_wrapped_paragraphs,
 )
 from summaries.sources.seed import looks_like_seed, parse_seed
@@ -176,18 +176,15 @@ def parse_text(
     paragraphs = split(body_lines)
     if not title:
         return ParseResult(problems=(*problems, f"{source}: empty file; no article"))
-    if not paragraphs:
-        problem = f"{source}: article '{short_title(title)}' has no text; skipped"
-        return ParseResult(problems=(*problems, problem))
-    article = Article.create(
-        source=source,
-        title=title,
-        paragraphs=paragraphs,
+    return one_article(
+        source,
+        title,
+        paragraphs,
+        problems,
         url=_optional_str(meta.get("url")),
         published=_optional_datetime(meta.get("published")),
         tags=_optional_tags(meta.get("tags")),
     )
-    return ParseResult((article,), tuple(problems))
 
 
 def parse_markdown(
