@@ -12,6 +12,9 @@ chosen sentences for reading. Rules every digest keeps:
   and ends with "…";
 - an article with k or fewer usable sentences is given whole; one with none gets no bullets
   (the caller decides how to warn).
+
+Besides the k bullets, a digest keeps the ranking of up to 10 shortened sentences, best first,
+so that a reader's own bullet count is served from the stored digest (`Digest.top`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from summaries.cleaning import clean_sentences
@@ -29,6 +33,7 @@ from summaries.models import (
     MIN_BULLETS,
     Article,
     Digest,
+    RankedBullet,
     SummariserSettings,
     normalise_text,
 )
@@ -40,14 +45,20 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "ELLIPSIS",
     "MIN_BULLET_CHARS",
+    "RANKER_VERSION",
     "TopicMatcher",
     "check_settings",
+    "ranked_order",
     "shorten",
     "summarise",
     "summarise_many",
     "usable_sentences",
 ]
 
+# Which ranking code made a stored digest's ranking. Bump it with any change to splitting,
+# cleaning, ranking or shortening that changes the bullets: the bot then re-ranks the stored
+# articles in the background.
+RANKER_VERSION = "1"
 ELLIPSIS = "…"
 MIN_BULLET_CHARS = 40
 # Two sentences say the same thing when this share of the shorter one's content words (and
@@ -99,25 +110,47 @@ def summarise(
     """The digest of one article (see the module docstring for the rules it keeps)."""
     check_settings(settings)
     sentences = usable_sentences(article, settings.language)
-    chosen = rank_sentences(
-        sentences,
-        settings.bullets,
-        settings.algorithm,
-        article.title,
-        language=settings.language,
+    order = ranked_order(sentences, settings, article.title)
+    ranking = tuple(
+        RankedBullet(index, shorten(sentences[index], settings.max_bullet_chars))
+        for index in order
     )
-    bullets = tuple(shorten(sentences[index], settings.max_bullet_chars) for index in chosen)
     topics = topic_matcher.match(article.title, article.text) if topic_matcher else ()
     keywords = top_keywords(
         article.title, article.text, settings.keywords, language=settings.language
     )
-    return Digest(
+    digest = Digest(
         article_id=article.id,
-        bullets=bullets,
+        bullets=(),
         topics=tuple(topics),
         keywords=keywords,
         algorithm=settings.algorithm,
+        ranking=ranking,
+        ranker_version=RANKER_VERSION,
     )
+    return replace(digest, bullets=digest.top(settings.bullets))
+
+
+def ranked_order(sentences: Sequence[str], settings: SummariserSettings, title: str) -> list[int]:
+    """Indices of up to MAX_BULLETS sentences, best first.
+
+    Asked for k = 1, 2, ... sentences in turn, the ranker's choice grows by the next best one;
+    that order is the ranking (for a ranker whose k+1 choice is not its k choice plus one, the
+    sentences new at k+1 come in article order).
+    """
+    order: list[int] = []
+    seen: set[int] = set()
+    for k in range(1, min(MAX_BULLETS, len(sentences)) + 1):
+        if settings.algorithm == "lead":
+            added = [k - 1]
+        else:
+            chosen = rank_sentences(
+                sentences, k, settings.algorithm, title, language=settings.language
+            )
+            added = [index for index in chosen if index not in seen]
+        order.extend(added)
+        seen.update(added)
+    return order[:MAX_BULLETS]
 
 
 def summarise_many(
