@@ -168,7 +168,7 @@ async def _publish_commands(application: Application, services: Services) -> Non
                 await call
             except TelegramError as error:
                 logger.warning(
-                    "could not publish the %s %s (%s); going on without it", code, what, error
+                    "could not publish the %s in %s (%s); going on without it", what, code, error
                 )
 
 
