@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from html import escape
 
 from telegram import (
@@ -15,7 +16,7 @@ from telegram import (
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import ContextTypes
 
-from bot.schedule import next_digest_at
+from bot.schedule import describe_next, describe_schedule, next_digest_at
 from bot.services import Services, get_services
 from bot.store import ChatSettings
 
@@ -66,6 +67,22 @@ async def ensure_chat(update: Update, services: Services) -> ChatSettings:
     )
     title = chat.title or chat.full_name or chat.username or ""
     return await services.store.ensure_chat(chat.id, chat.type, title, defaults, first_digest)
+
+
+def schedule_text(chat: ChatSettings) -> str:
+    return describe_schedule(chat.frequency, chat.digest_time, chat.timezone, chat.weekday)
+
+
+def next_digest_text(chat: ChatSettings, now: datetime) -> str:
+    """'Next digest: Fri 27 Nov, 08:00 (Asia/Shanghai).', or why there is none."""
+    return describe_next(
+        chat.frequency,
+        chat.digest_time,
+        chat.timezone,
+        chat.weekday,
+        paused=chat.paused,
+        now=now,
+    )
 
 
 def is_private(update: Update) -> bool:
