@@ -36,7 +36,7 @@ async def test_a_chat_choosing_five_bullets_gets_five_from_the_stored_ranking(
     await running_bot.ingest()
     await running_bot.command(ALICE, "subscribe", "pudong")
     reply = await running_bot.command(ALICE, "bullets", "5")
-    assert reply.text.startswith("Saved.")
+    assert "5" in reply.text
 
     digest = await running_bot.command(ALICE, "digest")
 
