@@ -10,6 +10,7 @@ from html import escape
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
+from bot.candidates import Candidates
 from bot.handlers.common import (
     argument_text,
     ensure_chat,
@@ -19,7 +20,7 @@ from bot.handlers.common import (
 )
 from bot.handlers.subscriptions import resolve_subscription
 from bot.parsing import UsageError
-from bot.rounds import candidate_pool, digest_messages, plan_batch, send_now
+from bot.rounds import digest_messages, plan_chats, send_now
 from bot.selection import TOPIC
 from bot.services import Services
 from bot.store import ChatSettings, Subscription
@@ -58,12 +59,8 @@ async def send_unsent_digest(
 ) -> None:
     """The articles matching `subscriptions` this chat has not had, recorded then sent now."""
     now = services.clock()
-    pool = await candidate_pool(services, now)
-    delivered = await services.store.delivered_article_ids(
-        [chat.chat_id], [stored.article.id for stored in pool]
-    )
     wanted = {chat.chat_id: list(subscriptions)}
-    [plan] = plan_batch(services, [chat], wanted, delivered, pool, now)
+    [plan] = await plan_chats(services, [chat], wanted, Candidates(services, now), now)
     if not plan.article_ids:
         await context.bot.send_message(
             chat.chat_id, "Nothing new for you right now. /search finds older articles."
@@ -78,8 +75,11 @@ async def topic_command(
     """The latest articles of one topic, whether or not this chat has seen them."""
     services = services_of(context)
     chat = await ensure_chat(update, services)
-    pool = await candidate_pool(services, services.clock())
-    latest = [stored for stored in pool if topic.name in stored.digest.topics]
+    candidates = Candidates(services, services.clock())
+    subscription = Subscription(TOPIC, topic.name)
+    ids = (await candidates.matches_for([subscription]))[subscription][:TOPIC_COMMAND_ARTICLES]
+    found = await candidates.articles(ids)
+    latest = [found[article_id] for article_id in ids if article_id in found]
     if not latest:
         await reply(
             update,
@@ -90,8 +90,8 @@ async def topic_command(
     messages = digest_messages(
         services,
         chat,
-        latest[:TOPIC_COMMAND_ARTICLES],
-        [Subscription(TOPIC, topic.name)],
+        latest,
+        [subscription],
         services.clock(),
         title=f"Latest: {topic.title}",
     )

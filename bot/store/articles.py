@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, or_, select, update
 
 from bot.store.engine import chunked, insert_ignore
-from bot.store.schema import articles
+from bot.store.schema import article_topics, articles
 from bot.store.values import StoredArticle
 from summaries.models import Article, Digest
 
@@ -91,19 +91,35 @@ def add_articles(
         statement = insert_ignore(conn, articles, ["id"]).values(**row).returning(articles.c.id)
         if conn.execute(statement).first() is not None:
             inserted.append(article_id)
+    _index_topics(
+        conn, [(article_id, fresh[article_id][1].topics, fetched_at) for article_id in inserted]
+    )
     return inserted
 
 
+def _index_topics(
+    conn: Connection, items: Sequence[tuple[str, tuple[str, ...], datetime]]
+) -> None:
+    """File (article id, topics, fetched_at) under their topics in `article_topics`."""
+    rows = [
+        {"article_id": article_id, "topic": topic, "fetched_at": fetched_at}
+        for article_id, topics, fetched_at in items
+        for topic in dict.fromkeys(topics)
+    ]
+    if rows:
+        conn.execute(insert(article_topics), rows)
+
+
+# The order digests list articles in: newest fetch first, then newest publication.
+NEWEST_FIRST = (
+    articles.c.fetched_at.desc(),
+    articles.c.published.desc().nulls_last(),
+    articles.c.id,
+)
+
+
 def recent_articles(conn: Connection, since: datetime | None, limit: int) -> list[StoredArticle]:
-    query = (
-        select(articles)
-        .order_by(
-            articles.c.fetched_at.desc(),
-            articles.c.published.desc().nulls_last(),
-            articles.c.id,
-        )
-        .limit(limit)
-    )
+    query = select(articles).order_by(*NEWEST_FIRST).limit(limit)
     if since is not None:
         query = query.where(articles.c.fetched_at >= since)
     return [stored_from_row(row) for row in conn.execute(query)]
@@ -144,7 +160,52 @@ def update_digests(conn: Connection, digests: Sequence[Digest], now: datetime) -
     ]
     if rows:
         conn.execute(statement, rows)
+        _reindex_topics(conn, [latest[row["target_id"]] for row in rows])
     return len(latest) - len(known)
+
+
+def _reindex_topics(conn: Connection, digests: Sequence[Digest]) -> None:
+    ids = [digest.article_id for digest in digests]
+    fetched: dict[str, datetime] = {}
+    for chunk in chunked(ids, _IN_CHUNK):
+        conn.execute(delete(article_topics).where(article_topics.c.article_id.in_(chunk)))
+        query = select(articles.c.id, articles.c.fetched_at).where(articles.c.id.in_(chunk))
+        fetched.update((row.id, row.fetched_at) for row in conn.execute(query))
+    _index_topics(conn, [(d.article_id, d.topics, fetched[d.article_id]) for d in digests])
+
+
+def window_article_ids(conn: Connection, since: datetime) -> list[str]:
+    """Ids of the articles fetched since `since`, newest first (the order of digests)."""
+    query = select(articles.c.id).where(articles.c.fetched_at >= since).order_by(*NEWEST_FIRST)
+    return list(conn.scalars(query))
+
+
+def topic_article_ids(
+    conn: Connection, topics: Sequence[str], since: datetime
+) -> dict[str, list[str]]:
+    """For each topic, the ids of its articles fetched since `since`, newest first."""
+    found: dict[str, list[str]] = {topic: [] for topic in topics}
+    for chunk in chunked(list(found), _IN_CHUNK):
+        query = (
+            select(article_topics.c.topic, articles.c.id)
+            .join(articles, articles.c.id == article_topics.c.article_id)
+            .where(article_topics.c.topic.in_(chunk), article_topics.c.fetched_at >= since)
+            .order_by(*NEWEST_FIRST)
+        )
+        for topic, article_id in conn.execute(query):
+            found[topic].append(article_id)
+    return found
+
+
+def article_texts(conn: Connection, ids: Sequence[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(id, title, paragraphs) of the stored articles among `ids`, for keyword matching."""
+    texts: list[tuple[str, str, tuple[str, ...]]] = []
+    for chunk in chunked(list(dict.fromkeys(ids)), _IN_CHUNK):
+        query = select(articles.c.id, articles.c.title, articles.c.paragraphs).where(
+            articles.c.id.in_(chunk)
+        )
+        texts.extend((row.id, row.title, row.paragraphs) for row in conn.execute(query))
+    return texts
 
 
 def stale_articles(

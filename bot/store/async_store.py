@@ -19,6 +19,7 @@ from bot.store.values import (
     ChatDefaults,
     ChatSettings,
     OutboxMessage,
+    QueuedDigest,
     SourceState,
     StoredArticle,
     StoreStats,
@@ -145,6 +146,22 @@ class AsyncStore:
             self.store.stale_articles, algorithm, ranker_version, after_id, limit
         )
 
+    async def window_article_ids(self, since: datetime) -> list[str]:
+        return await self._run(self.store.window_article_ids, since)
+
+    async def topic_article_ids(
+        self, topics: Sequence[str], since: datetime
+    ) -> dict[str, list[str]]:
+        return await self._run(self.store.topic_article_ids, topics, since)
+
+    async def article_texts(self, ids: Sequence[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+        return await self._run(self.store.article_texts, ids)
+
+    async def delivered_in_window(
+        self, chat_ids: Sequence[int], since: datetime
+    ) -> dict[int, set[str]]:
+        return await self._run(self.store.delivered_in_window, chat_ids, since)
+
     async def delivered_article_ids(
         self, chat_ids: Sequence[int], article_ids: Sequence[str]
     ) -> dict[int, set[str]]:
@@ -173,6 +190,11 @@ class AsyncStore:
             next_digest_at,
             not_before=not_before,
         )
+
+    async def enqueue_digests(
+        self, items: Sequence[QueuedDigest], now: datetime, *, not_before: datetime | None = None
+    ) -> dict[int, int | None]:
+        return await self._run(self.store.enqueue_digests, items, now, not_before=not_before)
 
     async def advance_schedule(
         self, chat_id: int, next_digest_at: datetime | None, now: datetime

@@ -33,7 +33,9 @@ from sqlalchemy import (
     Time,
     and_,
     false,
+    insert,
     literal_column,
+    select,
     text,
     true,
 )
@@ -201,6 +203,19 @@ articles = Table(
     Column("ranker_version", String(32), nullable=False, server_default=""),
 )
 
+# Migration 4: which topics each article is filed under, so that a round finds a topic's
+# articles in the look-back window by index instead of scanning a global newest-N pool.
+article_topics = Table(
+    "article_topics",
+    metadata,
+    Column(
+        "article_id", String(64), ForeignKey("articles.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("topic", String(64), nullable=False),
+    Column("fetched_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("article_id", "topic"),
+)
+
 # One row per digest enqueued for a chat: the id that deliveries and outbox parts share.
 chat_digests = Table(
     "chat_digests",
@@ -283,6 +298,7 @@ def _chats_due_index(table: Table) -> Index:
 
 _chats_due_index(chats)
 Index("ix_articles_fetched", articles.c.fetched_at, articles.c.published)
+Index("ix_article_topics_topic", article_topics.c.topic, article_topics.c.fetched_at)
 Index("ix_chat_digests_chat", chat_digests.c.chat_id)
 Index("ix_deliveries_digest", deliveries.c.digest_id)
 Index(
@@ -327,8 +343,22 @@ def _add_rankings(conn: Connection) -> None:
     )
 
 
+def _add_article_topics(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[article_topics], checkfirst=False)
+    rows = conn.execute(select(articles.c.id, articles.c.topics, articles.c.fetched_at))
+    for page in iter(lambda: rows.fetchmany(5000), []):
+        values = [
+            {"article_id": article_id, "topic": topic, "fetched_at": fetched_at}
+            for article_id, topics, fetched_at in page
+            for topic in dict.fromkeys(topics)
+        ]
+        if values:
+            conn.execute(insert(article_topics), values)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "chats, subscriptions, articles, outbox", _create_v1),
     Migration(2, "chats.language", _add_chat_language),
     Migration(3, "articles keep a ranking of up to 10 bullets", _add_rankings),
+    Migration(4, "article_topics: topic index for digest candidates", _add_article_topics),
 )
