@@ -274,3 +274,17 @@ def test_shortening_drops_dangling_english_words_but_not_other_languages_words()
     assert shorten(english, 60).endswith("hospital…")  # not "hospital and the…"
     french = "Le maire a dit que le projet ne serait pas financé cette année par la ville"
     assert shorten(french, 35, "fr") == "Le maire a dit que le projet ne…"
+
+
+def test_english_is_recognised_without_loading_the_detector_model(monkeypatch):
+    def no_model():
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(languages, "_identifier", no_model)
+    english = (
+        "The city council said on Monday that the new harbour rules would take effect in May, "
+        "and that the port would be open to visitors for the first time in a decade."
+    )
+    assert languages.detect(english) == "en"
+    with pytest.raises(AssertionError, match="model was loaded"):
+        languages.detect(TEXTS["de"])  # anything else asks the detector
