@@ -34,10 +34,11 @@ class ArticleTexts:
             language = language_of(article)
             self._texts[article.id] = TokenisedText.of(article.title, article.text, language)
 
-    def add_all(self, rows: Iterable[tuple[str, str, Sequence[str]]]) -> None:
-        """(id, title, paragraphs) rows; CPU-bound, so callers run it in a worker thread."""
-        for article_id, title, paragraphs in rows:
-            self.add(Article(article_id, "", title, tuple(paragraphs)))
+    def add_all(self, rows: Iterable[tuple[str, str, Sequence[str], str]]) -> None:
+        """(id, title, paragraphs, language) rows (language "" when unknown); CPU-bound, so
+        callers run it in a worker thread."""
+        for article_id, title, paragraphs, language in rows:
+            self.add(Article(article_id, "", title, tuple(paragraphs), language=language))
 
     def get(self, article_id: str) -> TokenisedText | None:
         return self._texts.get(article_id)

@@ -17,6 +17,8 @@ from summaries.models import Article, Digest
 logger = logging.getLogger(__name__)
 
 _IN_CHUNK = 500
+# (id, title, paragraphs, language): what keyword matching needs of an article.
+ArticleText = tuple[str, str, tuple[str, ...], str]
 
 
 def _article_row(article: Article, digest: Digest, fetched_at: datetime) -> dict[str, Any]:
@@ -28,6 +30,7 @@ def _article_row(article: Article, digest: Digest, fetched_at: datetime) -> dict
         "published": article.published,
         "tags": article.tags,
         "paragraphs": article.paragraphs,
+        "language": article.language,
         "fetched_at": fetched_at,
         **_digest_values(digest, fetched_at),
     }
@@ -54,6 +57,7 @@ def stored_from_row(row: Row[Any]) -> StoredArticle:
         url=row.url,
         published=row.published,
         tags=row.tags,
+        language=row.language,
     )
     digest = Digest(
         article_id=row.id,
@@ -197,14 +201,15 @@ def topic_article_ids(
     return found
 
 
-def article_texts(conn: Connection, ids: Sequence[str]) -> list[tuple[str, str, tuple[str, ...]]]:
-    """(id, title, paragraphs) of the stored articles among `ids`, for keyword matching."""
-    texts: list[tuple[str, str, tuple[str, ...]]] = []
+def article_texts(conn: Connection, ids: Sequence[str]) -> list[ArticleText]:
+    """(id, title, paragraphs, language) of the stored articles among `ids`, for matching."""
+    texts: list[ArticleText] = []
+    columns = (articles.c.id, articles.c.title, articles.c.paragraphs, articles.c.language)
     for chunk in chunked(list(dict.fromkeys(ids)), _IN_CHUNK):
-        query = select(articles.c.id, articles.c.title, articles.c.paragraphs).where(
-            articles.c.id.in_(chunk)
+        query = select(*columns).where(articles.c.id.in_(chunk))
+        texts.extend(
+            (row.id, row.title, row.paragraphs, row.language) for row in conn.execute(query)
         )
-        texts.extend((row.id, row.title, row.paragraphs) for row in conn.execute(query))
     return texts
 
 

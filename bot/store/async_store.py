@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
+from bot.store.articles import ArticleText
 from bot.store.sync_store import Store
 from bot.store.values import (
     ChatDefaults,
@@ -154,7 +155,7 @@ class AsyncStore:
     ) -> dict[str, list[str]]:
         return await self._run(self.store.topic_article_ids, topics, since)
 
-    async def article_texts(self, ids: Sequence[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+    async def article_texts(self, ids: Sequence[str]) -> list[ArticleText]:
         return await self._run(self.store.article_texts, ids)
 
     async def delivered_in_window(

@@ -15,6 +15,7 @@ from bot.store import articles as article_queries
 from bot.store import chats as chat_queries
 from bot.store import outbox as outbox_queries
 from bot.store import sources as source_queries
+from bot.store.articles import ArticleText
 from bot.store.engine import (
     WRITE_OPTION,
     Database,
@@ -267,8 +268,8 @@ class Store:
         with self._transaction(write=False) as conn:
             return article_queries.topic_article_ids(conn, topics, since)
 
-    def article_texts(self, ids: Sequence[str]) -> list[tuple[str, str, tuple[str, ...]]]:
-        """(id, title, paragraphs) of the stored articles among `ids`."""
+    def article_texts(self, ids: Sequence[str]) -> list[ArticleText]:
+        """(id, title, paragraphs, language) of the stored articles among `ids`."""
         with self._transaction(write=False) as conn:
             return article_queries.article_texts(conn, ids)
 

@@ -58,7 +58,7 @@ def test_a_chinese_subscription_is_shown_as_typed_and_survives_a_round_trip():
     subscription = keywords("量子通信")
     assert subscription.value == "量子通信"  # no spaces between Chinese words, no quotes
     texts = ArticleTexts()
-    texts.add_all([(QUANTUM_ZH.id, QUANTUM_ZH.title, QUANTUM_ZH.paragraphs)])  # as stored
+    texts.add_all([(QUANTUM_ZH.id, QUANTUM_ZH.title, QUANTUM_ZH.paragraphs, "")])  # undetected
     found = keyword_matches([subscription.value], [QUANTUM_ZH.id], texts)
     assert found == {subscription.value: [QUANTUM_ZH.id]}
     assert KeywordQuery.parse('"satellite internet" 量子').text == '"satellite internet" 量子'
