@@ -222,6 +222,20 @@ class AsyncStore:
     async def count_pending(self) -> int:
         return await self._run(self.store.count_pending)
 
+    # -- retention -----------------------------------------------------------------------------
+
+    async def last_digest_before(self, cutoff: datetime) -> int | None:
+        return await self._run(self.store.last_digest_before, cutoff)
+
+    async def prune_messages(self, up_to_digest: int, limit: int) -> int:
+        return await self._run(self.store.prune_messages, up_to_digest, limit)
+
+    async def prune_digests(self, up_to_digest: int, limit: int) -> int:
+        return await self._run(self.store.prune_digests, up_to_digest, limit)
+
+    async def prune_articles(self, cutoff: datetime, limit: int) -> int:
+        return await self._run(self.store.prune_articles, cutoff, limit)
+
     # -- sources and stats -------------------------------------------------------------------
 
     async def record_fetch(

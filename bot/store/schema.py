@@ -303,6 +303,10 @@ Index("ix_articles_fetched", articles.c.fetched_at, articles.c.published)
 Index("ix_article_topics_topic", article_topics.c.topic, article_topics.c.fetched_at)
 Index("ix_chat_digests_chat", chat_digests.c.chat_id)
 Index("ix_deliveries_digest", deliveries.c.digest_id)
+# Migration 6, for retention: which deliveries name an article (also what PostgreSQL checks
+# before deleting one), and digests by age.
+_DELIVERIES_BY_ARTICLE = Index("ix_deliveries_article", deliveries.c.article_id)
+_DIGESTS_BY_TIME = Index("ix_chat_digests_created", chat_digests.c.created_at)
 Index(
     "ix_outbox_pending",
     outbox.c.id,
@@ -363,10 +367,16 @@ def _add_article_topics(conn: Connection) -> None:
             conn.execute(insert(article_topics), values)
 
 
+def _add_retention_indexes(conn: Connection) -> None:
+    for index in (_DELIVERIES_BY_ARTICLE, _DIGESTS_BY_TIME):
+        index.create(conn, checkfirst=True)  # a fresh database made them in step 1
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "chats, subscriptions, articles, outbox", _create_v1),
     Migration(2, "chats.language", _add_chat_language),
     Migration(3, "articles keep a ranking of up to 10 bullets", _add_rankings),
     Migration(4, "articles.language", _add_article_language),
     Migration(5, "article_topics: topic index for digest candidates", _add_article_topics),
+    Migration(6, "indexes for retention", _add_retention_indexes),
 )

@@ -14,6 +14,7 @@ from sqlalchemy import exc as sa_exc
 from bot.store import articles as article_queries
 from bot.store import chats as chat_queries
 from bot.store import outbox as outbox_queries
+from bot.store import retention as retention_queries
 from bot.store import sources as source_queries
 from bot.store.articles import ArticleText
 from bot.store.engine import (
@@ -422,6 +423,31 @@ class Store:
     def count_pending(self) -> int:
         with self._transaction(write=False) as conn:
             return outbox_queries.count_pending(conn)
+
+    # -- retention (see bot.store.retention) --------------------------------------------------
+
+    def last_digest_before(self, cutoff: datetime) -> int | None:
+        """The highest digest id created before `cutoff`; None if there is none."""
+        require_aware(cutoff, "cutoff")
+        with self._transaction(write=False) as conn:
+            return retention_queries.last_digest_before(conn, cutoff)
+
+    def prune_messages(self, up_to_digest: int, limit: int) -> int:
+        """Delete up to `limit` sent or failed message parts of digests up to the id given."""
+        with self._transaction(write=True) as conn:
+            return retention_queries.prune_messages(conn, up_to_digest, limit)
+
+    def prune_digests(self, up_to_digest: int, limit: int) -> int:
+        """Delete up to `limit` digests (with their deliveries and parts) up to the id given,
+        keeping any with a part still pending."""
+        with self._transaction(write=True) as conn:
+            return retention_queries.prune_digests(conn, up_to_digest, limit)
+
+    def prune_articles(self, cutoff: datetime, limit: int) -> int:
+        """Delete up to `limit` articles fetched before `cutoff` that no delivery names."""
+        require_aware(cutoff, "cutoff")
+        with self._transaction(write=True) as conn:
+            return retention_queries.prune_articles(conn, cutoff, limit)
 
     # -- sources and stats -------------------------------------------------------------------
 
