@@ -41,7 +41,6 @@ from summaries.sources import USER_AGENT
 logger = logging.getLogger(__name__)
 
 BUTTONS = subscriptions.BUTTONS | search.BUTTONS | settings_handlers.BUTTONS
-SEARCH_INDEX_SIZE = 20_000
 DESCRIPTION = (
     "Regional news, condensed: follow topics or keywords and get a short bullet-point digest "
     "of the new articles at the time you choose."
@@ -118,7 +117,6 @@ async def _post_init(application: Application) -> None:
         clock=timing.clock,
     )
     application.bot_data[SERVICES_KEY] = services
-    await _load_search_index(services)
     await _publish_commands(application, services)
     sender = services.sender = OutboxSender(application.bot, async_store, clock=timing.clock)
     services.background.append(
@@ -138,11 +136,6 @@ async def _post_init(application: Application) -> None:
         first=timing.first_round_seconds,
         name="digest-round",
     )
-
-
-async def _load_search_index(services: Services) -> None:
-    for stored in await services.store.recent_articles(None, SEARCH_INDEX_SIZE):
-        services.search_index.add(stored.article.id, stored.article.title, stored.article.text)
 
 
 async def _publish_commands(application: Application, services: Services) -> None:

@@ -90,11 +90,8 @@ async def _store_new(services: Services, result: FetchResult, now: datetime) -> 
     )
     for problem in problems:
         logger.warning("%s", problem)
-    inserted = set(await services.store.add_articles(summarised, now))
-    for article, _digest in summarised:
-        if article.id in inserted:
-            services.search_index.add(article.id, article.title, article.text)
-    return len(inserted)
+    # The store indexes them for search in the same transaction.
+    return len(await services.store.add_articles(summarised, now))
 
 
 async def _record_failure(

@@ -103,7 +103,12 @@ async def test_failing_sources_back_off_and_stored_articles_are_not_summarised_a
     assert states["broken-feed"].next_attempt_at == later + timedelta(minutes=2)
     reports = await ingest_due(services, later, force=True)
     assert sum(report.added for report in reports) == 0
-    assert len(services.search_index) == 4
+    stored = await services.store.recent_articles(None, 10)
+    assert len(stored) == 4
+    rocket = next(s for s in stored if s.article.url == "https://news.example/rocket")
+    # ingested articles are searchable at once, through the store's own index
+    hits = await services.store.search_articles([["hundr"]], limit=5, candidates=10)
+    assert [hit.article_id for hit in hits] == [rocket.article.id]
 
 
 def test_retry_delay_doubles_and_is_capped():
