@@ -83,8 +83,9 @@ def build_application(
         .post_shutdown(_post_shutdown)
     )
     if bot_settings.base_url:
-        base = bot_settings.base_url.rstrip("/")
-        builder = builder.base_url(base).base_file_url(base.replace("/bot", "/file/bot"))
+        base = bot_settings.base_url  # ends in "/bot" (see bot.config.bot_api_base_url)
+        file_base = base.removesuffix("/bot") + "/file/bot"
+        builder = builder.base_url(base).base_file_url(file_base)
     application = builder.build()
     application.bot_data["settings"] = settings
     application.bot_data["timing"] = timing
@@ -161,7 +162,7 @@ async def _publish_commands(application: Application, services: Services) -> Non
                 await call
             except TelegramError as error:
                 logger.warning(
-                    "could not publish the %s %s (%s); going on without it", code, what, error
+                    "could not publish the %s in %s (%s); going on without it", what, code, error
                 )
 
 

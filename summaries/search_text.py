@@ -1,24 +1,32 @@
 """What a full-text index stores for an article, and what a keyword query asks it for.
 
 The database's own engine (SQLite FTS5, PostgreSQL tsvector) only splits on spaces: every
-language decision is made here, once, the same for indexing and for querying. Words are
-stemmed and case-folded as `summaries.matching` does for topics, so "satellites" finds
-"satellite"; Chinese runs are segmented into words with jieba, since they have no spaces.
+language decision is made here, by `summaries.language`, the same for indexing and querying.
+An article is indexed under the stems of its own language (`language.index_terms`: Chinese
+segmented with jieba, a long Chinese word also under the shorter words inside it). A query's
+language is unknown, so each of its words asks for its stem in every supported language
+("satellites" -> "satellit" in English, maybe something else in French): an article matches
+when it holds the word as stemmed in its own language.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from summaries.matching import KeywordQuery, stem, words
-from summaries.segmentation import has_han, segment
+from summaries import language as languages
+from summaries.matching import KeywordQuery
 
 # A token is kept to what both engines index: PostgreSQL ignores words over 2 KB and counts
 # positions only up to 16,383, and an article's tsvector must stay under 1 MB.
 MAX_TOKEN_CHARS = 64
 MAX_INDEXED_TOKENS = 16_000
+# Text beyond this is not read for the index (10 MB items exist; their first part is enough).
+MAX_INDEXED_CHARS = 200_000
 # More words than this in one query cost time and find nothing more useful.
 MAX_QUERY_TOKENS = 16
+
+# One term of a query: its alternative spellings (one per language's stemmer), each a phrase.
+Term = tuple[tuple[str, ...], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,60 +50,54 @@ def _plain(token: str) -> str:
     return "".join(char for char in token if char.isalnum())
 
 
-def word_tokens(word: str, *, for_search: bool, stemmed: bool = False) -> list[str]:
-    """The index tokens of one word: its stem, or the segments of a Chinese run.
-
-    `stemmed`: the word is already a stem (from a `KeywordQuery`); stemming is not idempotent.
-    """
-    stem_of = (lambda piece: piece) if stemmed else stem
-    if not has_han(word):
-        token = _plain(stem_of(word))
-        return [token] if token and len(token) <= MAX_TOKEN_CHARS else []
-    tokens = []
-    for piece in segment(word, for_search=for_search):
-        token = _plain(piece if has_han(piece) else stem_of(piece))
+def text_tokens(text: str, language: str, limit: int = MAX_INDEXED_TOKENS) -> list[str]:
+    tokens: list[str] = []
+    for term in languages.index_terms(text[:MAX_INDEXED_CHARS], language):
+        token = _plain(term)
         if token and len(token) <= MAX_TOKEN_CHARS:
             tokens.append(token)
+            if len(tokens) >= limit:
+                break
     return tokens
 
 
-def text_tokens(text: str, limit: int = MAX_INDEXED_TOKENS) -> list[str]:
-    tokens: list[str] = []
-    for word in words(text):
-        tokens += word_tokens(word, for_search=True)
-        if len(tokens) >= limit:
-            return tokens[:limit]
-    return tokens
-
-
-def search_document(title: str, body: str) -> SearchDocument:
+def search_document(title: str, body: str, language: str) -> SearchDocument:
     """What the index stores for an article (the text itself stays in the articles table)."""
-    title_tokens = text_tokens(title, MAX_TOKEN_CHARS)
-    body_tokens = text_tokens(body, MAX_INDEXED_TOKENS - len(title_tokens))
+    title_tokens = text_tokens(title, language, MAX_TOKEN_CHARS)
+    body_tokens = text_tokens(body, language, MAX_INDEXED_TOKENS - len(title_tokens))
     return SearchDocument(" ".join(title_tokens), " ".join(body_tokens))
 
 
-def query_terms(query: KeywordQuery) -> tuple[tuple[str, ...], ...]:
-    """The query as index tokens: every term must match; a term of several tokens is a phrase.
+def _spellings(words: tuple[str, ...]) -> Term:
+    phrases = (
+        tuple(_plain(languages.stem(word, code)) for word in words) for code in languages.SUPPORTED
+    )
+    return tuple(dict.fromkeys(phrase for phrase in phrases if all(phrase)))
+
+
+def query_terms(query: KeywordQuery) -> tuple[Term, ...]:
+    """The query as index tokens: every term must match, in any of its spellings; a spelling
+    of several tokens is a phrase.
 
     Chinese words become separate terms rather than a phrase: the index also holds the
-    shorter words found inside long ones, so their positions are not adjacent.
+    shorter words found inside long ones, so positions there are not in reading order.
     """
-    terms: list[tuple[str, ...]] = []
-    for term in query.terms:
-        tokens = [
-            token for word in term for token in word_tokens(word, for_search=False, stemmed=True)
-        ]
-        if any(has_han(word) for word in term):
-            terms += [(token,) for token in tokens]
-        elif tokens:
-            terms.append(tuple(tokens))
-    unique = list(dict.fromkeys(terms))
-    kept: list[tuple[str, ...]] = []
+    terms: list[Term] = []
+    for words in query.terms:
+        if any(languages.has_han(word) for word in words):
+            terms += [_spellings((word,)) for word in words]
+        else:
+            terms.append(_spellings(words))
+    kept: list[Term] = []
     budget = MAX_QUERY_TOKENS
-    for term in unique:
-        if len(term) > budget:
+    for term in dict.fromkeys(term for term in terms if term):
+        if len(term[0]) > budget:
             break
         kept.append(term)
-        budget -= len(term)
+        budget -= len(term[0])
     return tuple(kept)
+
+
+def highlight_stems(query: KeywordQuery) -> frozenset[str]:
+    """The query's stems in every language, to show matched words in bold."""
+    return frozenset().union(*(query.stems_in(code) for code in languages.SUPPORTED))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from html import escape
 
 from telegram import (
@@ -17,7 +18,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.i18n import Translator
-from bot.schedule import next_digest_at
+from bot.schedule import describe_next, describe_schedule, next_digest_at
 from bot.services import Services, get_services
 from bot.store import ChatSettings
 
@@ -107,6 +108,22 @@ async def chat_translator(update: Update, services: Services) -> Translator:
     chat = update.effective_chat
     stored = await services.store.get_chat(chat.id) if chat is not None else None
     return translator(services, update, stored)
+
+
+def schedule_text(chat: ChatSettings) -> str:
+    return describe_schedule(chat.frequency, chat.digest_time, chat.timezone, chat.weekday)
+
+
+def next_digest_text(chat: ChatSettings, now: datetime) -> str:
+    """'Next digest: Fri 27 Nov, 08:00 (Asia/Shanghai).', or why there is none."""
+    return describe_next(
+        chat.frequency,
+        chat.digest_time,
+        chat.timezone,
+        chat.weekday,
+        paused=chat.paused,
+        now=now,
+    )
 
 
 def is_private(update: Update) -> bool:

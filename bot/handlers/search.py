@@ -18,7 +18,7 @@ from bot.render import DigestEntry, render_search_results
 from bot.services import Services
 from bot.store import SavedSearch
 from summaries.matching import KeywordQuery, QueryError, stem
-from summaries.search_text import query_terms
+from summaries.search_text import highlight_stems, query_terms
 
 MORE = "more"
 SEARCH_EXAMPLE = 'For example: /search quantum network, or /search "satellite internet".'
@@ -94,7 +94,7 @@ async def search_page(
     page_ids = saved.article_ids[page * size : (page + 1) * size]
     stored = {item.article.id: item for item in await services.store.get_articles(page_ids)}
     entries = [DigestEntry(stored[i].article, stored[i].digest) for i in page_ids if i in stored]
-    wanted = KeywordQuery.parse(saved.query).stems
+    wanted = highlight_stems(KeywordQuery.parse(saved.query))
     text = render_search_results(
         entries,
         saved.query,

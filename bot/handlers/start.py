@@ -14,7 +14,9 @@ from bot.handlers.common import (
     ensure_chat,
     is_bot_admin,
     may_change_chat,
+    next_digest_text,
     reply,
+    schedule_text,
     services_of,
     translator,
 )
@@ -65,7 +67,11 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                 services, chat.chat_id, Subscription(TOPIC, topic.name)
             )
     keyboard = await topics_keyboard(services, chat.chat_id)
-    await reply(update, escape(t.gettext(INTRO)) + note, keyboard=keyboard)
+    schedule = (
+        f"\n\nDigests come on this schedule: {schedule_text(chat)} "
+        f"{next_digest_text(chat, services.clock())} /settings changes it."
+    )
+    await reply(update, escape(t.gettext(INTRO)) + note + escape(schedule), keyboard=keyboard)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

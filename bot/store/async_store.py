@@ -26,7 +26,7 @@ from bot.store.values import (
     Subscription,
 )
 from summaries.models import Article, Digest
-from summaries.search_text import SearchHit
+from summaries.search_text import SearchHit, Term
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -148,7 +148,7 @@ class AsyncStore:
     # -- search ----------------------------------------------------------------------------------
 
     async def search_articles(
-        self, terms: Sequence[Sequence[str]], *, limit: int, candidates: int
+        self, terms: Sequence[Term], *, limit: int, candidates: int
     ) -> list[SearchHit]:
         return await self._run(
             self.store.search_articles, terms, limit=limit, candidates=candidates

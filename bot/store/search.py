@@ -16,9 +16,7 @@ from sqlalchemy import Connection, delete, select, text
 
 from bot.store.schema import saved_searches
 from summaries.matching import TITLE_WEIGHT
-from summaries.search_text import SearchHit
-
-Terms = Sequence[Sequence[str]]
+from summaries.search_text import SearchHit, Term
 
 # PostgreSQL's weights are listed D, C, B, A: the body is D, the title A.
 _POSTGRES_WEIGHTS = [0.1, 0.1, 0.1, 0.1 * TITLE_WEIGHT]
@@ -67,19 +65,23 @@ class SavedSearch:
     expires_at: datetime
 
 
-def match_expression(terms: Terms, dialect: str) -> str:
-    """The engine's query syntax for "every term, each term's tokens as a phrase".
+def match_expression(terms: Sequence[Term], dialect: str, *, phrases: bool = True) -> str:
+    """The engine's query syntax for "every term, in any of its spellings, each a phrase".
 
-    Tokens hold only letters and digits (see `summaries.search_text`), so no token can be
-    read as an operator; the expression is still passed as a bound parameter.
+    Without `phrases`, a spelling's tokens need only all occur (PostgreSQL only). Tokens hold
+    only letters and digits (see `summaries.search_text`), so none can be read as an
+    operator; the expression is passed as a bound parameter all the same.
     """
     if dialect == "sqlite":
-        return " AND ".join('"' + " ".join(term) + '"' for term in terms)
-    return " & ".join("(" + " <-> ".join(term) + ")" for term in terms)
+        spell, either, every = (lambda tokens: '"' + " ".join(tokens) + '"'), " OR ", " AND "
+    else:
+        joiner = " <-> " if phrases else " & "
+        spell, either, every = (lambda tokens: "(" + joiner.join(tokens) + ")"), " | ", " & "
+    return every.join("(" + either.join(spell(tokens) for tokens in term) + ")" for term in terms)
 
 
 def search_articles(
-    conn: Connection, terms: Terms, *, limit: int, candidates: int
+    conn: Connection, terms: Sequence[Term], *, limit: int, candidates: int
 ) -> list[SearchHit]:
     """Articles containing every term, best first (ties: newest first)."""
     terms = [term for term in terms if term]
@@ -88,7 +90,7 @@ def search_articles(
     dialect = conn.dialect.name
     params = {
         "match": match_expression(terms, dialect),
-        "every": match_expression([[token] for term in terms for token in term], dialect),
+        "every": match_expression(terms, dialect, phrases=False),
         "candidates": max(candidates, limit),
         "limit": limit,
         "title_weight": TITLE_WEIGHT,

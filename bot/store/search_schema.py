@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from summaries import language as languages
 from summaries.search_text import SearchDocument, search_document
 
 _SQLITE_DDL = (
@@ -86,7 +87,14 @@ def create_search_index(conn: Connection) -> None:
     for statement in _SQLITE_DDL if conn.dialect.name == "sqlite" else _POSTGRES_DDL:
         conn.execute(text(statement))
     for batch in _stored_articles(conn):
-        index_documents(conn, ((key, search_document(title, body)) for key, title, body in batch))
+        index_documents(
+            conn,
+            (
+                # Stored rows do not keep their language: detected, as the digests did.
+                (key, search_document(title, body, languages.detect(title + "\n" + body)))
+                for key, title, body in batch
+            ),
+        )
 
 
 def _stored_articles(conn: Connection) -> Iterable[Sequence[tuple[str, str, str]]]:

@@ -45,8 +45,9 @@ from bot.store.values import (
     require_chat_type,
     require_subscription,
 )
+from summaries.digest import language_of
 from summaries.models import Article, Digest
-from summaries.search_text import SearchHit, search_document
+from summaries.search_text import SearchHit, Term, search_document
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +228,8 @@ class Store:
             require_aware_or_none(article.published, f"published of article {article.id}")
         # Tokenising is CPU work: done before the transaction, so no lock is held meanwhile.
         documents = {
-            article.id: search_document(article.title, article.text) for article, _ in items
+            article.id: search_document(article.title, article.text, language_of(article))
+            for article, _ in items
         }
         with self._transaction(write=True) as conn:
             inserted = article_queries.add_articles(conn, items, fetched_at)
@@ -266,11 +268,11 @@ class Store:
     # -- search ----------------------------------------------------------------------------------
 
     def search_articles(
-        self, terms: Sequence[Sequence[str]], *, limit: int, candidates: int
+        self, terms: Sequence[Term], *, limit: int, candidates: int
     ) -> list[SearchHit]:
-        """Articles holding every term (index tokens from `summaries.search_text.query_terms`;
-        a term of several tokens is a phrase), best first. Only the newest `candidates`
-        matches are ranked."""
+        """Articles holding every term (from `summaries.search_text.query_terms`: each term
+        its spellings, each a phrase), best first. Only the newest `candidates` matches are
+        ranked."""
         with self._transaction(write=False) as conn:
             return search_queries.search_articles(conn, terms, limit=limit, candidates=candidates)
 

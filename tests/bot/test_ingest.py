@@ -107,7 +107,7 @@ async def test_failing_sources_back_off_and_stored_articles_are_not_summarised_a
     assert len(stored) == 4
     rocket = next(s for s in stored if s.article.url == "https://news.example/rocket")
     # ingested articles are searchable at once, through the store's own index
-    hits = await services.store.search_articles([["hundr"]], limit=5, candidates=10)
+    hits = await services.store.search_articles([(("hundr",),)], limit=5, candidates=10)
     assert [hit.article_id for hit in hits] == [rocket.article.id]
 
 

@@ -68,6 +68,21 @@ def test_search_finds_chinese_words_inside_unspaced_text(store: Store) -> None:
     assert search(store, "量子 绘画") == []
 
 
+@pytest.mark.parametrize("code", ["de", "fr", "es", "ru"])
+def test_a_query_finds_the_inflected_word_in_an_article_of_that_language(
+    store: Store, code: str
+) -> None:
+    from dataclasses import replace
+
+    from tests.summaries.test_language import INFLECTED, TEXTS
+
+    item, digest = article("", TEXTS[code])
+    add(store, (replace(item, language=code), digest))
+    inflected, base = INFLECTED[code]
+    assert search(store, inflected) == [item.id]
+    assert search(store, base) == [item.id]
+
+
 def test_only_the_newest_candidates_are_ranked_and_limit_applies(store: Store) -> None:
     items = [article(f"Report {n}", f"quantum report number {n}") for n in range(12)]
     for offset, item in enumerate(items):
