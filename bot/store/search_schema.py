@@ -90,18 +90,18 @@ def create_search_index(conn: Connection) -> None:
         index_documents(
             conn,
             (
-                # Stored rows do not keep their language: detected, as the digests did.
-                (key, search_document(title, body, languages.detect(title + "\n" + body)))
-                for key, title, body in batch
+                # Rows stored before articles kept a language get it detected, as digests do.
+                (key, search_document(title, body, language or languages.detect(title + body)))
+                for key, title, body, language in batch
             ),
         )
 
 
-def _stored_articles(conn: Connection) -> Iterable[Sequence[tuple[str, str, str]]]:
-    """Every stored article (id, title, body), oldest first so that `seq` follows age."""
+def _stored_articles(conn: Connection) -> Iterable[Sequence[tuple[str, str, str, str]]]:
+    """Every stored article (id, title, body, language), oldest first so `seq` follows age."""
     after: tuple[Any, str] | None = None
     while True:
-        query = "SELECT id, title, paragraphs, fetched_at FROM articles"
+        query = "SELECT id, title, paragraphs, language, fetched_at FROM articles"
         params: dict[str, Any] = {"limit": _BACKFILL_BATCH}
         if after is not None:
             query += " WHERE fetched_at > :fetched OR (fetched_at = :fetched AND id > :id)"
@@ -109,5 +109,8 @@ def _stored_articles(conn: Connection) -> Iterable[Sequence[tuple[str, str, str]
         rows = conn.execute(text(query + " ORDER BY fetched_at, id LIMIT :limit"), params).all()
         if not rows:
             return
-        yield [(row.id, row.title, "\n\n".join(json.loads(row.paragraphs))) for row in rows]
+        yield [
+            (row.id, row.title, "\n\n".join(json.loads(row.paragraphs)), row.language)
+            for row in rows
+        ]
         after = (rows[-1].fetched_at, rows[-1].id)

@@ -9,8 +9,7 @@ from summaries.sources.feeds import parse_feed
 def rss(*items: str) -> bytes:
     body = "".join(f"<item>{item}</item>" for item in items)
     return (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
-        f"{body}</channel></rss>"
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{body}</channel></rss>'
     ).encode()
 
 
