@@ -93,6 +93,12 @@ def test_detection_of_chinese_needs_no_model_and_empty_text_gets_the_default():
     assert languages.detect("  123 !!! ") == languages.DEFAULT_LANGUAGE
 
 
+def test_a_guess_from_a_few_words_is_not_taken():
+    assert languages.detect("Quantum network opens") == languages.DEFAULT_LANGUAGE
+    assert languages.detect("Quantum network opens", default="zh") == "zh"
+    assert languages.detect("Новые спутники для города") == "ru"
+
+
 # --- Chinese --------------------------------------------------------------------------------
 
 ZH_PARAGRAPH = (
