@@ -28,6 +28,7 @@ class PruneReport:
     messages: int = 0
     digests: int = 0
     articles: int = 0
+    saved_searches: int = 0
 
 
 async def prune_store(
@@ -43,8 +44,9 @@ async def prune_store(
         digests = await _repeat(store.prune_digests, up_to, batch)
     cutoff = now - timedelta(days=retention.articles_days)
     articles = await _repeat(store.prune_articles, cutoff, batch)
-    report = PruneReport(messages, digests, articles)
-    if messages or digests or articles:
+    searches = await store.prune_saved_searches(now)
+    report = PruneReport(messages, digests, articles, searches)
+    if messages or digests or articles or searches:
         logger.info("retention: %s", report)
     return report
 

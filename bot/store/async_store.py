@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 from bot.store.articles import ArticleText
+from bot.store.search import SavedSearch
 from bot.store.sync_store import Store
 from bot.store.values import (
     ChatDefaults,
@@ -27,6 +28,7 @@ from bot.store.values import (
     Subscription,
 )
 from summaries.models import Article, Digest
+from summaries.search_text import SearchHit, Term
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -168,6 +170,25 @@ class AsyncStore:
     ) -> dict[int, set[str]]:
         return await self._run(self.store.delivered_article_ids, chat_ids, article_ids)
 
+    # -- search ----------------------------------------------------------------------------------
+
+    async def search_articles(
+        self, terms: Sequence[Term], *, limit: int, candidates: int
+    ) -> list[SearchHit]:
+        return await self._run(
+            self.store.search_articles, terms, limit=limit, candidates=candidates
+        )
+
+    async def save_search(
+        self, chat_id: int, saved: SavedSearch, now: datetime, keep: int
+    ) -> None:
+        await self._run(self.store.save_search, chat_id, saved, now, keep)
+
+    async def get_saved_search(
+        self, chat_id: int, search_id: str, now: datetime
+    ) -> SavedSearch | None:
+        return await self._run(self.store.get_saved_search, chat_id, search_id, now)
+
     # -- outbox ----------------------------------------------------------------------------------
 
     async def enqueue_digest(
@@ -235,6 +256,9 @@ class AsyncStore:
 
     async def prune_articles(self, cutoff: datetime, limit: int) -> int:
         return await self._run(self.store.prune_articles, cutoff, limit)
+
+    async def prune_saved_searches(self, now: datetime) -> int:
+        return await self._run(self.store.prune_saved_searches, now)
 
     # -- sources and stats -------------------------------------------------------------------
 

@@ -14,7 +14,14 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, select
 
-from bot.store.schema import OUTBOX_PENDING, articles, chat_digests, deliveries, outbox
+from bot.store.schema import (
+    OUTBOX_PENDING,
+    articles,
+    chat_digests,
+    deliveries,
+    outbox,
+    saved_searches,
+)
 
 
 def last_digest_before(conn: Connection, cutoff: datetime) -> int | None:
@@ -71,3 +78,9 @@ def prune_articles(conn: Connection, cutoff: datetime, limit: int) -> int:
     if ids:
         conn.execute(delete(articles).where(articles.c.id.in_(ids)))
     return len(ids)
+
+
+def prune_saved_searches(conn: Connection, now: datetime) -> int:
+    """Delete every chat's expired saved searches (saving a search drops them too)."""
+    expired = delete(saved_searches).where(saved_searches.c.expires_at <= now)
+    return int(conn.execute(expired).rowcount or 0)

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Table,
     Text,
     Time,
+    UniqueConstraint,
     and_,
     false,
     insert,
@@ -41,6 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from bot.store.search_schema import create_search_index
 from summaries.models import RankedBullet
 
 
@@ -205,7 +207,7 @@ articles = Table(
     Column("language", String(16), nullable=False, server_default=""),
 )
 
-# Migration 5: which topics each article is filed under, so that a round finds a topic's
+# Migration 6: which topics each article is filed under, so that a round finds a topic's
 # articles in the look-back window by index instead of scanning a global newest-N pool.
 article_topics = Table(
     "article_topics",
@@ -277,6 +279,21 @@ sources = Table(
     Column("next_attempt_at", UtcDateTime),
 )
 
+# One page of results per "More" press needs the result list wherever the press lands: kept here
+# (not in one process's memory), a few per chat, each for a limited time.
+saved_searches = Table(
+    "saved_searches",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),  # the newest is the largest
+    Column("chat_id", BIG_ID, nullable=False),
+    Column("search_id", String(16), nullable=False),
+    Column("query", Text, nullable=False),
+    Column("article_ids", JsonTuple, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    UniqueConstraint("chat_id", "search_id", name="uq_saved_searches_chat_search"),
+)
+
 # Predicates shared by partial indexes and the queries that must match them word for word
 # (SQLite only uses a partial index when the query repeats its WHERE terms); constants are
 # literals, not bound parameters, for the same reason.
@@ -303,7 +320,7 @@ Index("ix_articles_fetched", articles.c.fetched_at, articles.c.published)
 Index("ix_article_topics_topic", article_topics.c.topic, article_topics.c.fetched_at)
 Index("ix_chat_digests_chat", chat_digests.c.chat_id)
 Index("ix_deliveries_digest", deliveries.c.digest_id)
-# Migration 6, for retention: which deliveries name an article (also what PostgreSQL checks
+# Migration 7, for retention: which deliveries name an article (also what PostgreSQL checks
 # before deleting one), and digests by age.
 _DELIVERIES_BY_ARTICLE = Index("ix_deliveries_article", deliveries.c.article_id)
 _DIGESTS_BY_TIME = Index("ix_chat_digests_created", chat_digests.c.created_at)
@@ -316,6 +333,7 @@ Index(
 )
 Index("ix_outbox_chat", outbox.c.chat_id, outbox.c.status)
 Index("ix_outbox_digest", outbox.c.digest_id)
+Index("ix_saved_searches_expiry", saved_searches.c.expires_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +372,11 @@ def _add_rankings(conn: Connection) -> None:
     )
 
 
+def _create_search(conn: Connection) -> None:
+    create_search_index(conn)
+    metadata.create_all(conn, tables=[saved_searches], checkfirst=False)
+
+
 def _add_article_topics(conn: Connection) -> None:
     metadata.create_all(conn, tables=[article_topics], checkfirst=False)
     rows = conn.execute(select(articles.c.id, articles.c.topics, articles.c.fetched_at))
@@ -377,6 +400,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "chats.language", _add_chat_language),
     Migration(3, "articles keep a ranking of up to 10 bullets", _add_rankings),
     Migration(4, "articles.language", _add_article_language),
-    Migration(5, "article_topics: topic index for digest candidates", _add_article_topics),
-    Migration(6, "indexes for retention", _add_retention_indexes),
+    Migration(5, "full-text search index, saved searches", _create_search),
+    Migration(6, "article_topics: topic index for digest candidates", _add_article_topics),
+    Migration(7, "indexes for retention", _add_retention_indexes),
 )
