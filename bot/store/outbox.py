@@ -12,10 +12,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, true, update
+from sqlalchemy import Connection, func, insert, select, text, true, update
 
 from bot.store.engine import chunked
-from bot.store.schema import OUTBOX_PENDING, articles, chat_digests, chats, deliveries, outbox
+from bot.store.schema import (
+    OUTBOX_PENDING,
+    UtcDateTime,
+    articles,
+    chat_digests,
+    chats,
+    deliveries,
+    outbox,
+)
 from bot.store.values import OutboxMessage, QueuedDigest
 
 logger = logging.getLogger(__name__)
@@ -176,8 +184,10 @@ def _insert_digests(
 ) -> dict[int, int]:
     if not items:
         return {}
-    ids = conn.scalars(
-        insert(chat_digests).returning(chat_digests.c.id, sort_by_parameter_order=True),
+    # A chat appears once per batch, so its id names its new digest: RETURNING needs no
+    # particular row order (asking for one makes SQLite insert row by row).
+    rows = conn.execute(
+        insert(chat_digests).returning(chat_digests.c.chat_id, chat_digests.c.id),
         [
             {
                 "chat_id": item.chat_id,
@@ -187,20 +197,16 @@ def _insert_digests(
             }
             for item in items
         ],
-    ).all()
-    digest_of = {item.chat_id: int(digest_id) for item, digest_id in zip(items, ids, strict=True)}
-    conn.execute(
-        insert(deliveries),
+    )
+    digest_of = {int(chat_id): int(digest_id) for chat_id, digest_id in rows}
+    insert_deliveries(
+        conn,
         [
-            {
-                "chat_id": item.chat_id,
-                "article_id": article_id,
-                "digest_id": digest_of[item.chat_id],
-                "created_at": now,
-            }
+            (item.chat_id, article_id, digest_of[item.chat_id])
             for item in items
             for article_id in item.article_ids
         ],
+        now,
     )
     conn.execute(
         insert(outbox),
@@ -340,3 +346,36 @@ def count_pending(conn: Connection) -> int:
 def count_by_status(conn: Connection) -> dict[str, int]:
     query = select(outbox.c.status, func.count()).group_by(outbox.c.status)
     return {status: int(count) for status, count in conn.execute(query)}
+
+
+# A round writes thousands of deliveries per batch: one statement of arrays on PostgreSQL, one
+# driver-level executemany on SQLite, instead of SQLAlchemy's per-row parameter processing.
+_POSTGRES_DELIVERIES = text(
+    "INSERT INTO deliveries (chat_id, article_id, digest_id, created_at) "
+    "SELECT chat_id, article_id, digest_id, :created_at "
+    "FROM unnest(CAST(:chats AS bigint[]), CAST(:articles AS varchar[]), "
+    "CAST(:digests AS bigint[])) AS given(chat_id, article_id, digest_id)"
+)
+_SQLITE_DELIVERIES = (
+    "INSERT INTO deliveries (chat_id, article_id, digest_id, created_at) VALUES (?, ?, ?, ?)"
+)
+
+
+def insert_deliveries(
+    conn: Connection, rows: Sequence[tuple[int, str, int]], now: datetime
+) -> None:
+    """Insert (chat id, article id, digest id) deliveries made at `now`, parameterised."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        chat_ids, article_ids, digest_ids = (list(column) for column in zip(*rows, strict=True))
+        conn.execute(
+            _POSTGRES_DELIVERIES,
+            {"created_at": now, "chats": chat_ids, "articles": article_ids, "digests": digest_ids},
+        )
+        return
+    created_at = UtcDateTime().process_bind_param(now, conn.dialect)
+    conn.exec_driver_sql(
+        _SQLITE_DELIVERIES,
+        [(chat_id, article, digest, created_at) for chat_id, article, digest in rows],
+    )
