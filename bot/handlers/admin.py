@@ -19,10 +19,12 @@ NOT_ADMIN = "Sorry, only the bot's administrators can use this command."
 def _source_line(state: SourceState) -> str:
     when = state.last_fetch_at.strftime("%Y-%m-%d %H:%M UTC") if state.last_fetch_at else "never"
     line = f"• <b>{escape(state.name)}</b>: last fetch {when}"
-    if state.last_error:
+    if state.last_error and state.consecutive_failures:
         line += (
             f" — <i>failing ({state.consecutive_failures}×): {escape(state.last_error[:200])}</i>"
         )
+    elif state.last_error:  # fetched, but some items could not be kept
+        line += f" — <i>problem: {escape(state.last_error[:200])}</i>"
     return line
 
 
