@@ -110,17 +110,18 @@ async def chat_translator(update: Update, services: Services) -> Translator:
     return translator(services, update, stored)
 
 
-def schedule_text(chat: ChatSettings) -> str:
-    return describe_schedule(chat.frequency, chat.digest_time, chat.timezone, chat.weekday)
+def schedule_text(chat: ChatSettings, t: Translator) -> str:
+    return describe_schedule(chat.frequency, chat.digest_time, chat.timezone, chat.weekday, t)
 
 
-def next_digest_text(chat: ChatSettings, now: datetime) -> str:
+def next_digest_text(chat: ChatSettings, now: datetime, t: Translator) -> str:
     """'Next digest: Fri 27 Nov, 08:00 (Asia/Shanghai).', or why there is none."""
     return describe_next(
         chat.frequency,
         chat.digest_time,
         chat.timezone,
         chat.weekday,
+        t,
         paused=chat.paused,
         now=now,
     )

@@ -67,11 +67,13 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                 services, chat.chat_id, Subscription(TOPIC, topic.name)
             )
     keyboard = await topics_keyboard(services, chat.chat_id)
-    schedule = (
-        f"\n\nDigests come on this schedule: {schedule_text(chat)} "
-        f"{next_digest_text(chat, services.clock())} /settings changes it."
+    schedule = t.gettext(
+        "Digests come on this schedule: {schedule} {next_digest} /settings changes it."
+    ).format(
+        schedule=schedule_text(chat, t), next_digest=next_digest_text(chat, services.clock(), t)
     )
-    await reply(update, escape(t.gettext(INTRO)) + note + escape(schedule), keyboard=keyboard)
+    text = escape(t.gettext(INTRO)) + note + "\n\n" + escape(schedule)
+    await reply(update, text, keyboard=keyboard)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

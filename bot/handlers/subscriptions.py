@@ -20,6 +20,7 @@ from bot.handlers.common import (
     reply_usage,
     schedule_text,
     services_of,
+    translator,
 )
 from bot.parsing import UsageError, check_argument_text
 from bot.rounds import following_slot
@@ -198,6 +199,7 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
 async def list_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
     subscriptions = await services.store.list_subscriptions(chat.chat_id)
     lines = ["<b>You follow</b>"]
     lines += [f"• {describe(services, sub)}" for sub in subscriptions] or [
@@ -205,8 +207,8 @@ async def list_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     ]
     lines += [
         "",
-        f"<b>Schedule</b>: {escape(schedule_text(chat))}",
-        escape(next_digest_text(chat, services.clock())),
+        f"<b>Schedule</b>: {escape(schedule_text(chat, t))}",
+        escape(next_digest_text(chat, services.clock(), t)),
     ]
     lines.append(
         f"{chat.bullets} bullets per article; "
