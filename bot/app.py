@@ -36,7 +36,9 @@ from bot.ratelimit import TelegramRateLimiter
 from bot.rounds import digest_round
 from bot.services import SERVICES_KEY, Services, callback_key, get_services
 from bot.store import AsyncStore, Store, StoreUnavailable
+from summaries.digest import language_of
 from summaries.matching import TopicMatcher
+from summaries.models import Article
 from summaries.sources import USER_AGENT
 
 logger = logging.getLogger(__name__)
@@ -143,8 +145,14 @@ async def _post_init(application: Application) -> None:
 
 
 async def _load_search_index(services: Services) -> None:
-    for stored in await services.store.recent_articles(None, SEARCH_INDEX_SIZE):
-        services.search_index.add(stored.article.id, stored.article.title, stored.article.text)
+    stored = await services.store.recent_articles(None, SEARCH_INDEX_SIZE)
+    # Tokenising (and detecting the language of rows stored without one) is CPU work.
+    await asyncio.to_thread(_index_articles, services, [item.article for item in stored])
+
+
+def _index_articles(services: Services, articles: list[Article]) -> None:
+    for article in articles:
+        services.search_index.add(article.id, article.title, article.text, language_of(article))
 
 
 async def _publish_commands(application: Application, services: Services) -> None:
