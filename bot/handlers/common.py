@@ -18,6 +18,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.i18n import Translator
+from bot.parsing import UsageError
 from bot.schedule import describe_next, describe_schedule, next_digest_at
 from bot.services import Services, get_services
 from bot.store import ChatSettings
@@ -66,8 +67,9 @@ async def edit_in_place(
             raise
 
 
-async def reply_usage(update: Update, problem: str) -> None:
-    await reply(update, escape(problem))
+async def reply_usage(update: Update, t: Translator, error: UsageError) -> None:
+    """The parser's explanation of what was wrong, in the reader's language."""
+    await reply(update, escape(error.message(t)))
 
 
 async def ensure_chat(update: Update, services: Services) -> ChatSettings:

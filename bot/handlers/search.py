@@ -12,15 +12,22 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot import callbacks
-from bot.handlers.common import argument_text, reply, reply_usage, services_of
-from bot.parsing import UsageError, check_argument_text
+from bot.handlers.common import (
+    argument_text,
+    chat_translator,
+    reply,
+    reply_usage,
+    services_of,
+)
+from bot.i18n import N_
+from bot.parsing import Phrase, UsageError, check_argument_text
 from bot.render import DigestEntry, render_search_results
 from bot.services import Services
 from summaries.matching import KeywordQuery, QueryError, stem
 
 MORE = "more"
 REMEMBERED_SEARCHES = 20
-SEARCH_EXAMPLE = 'For example: /search quantum network, or /search "satellite internet".'
+SEARCH_EXAMPLE = N_('For example: /search quantum network, or /search "satellite internet".')
 
 
 @dataclass(frozen=True)
@@ -58,14 +65,12 @@ async def run_search(update: Update, context: ContextTypes.DEFAULT_TYPE, text: s
         )
         return
     try:
-        query = KeywordQuery.parse(
-            check_argument_text(text, what="search words", example="/search quantum network")
+        words = check_argument_text(
+            text, what=N_("search words"), example="/search quantum network"
         )
+        query = parse_query(words)
     except UsageError as error:
-        await reply_usage(update, str(error))
-        return
-    except QueryError as error:
-        await reply_usage(update, f"Cannot search for that: {error}. {SEARCH_EXAMPLE}")
+        await reply_usage(update, await chat_translator(update, services), error)
         return
     hits = services.search_index.search(query)
     if not hits:
@@ -82,6 +87,17 @@ async def run_search(update: Update, context: ContextTypes.DEFAULT_TYPE, text: s
     assert chat is not None
     text, keyboard = await search_page(services, chat.id, search_id, searches[search_id], 0)
     await reply(update, text, keyboard=keyboard)
+
+
+def parse_query(words: str) -> KeywordQuery:
+    try:
+        return KeywordQuery.parse(words)
+    except QueryError as error:
+        raise UsageError(
+            N_("Cannot search for that: {reason}. {example}"),
+            reason=Phrase(str(error)),
+            example=Phrase(SEARCH_EXAMPLE),
+        ) from None
 
 
 async def search_page(

@@ -311,7 +311,7 @@ def _direct(
         try:
             changes = parse(argument_text(context))
         except UsageError as error:
-            await reply_usage(update, str(error))
+            await reply_usage(update, t, error)
             return
         if not await may_change_chat(update, context):
             return

@@ -64,7 +64,7 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             ).format(name=escape(payload))
         elif await may_change_chat(update, context):
             note = "\n\n" + await subscribe(
-                services, chat.chat_id, Subscription(TOPIC, topic.name)
+                services, chat.chat_id, Subscription(TOPIC, topic.name), t
             )
     keyboard = await topics_keyboard(services, chat.chat_id)
     schedule = t.gettext(

@@ -112,3 +112,15 @@ async def test_settings_and_their_buttons_speak_chinese(running_bot):
     assert reply.text == "每篇要点数：5（原为 3）。"
     reply = await running_bot.command(LI, "timezone")
     assert reply.text.startswith("你的时区是 Asia/Shanghai，当地时间 11月26日 周四 15:00。")
+
+
+async def test_subscriptions_and_refusals_speak_chinese(running_bot):
+    reply = await running_bot.command(LI, "subscribe", "quantum")
+    assert reply.text.startswith("已订阅话题 <b>Quantum communication</b>。")
+    reply = await running_bot.command(LI, "time", "25:00")
+    assert reply.text == "“25:00” 不是有效的时间。请以 HH:MM 格式发送，例如 /time 08:00"
+    listing = await running_bot.command(LI, "list")
+    assert "<b>你关注的内容</b>\n• 话题 <b>Quantum communication</b>" in listing.text
+    assert "每篇 3 条要点；链接预览关闭。" in listing.text
+    reply = await running_bot.command(LI, "unsubscribe", "all")
+    assert reply.text == "已取消全部订阅（共 1 项）。"
