@@ -124,3 +124,14 @@ async def test_subscriptions_and_refusals_speak_chinese(running_bot):
     assert "每篇 3 条要点；链接预览关闭。" in listing.text
     reply = await running_bot.command(LI, "unsubscribe", "all")
     assert reply.text == "已取消全部订阅（共 1 项）。"
+
+
+async def test_operators_read_stats_and_refusals_in_their_language(running_bot):
+    from tests.bot.conftest import ADMIN_ID
+
+    admin = build.user(ADMIN_ID, "Admin", language_code="zh-CN")
+    stats = await running_bot.command(admin, "stats")
+    assert stats.text.startswith("<b>统计</b>\n聊天：")
+    assert "<b>local-news</b>: 上次抓取" in stats.text
+    refused = await running_bot.command(LI, "refresh")
+    assert refused.text == "抱歉，只有机器人的管理员可以使用这个命令。"
