@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
 from bot.handlers.common import chat_translator, is_bot_admin, reply, services_of
 from bot.i18n import N_, Translator
 from bot.ingest import IngestReport, ingest_due
+from bot.render import escape
 from bot.rounds import digest_round
 from bot.services import Services
 from bot.store import SourceState
@@ -59,7 +58,7 @@ async def stats_text(services: Services, t: Translator) -> str:
     ]
     for spec in services.settings.app.sources:
         state = states.get(spec.name)
-        not_yet = f"• <b>{escape(spec.name)}</b>: {escape(t.gettext('not fetched yet'))}"
+        not_yet = f"• <b>{escape(spec.name)}</b>: " + escape(t.gettext("not fetched yet"))
         lines.append(_source_line(state, t) if state else not_yet)
     return "\n".join(lines)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from html import escape
 
 from telegram import (
     ChatMember,
@@ -19,6 +18,7 @@ from telegram.ext import ContextTypes
 
 from bot.i18n import Translator
 from bot.parsing import UsageError
+from bot.render import escape
 from bot.schedule import describe_next, describe_schedule, next_digest_at
 from bot.services import Services, get_services
 from bot.store import ChatSettings

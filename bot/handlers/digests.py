@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from functools import partial
-from html import escape
 
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
@@ -20,6 +19,7 @@ from bot.handlers.common import (
 )
 from bot.handlers.subscriptions import resolve_subscription
 from bot.parsing import UsageError
+from bot.render import escape
 from bot.rounds import candidate_pool, digest_messages, plan_batch, send_now
 from bot.selection import TOPIC
 from bot.services import Services

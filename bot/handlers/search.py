@@ -6,7 +6,6 @@ import asyncio
 import math
 import secrets
 from datetime import timedelta
-from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
@@ -21,7 +20,7 @@ from bot.handlers.common import (
 )
 from bot.i18n import N_, Translator
 from bot.parsing import Phrase, UsageError, check_argument_text
-from bot.render import DigestEntry, render_search_results
+from bot.render import DigestEntry, escape, render_search_results
 from bot.services import Services
 from bot.store import SavedSearch
 from summaries.matching import KeywordQuery, QueryError, stem

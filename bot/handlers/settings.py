@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime, time
-from html import escape
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -36,6 +35,7 @@ from bot.parsing import (
     parse_time,
     parse_timezone,
 )
+from bot.render import escape
 from bot.schedule import WEEKDAY_NAMES, format_local, next_digest_at, weekday_name, zone_label
 from bot.services import Services
 from bot.store import ChatSettings

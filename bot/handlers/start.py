@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from telegram import ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus
 from telegram.ext import ChatMemberHandler, CommandHandler, ContextTypes
@@ -22,6 +20,7 @@ from bot.handlers.common import (
 )
 from bot.handlers.subscriptions import subscribe, topics_keyboard
 from bot.i18n import N_, Translator
+from bot.render import escape
 from bot.selection import TOPIC
 from bot.services import Services
 from bot.store import Subscription

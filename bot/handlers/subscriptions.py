@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
-from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -25,6 +24,7 @@ from bot.handlers.common import (
 )
 from bot.i18n import N_, Translator
 from bot.parsing import Phrase, UsageError, check_argument_text
+from bot.render import escape
 from bot.rounds import following_slot
 from bot.selection import KEYWORDS, TOPIC
 from bot.services import Services
