@@ -10,6 +10,7 @@ import httpx
 
 from bot.config import load_settings
 from bot.handlers.admin import _source_line
+from bot.i18n import Catalogs
 from bot.ingest import ingest_due
 from bot.services import Services, callback_key
 from bot.store import AsyncStore, SourceState, Store
@@ -103,5 +104,6 @@ def test_stats_show_a_problem_of_a_healthy_source() -> None:
     state = SourceState(
         "feed", NOW, NOW, "1 new items refused by the database ('x')", 0, None, None, None
     )
-    assert "problem: 1 new items refused" in _source_line(state)
-    assert "failing" not in _source_line(state)
+    english = Catalogs.load().get("en")
+    assert "problem: 1 new items refused" in _source_line(state, english)
+    assert "failing" not in _source_line(state, english)
