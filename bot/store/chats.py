@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, func, insert, literal, select, update
+from sqlalchemy import Connection, Select, delete, func, insert, literal, or_, select, update
 
 from bot.store.engine import chunked, insert_ignore
 from bot.store.errors import UnknownChat
@@ -15,6 +15,7 @@ from bot.store.schema import (
     CHAT_SCHEDULED,
     OUTBOX_PENDING,
     chat_digests,
+    chat_sources,
     chats,
     deliveries,
     outbox,
@@ -168,6 +169,7 @@ def migrate_chat(conn: Connection, old_id: int, new_id: int, now: datetime) -> N
         update(chat_digests).where(chat_digests.c.chat_id == old_id).values(chat_id=new_id)
     )
     _move_rows_ignoring_duplicates(conn, deliveries, old_id, new_id, ["chat_id", "article_id"])
+    _move_rows_ignoring_duplicates(conn, chat_sources, old_id, new_id, ["chat_id", "source_id"])
     conn.execute(update(outbox).where(outbox.c.chat_id == old_id).values(chat_id=new_id))
     conn.execute(delete(chats).where(chats.c.chat_id == old_id))
     logger.info("chat %d migrated to supergroup %d", old_id, new_id)
@@ -193,8 +195,9 @@ def delete_chat(conn: Connection, chat_id: int) -> None:
 
 
 def due_chats(conn: Connection, now: datetime, limit: int | None) -> list[ChatSettings]:
-    has_subscription = (
-        select(literal(1)).where(subscriptions.c.chat_id == chats.c.chat_id).exists()
+    has_subscription = or_(
+        select(literal(1)).where(subscriptions.c.chat_id == chats.c.chat_id).exists(),
+        select(literal(1)).where(chat_sources.c.chat_id == chats.c.chat_id).exists(),
     )
     query = (
         _select_chats()
