@@ -81,8 +81,15 @@ async def ingest_source(services: Services, spec: SourceSpec, now: datetime) -> 
 
 
 async def _store_new(services: Services, result: FetchResult, now: datetime) -> int:
-    known = await services.store.known_article_ids([a.id for a in result.articles])
-    fresh = list({a.id: a for a in result.articles if a.id not in known}.values())
+    return await store_new_articles(services, result.articles, now)
+
+
+async def store_new_articles(
+    services: Services, articles: Sequence[Article], now: datetime
+) -> int:
+    """Summarise and store the articles not stored yet; return how many were added."""
+    known = await services.store.known_article_ids([a.id for a in articles])
+    fresh = list({a.id: a for a in articles if a.id not in known}.values())
     if not fresh:
         return 0
     summarised, problems = await asyncio.to_thread(
