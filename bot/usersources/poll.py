@@ -112,12 +112,14 @@ async def fetch_snapshot(
     if page.not_modified:
         return None
     if source.kind == FEED:
-        snapshot = feed_snapshot(page)
-    else:
-        snapshot = await page_snapshot(
-            http.get, page, known=source.seen_links, new_links=settings.new_links_per_poll
-        )
-    return snapshot
+        return feed_snapshot(page, source.url)
+    return await page_snapshot(
+        http.get,
+        page,
+        known=source.seen_links,
+        new_links=settings.new_links_per_poll,
+        source=source.url,
+    )
 
 
 class UserSourcePoller:

@@ -93,24 +93,30 @@ def _is_feed(page: Page) -> bool:
     return detect_kind(page.body, content_type=page.content_type) == FEED
 
 
-def feed_snapshot(page: Page) -> Snapshot:
-    """Articles and title of a fetched feed."""
+def feed_snapshot(page: Page, source: str | None = None) -> Snapshot:
+    """Articles and title of a fetched feed; ``source`` (default: the page's URL) is the key
+    its articles are filed under, the URL the source was followed by."""
+    key = source or page.url
     try:
         parsed = parse_document(
-            page.body, page.url, kind=FEED, content_type=page.content_type, url=page.url
+            page.body, key, kind=FEED, content_type=page.content_type, url=page.url
         )
     except (FeedError, SourceError) as error:
         raise SourceUnavailable(f"{page.url} is not a feed this bot can read ({error})") from None
     title = _feed_title(page.body) or page.url
-    return Snapshot(
-        page.url, FEED, title, parsed.articles, (), _refresh_after(page), page.validators
-    )
+    return Snapshot(key, FEED, title, parsed.articles, (), _refresh_after(page), page.validators)
 
 
 async def page_snapshot(
-    fetch: Fetch, page: Page, *, known: tuple[str, ...], new_links: int
+    fetch: Fetch,
+    page: Page,
+    *,
+    known: tuple[str, ...],
+    new_links: int,
+    source: str | None = None,
 ) -> Snapshot:
     """A page followed by its links: the new ones (not in ``known``) fetched as articles."""
+    key = source or page.url
     links = [link.url for link in article_links(page.body, page.url)]
     if not links:
         raise SourceUnavailable(f"{page.url} has no feed and no links to articles")
@@ -121,12 +127,12 @@ async def page_snapshot(
         if isinstance(found, str):
             continue  # one broken article link never costs the others
         parsed = parse_document(
-            found.body, page.url, kind="html", content_type=found.content_type, url=found.url
+            found.body, key, kind="html", content_type=found.content_type, url=found.url
         )
         articles.extend(parsed.articles[:1])
     title = _html_title(page.body) or page.url
     return Snapshot(
-        page.url, PAGE, title, tuple(articles), tuple(links), _refresh_after(page), page.validators
+        key, PAGE, title, tuple(articles), tuple(links), _refresh_after(page), page.validators
     )
 
 

@@ -112,9 +112,19 @@ def test_adds_per_user_are_capped_per_hour(sources):
 
 
 def test_a_chat_that_only_follows_a_source_is_due(store, sources):
-    follow(sources, 2)
-    store.clear_subscriptions(2)
+    assert 2 not in [chat.chat_id for chat in store.due_chats(NOW + timedelta(days=1))]
+    follow(sources, 2, keywords="quantum")
     assert 2 in [chat.chat_id for chat in store.due_chats(NOW + timedelta(days=1))]
+    assert store.list_subscriptions(2) == [Subscription("source", f"{URL} quantum")]
+    assert store.remove_subscription(2, Subscription("source", f"{URL} quantum"))
+    assert sources.follows_of_chat(2) == []
+
+
+def test_unsubscribing_from_everything_includes_sources(store, sources):
+    follow(sources, 1)
+    store.add_subscription(1, Subscription("topic", "quantum"))
+    assert store.clear_subscriptions(1) == 2
+    assert store.list_subscriptions(1) == []
 
 
 def test_deleting_a_chat_drops_its_follows(store, sources):
