@@ -19,7 +19,7 @@ from summaries.sources.base import FeedError, FeedValidators, SourceError
 from summaries.sources.discovery import announced_feeds, article_links, common_feed_urls
 from summaries.sources.document import detect_kind, parse_document
 from summaries.sources.fetch import Page, get_page
-from summaries.sources.guard import UnsafeUrlError, check_url
+from summaries.sources.guard import UnsafeUrlError, UrlPolicy, check_url
 
 FEED = "feed"
 PAGE = "page"
@@ -51,10 +51,15 @@ class Snapshot:
 Fetch = Callable[[str], Awaitable[Page | str]]
 
 
-async def resolve(url: str, client: httpx.AsyncClient, *, new_links: int) -> Snapshot:
-    """What following ``url`` means: its feed (announced or at a common path), else the page."""
+async def resolve(
+    url: str, client: httpx.AsyncClient, *, new_links: int, policy: UrlPolicy | None = None
+) -> Snapshot:
+    """What following ``url`` means: its feed (announced or at a common path), else the page.
+
+    ``policy`` only words the refusal early; the client's guard enforces it on connection.
+    """
     try:
-        checked = check_url(url)
+        checked = check_url(url, policy)
     except UnsafeUrlError as error:
         raise SourceUnavailable(str(error)) from None
     try:

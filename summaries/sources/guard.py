@@ -95,7 +95,7 @@ def is_public_address(address: IPAddress) -> bool:
     )
 
 
-def check_url(url: str) -> str:
+def check_url(url: str, policy: UrlPolicy | None = None) -> str:
     """The URL, stripped, if its form is acceptable; else ``UnsafeUrlError`` saying why.
 
     This checks what can be seen without the network (scheme, host present, no credentials,
@@ -117,7 +117,8 @@ def check_url(url: str) -> str:
     if port == 0:
         raise UnsafeUrlError("port 0 is not a valid port")
     literal = _literal_address(parts.hostname)
-    if literal is not None and not is_public_address(literal):
+    trusted = policy is not None and policy.host_is_trusted(parts.hostname)
+    if literal is not None and not trusted and not is_public_address(literal):
         raise UnsafeUrlError(f"{parts.hostname} is a private or reserved address")
     return text
 
