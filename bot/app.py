@@ -38,6 +38,7 @@ from bot.services import SERVICES_KEY, Services, callback_key, get_services
 from bot.store import AsyncStore, Store, StoreUnavailable
 from bot.store.user_sources import AsyncUserSourceStore
 from bot.usersources.poll import UserSourcePoller
+from summaries.digest import language_of
 from summaries.matching import TopicMatcher
 from summaries.models import Article
 from summaries.sources import USER_AGENT
@@ -199,8 +200,14 @@ def setup_user_sources(application: Application, services: Services) -> None:
 
 
 async def _load_search_index(services: Services) -> None:
-    for stored in await services.store.recent_articles(None, SEARCH_INDEX_SIZE):
-        services.search_index.add(stored.article.id, stored.article.title, stored.article.text)
+    stored = await services.store.recent_articles(None, SEARCH_INDEX_SIZE)
+    # Tokenising (and detecting the language of rows stored without one) is CPU work.
+    await asyncio.to_thread(_index_articles, services, [item.article for item in stored])
+
+
+def _index_articles(services: Services, articles: list[Article]) -> None:
+    for article in articles:
+        services.search_index.add(article.id, article.title, article.text, language_of(article))
 
 
 async def _publish_commands(application: Application, services: Services) -> None:

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from bot.store import StoredArticle, Subscription
 from bot.store.values import SOURCE_KIND
+from summaries.digest import language_of
 from summaries.matching import KeywordQuery, QueryError, TokenisedText
 
 TOPIC = "topic"
@@ -25,7 +26,7 @@ class ArticleTexts:
         article = stored.article
         text = self._texts.get(article.id)
         if text is None:
-            text = TokenisedText.of(article.title, article.text)
+            text = TokenisedText.of(article.title, article.text, language_of(article))
             self._texts[article.id] = text
         return text
 
