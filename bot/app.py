@@ -39,6 +39,7 @@ from bot.store import AsyncStore, Store, StoreUnavailable
 from bot.store.user_sources import AsyncUserSourceStore
 from bot.usersources.poll import UserSourcePoller
 from summaries.digest import language_of
+from summaries.language import detect as detect_language
 from summaries.matching import TopicMatcher
 from summaries.models import Article
 from summaries.sources import USER_AGENT
@@ -141,6 +142,8 @@ async def _post_init(application: Application) -> None:
         clock=timing.clock,
     )
     application.bot_data[SERVICES_KEY] = services
+    # Load the language detector's model now, so the first article or /add does not wait.
+    await asyncio.to_thread(detect_language, "Warm up the language model.")
     await _load_search_index(services)
     await _publish_commands(application, services)
     sender = services.sender = OutboxSender(application.bot, async_store, clock=timing.clock)

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
 from bot.handlers.common import is_bot_admin, reply, services_of
+from bot.handlers.sources import user_sources_stats
 from bot.ingest import ingest_due
 from bot.rounds import digest_round
 from bot.services import Services
@@ -53,7 +54,8 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not is_bot_admin(update, services):
         await reply(update, NOT_ADMIN)
         return
-    await reply(update, await stats_text(services))
+    text = await stats_text(services) + "\n\n" + await user_sources_stats(context)
+    await reply(update, text)
 
 
 async def refresh_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -448,6 +448,26 @@ def _import_report(
     return "\n".join(lines)
 
 
+# -- for operators ------------------------------------------------------------------------------
+
+
+async def user_sources_stats(context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The /stats section on user sources: how many, how many follows, which fail (HTML)."""
+    sources = user_source_services(context)
+    if not sources.settings.enabled:
+        return "<b>User sources</b>: turned off"
+    count, follows, failing = await sources.store.counts()
+    lines = [f"<b>User sources</b>: {count}, followed {follows} times; {len(failing)} failing"]
+    for source in failing:
+        state = "paused" if source.paused else "failing"
+        since = source.failing_since.strftime("%Y-%m-%d %H:%M UTC") if source.failing_since else ""
+        lines.append(
+            f"• {escape(source.url)} — <i>{state} since {since}: "
+            f"{escape((source.last_error or '')[:200])}</i>"
+        )
+    return "\n".join(lines)
+
+
 # -- a bare URL in a private chat -------------------------------------------------------------
 
 

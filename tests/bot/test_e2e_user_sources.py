@@ -189,3 +189,27 @@ def user_source_services_of(bot: RunningBot):
         bot_data = bot.application.bot_data
 
     return user_source_services(Context())  # type: ignore[arg-type]
+
+
+async def test_stats_show_user_sources_and_the_failing_ones(bot, site):
+    from tests.bot.conftest import ADMIN_ID
+
+    admin = build.user(ADMIN_ID, "Admin")
+    await bot.command(ALICE, "add", site.url("/feed.xml"))
+    site.routes["/feed.xml"] = lambda _: Answer(500, b"down")
+    sources = user_source_services_of(bot)
+    await sources.poller.poll_due(bot.clock.now + timedelta(hours=1))
+    stats = await bot.command(admin, "stats")
+    assert "<b>User sources</b>: 1, followed 1 times; 1 failing" in stats.text
+    assert "HTTP 500" in stats.text
+
+
+async def test_the_operator_can_turn_user_sources_off(fake, tmp_path, news_folder):
+    config = write_config(tmp_path, extra_bot="  user_sources:\n    enabled: false\n")
+    application = await start_bot(fake, config, Clock())
+    try:
+        running = RunningBot(fake, application, Clock(), config)
+        reply = await running.command(ALICE, "add", "https://example.org/feed")
+        assert "turned off" in reply.text
+    finally:
+        await stop_bot(application)
