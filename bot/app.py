@@ -33,6 +33,7 @@ from bot.handlers.common import reply, user_language_code
 from bot.i18n import DEFAULT_LANGUAGE, N_
 from bot.ingest import ingest_due, store_new_articles
 from bot.ratelimit import BULK, TelegramRateLimiter
+from bot.rerank import rerank_in_background
 from bot.rounds import digest_round
 from bot.services import SERVICES_KEY, Services, callback_key, get_services
 from bot.store import AsyncStore, Store, StoreUnavailable
@@ -152,6 +153,9 @@ async def _post_init(application: Application) -> None:
             sender.run_forever(services.wake_delivery, services.stop_delivery),
             name="outbox-sender",
         )
+    )
+    services.background.append(
+        asyncio.create_task(rerank_in_background(services), name="rerank-articles")
     )
     job_queue = application.job_queue
     assert job_queue is not None, "install python-telegram-bot[job-queue]"

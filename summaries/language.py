@@ -156,8 +156,35 @@ def detect(text: str, default: str = DEFAULT_LANGUAGE) -> str:
         return default
     if _HAN.search(sample) and len(_HAN.findall(sample)) * 2 >= sum(c.isalpha() for c in sample):
         return "zh"  # mostly Han characters: no classifier needed, and no model to load
+    if _plainly_english(sample):
+        return "en"
     code, _score = _identifier().classify(sample)
     return normalise_code(str(code))
+
+
+# A shortcut for the commonest case, so that a preview of English files never pays for loading
+# the detector's model (about 1.5 s, more than summarising 50 articles). Measured over bbc-dev
+# and 300 news-dev articles: English stop words are at least 29% of the words of every
+# article, other languages' lists at most a third as many; German, French, Spanish, Russian,
+# Dutch, Danish, Norwegian, Finnish and Turkish sample texts reach at most 19% English ones.
+_MIN_ENGLISH_SHARE = 0.25
+_MAX_OTHER_SHARE = 0.5  # of the English share
+_MIN_WORDS = 20
+
+
+def _plainly_english(sample: str) -> bool:
+    tokens = [word.lower() for word in _WORD.findall(sample)]
+    if len(tokens) < _MIN_WORDS:
+        return False
+    english = sum(token in stop_words("en") for token in tokens) / len(tokens)
+    if english < _MIN_ENGLISH_SHARE:
+        return False
+    return all(
+        sum(token in stop_words(code) for token in tokens) / len(tokens)
+        <= _MAX_OTHER_SHARE * english
+        for code in SUPPORTED
+        if code not in ("en", "zh")
+    )
 
 
 # --- words ----------------------------------------------------------------------------------

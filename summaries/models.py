@@ -89,14 +89,46 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class RankedBullet:
+    """A bullet, and the place (counting from 0) of its sentence among the article's."""
+
+    position: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
-    """The condensed form of one article: k bullets in article order, topics and keywords."""
+    """The condensed form of one article: k bullets in article order, topics and keywords.
+
+    `ranking` holds up to MAX_BULLETS bullets, best first, so that any bullet count a reader
+    chooses is rendered from it (`top`) without summarising again; `ranker_version` says which
+    ranking code produced it, so that a newer one can re-rank stored articles.
+    """
 
     article_id: str
     bullets: tuple[str, ...]
     topics: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     algorithm: str = "default"
+    ranking: tuple[RankedBullet, ...] = ()
+    ranker_version: str = ""
+
+    def top(self, k: int | None = None) -> tuple[str, ...]:
+        """The best `k` bullets in article order (`bullets` when k is None).
+
+        A digest stored before rankings were kept has only `bullets`: their first k.
+        """
+        if k is None:
+            return self.bullets
+        if not self.ranking:
+            return self.bullets[: max(k, 0)]
+        chosen = sorted(self.ranking[: max(k, 0)], key=lambda bullet: bullet.position)
+        return tuple(bullet.text for bullet in chosen)
+
+    @property
+    def most(self) -> int:
+        """How many bullets `top` can give at most."""
+        return max(len(self.ranking), len(self.bullets))
 
 
 @dataclass(frozen=True, slots=True)
