@@ -27,12 +27,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy import insert
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bot.store import AsyncStore, ChatDefaults, Store  # noqa: E402
+from bot.store.schema import chat_sources, user_sources  # noqa: E402
 from bot.store.user_sources import AsyncUserSourceStore  # noqa: E402
 from bot.usersources.poll import RequestPacer, UserSourcePoller  # noqa: E402
 from bot.usersources.settings import UserSourceSettings  # noqa: E402
@@ -67,6 +69,39 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
     return max((bisect_left(ordered, t + edge) - i for i, t in enumerate(ordered)), default=0)
 
 
+def follow_all(store: Store, chats: int, feeds: int) -> None:
+    """Each chat follows 5 feeds (each feed ~25 chats), written in bulk: the set-up is not
+    what is measured."""
+    for chat_id in range(1, chats + 1):
+        store.ensure_chat(chat_id, "private", "", ChatDefaults(), START)
+    rows = [
+        {
+            "url": f"https://feeds.example/{index}.xml",
+            "kind": "feed",
+            "title": f"Feed {index}",
+            "created_at": START,
+            "next_fetch_at": START,
+            "paused": False,
+            "seen_links": (),
+        }
+        for index in range(feeds)
+    ]
+    follows = {
+        (chat_id, (chat_id * 7 + offset * 211) % feeds + 1)
+        for chat_id in range(1, chats + 1)
+        for offset in range(5)
+    }
+    with store.transaction(write=True) as conn:
+        conn.execute(insert(user_sources), rows)
+        conn.execute(
+            insert(chat_sources),
+            [
+                {"chat_id": c, "source_id": s, "keywords": "", "created_at": START}
+                for c, s in sorted(follows)
+            ],
+        )
+
+
 async def run(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp())
     store = Store.from_url(f"sqlite:///{folder / 'bench.db'}")
@@ -79,20 +114,8 @@ async def run(args: argparse.Namespace) -> None:
     )
     sources = AsyncUserSourceStore(AsyncStore(store))
     print(f"following: {args.chats} chats, {args.feeds} feeds ...", flush=True)
-    for chat_id in range(1, args.chats + 1):
-        store.ensure_chat(chat_id, "private", "", ChatDefaults(), START)
-        for offset in range(5):  # each chat follows 5 feeds; each feed ~25 chats
-            index = (chat_id * 7 + offset * 211) % args.feeds
-            sources.sync.follow(
-                chat_id,
-                url=f"https://feeds.example/{index}.xml",
-                kind="feed",
-                title=f"Feed {index}",
-                keywords="",
-                added_by=chat_id,
-                max_per_chat=50,
-                now=START,
-            )
+    follow_all(store, args.chats, args.feeds)
+
     clock = SimulatedTime()
     fetches: dict[str, list[float]] = defaultdict(list)
     request_times: list[float] = []

@@ -39,7 +39,6 @@ from bot.services import SERVICES_KEY, Services, callback_key, get_services
 from bot.store import AsyncStore, Store, StoreUnavailable
 from bot.store.user_sources import AsyncUserSourceStore
 from bot.usersources.poll import UserSourcePoller
-from summaries.digest import language_of
 from summaries.language import detect as detect_language
 from summaries.matching import TopicMatcher
 from summaries.models import Article
@@ -55,7 +54,6 @@ BUTTONS = (
     | language.BUTTONS
     | sources.BUTTONS
 )
-SEARCH_INDEX_SIZE = 20_000
 DESCRIPTION = N_(
     "Regional news, condensed: follow topics or keywords and get a short bullet-point digest "
     "of the new articles at the time you choose."
@@ -145,7 +143,6 @@ async def _post_init(application: Application) -> None:
     application.bot_data[SERVICES_KEY] = services
     # Load the language detector's model now, so the first article or /add does not wait.
     await asyncio.to_thread(detect_language, "Warm up the language model.")
-    await _load_search_index(services)
     await _publish_commands(application, services)
     sender = services.sender = OutboxSender(application.bot, async_store, clock=timing.clock)
     services.background.append(
@@ -204,17 +201,6 @@ def setup_user_sources(application: Application, services: Services) -> None:
     application.bot_data[sources.USER_SOURCES_KEY] = sources.UserSourceServices(
         settings, store, client, poller
     )
-
-
-async def _load_search_index(services: Services) -> None:
-    stored = await services.store.recent_articles(None, SEARCH_INDEX_SIZE)
-    # Tokenising (and detecting the language of rows stored without one) is CPU work.
-    await asyncio.to_thread(_index_articles, services, [item.article for item in stored])
-
-
-def _index_articles(services: Services, articles: list[Article]) -> None:
-    for article in articles:
-        services.search_index.add(article.id, article.title, article.text, language_of(article))
 
 
 async def _publish_commands(application: Application, services: Services) -> None:

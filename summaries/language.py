@@ -135,6 +135,8 @@ def get(code: str) -> Language:
 
 # Enough text to be sure of the language; classifying more costs time and adds nothing.
 _DETECT_CHARS = 2000
+# Below this probability the detector is guessing (typical of a headline alone).
+_MIN_CONFIDENCE = 0.3
 
 
 @lru_cache(maxsize=1)
@@ -142,7 +144,7 @@ def _identifier() -> Any:
     # Deferred: loading the model takes about a second and a half, once per process.
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE)
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 def detect(text: str, default: str = DEFAULT_LANGUAGE) -> str:
@@ -158,7 +160,9 @@ def detect(text: str, default: str = DEFAULT_LANGUAGE) -> str:
         return "zh"  # mostly Han characters: no classifier needed, and no model to load
     if _plainly_english(sample):
         return "en"
-    code, _score = _identifier().classify(sample)
+    code, probability = _identifier().classify(sample)
+    if probability < _MIN_CONFIDENCE:
+        return default  # a few words ("Quantum network opens" reads as Bikol): not evidence
     return normalise_code(str(code))
 
 
