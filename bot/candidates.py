@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from bot.selection import KEYWORDS, TOPIC, keyword_matches
+from bot.selection import KEYWORDS, SOURCE, TOPIC, keyword_matches, source_parts
 from bot.services import Services
 from bot.store import StoredArticle, Subscription
 
@@ -56,7 +56,29 @@ class Candidates:
             )
             for query, ids in matched.items():
                 self._matches[Subscription(KEYWORDS, query)] = ids
+        own = [sub for sub in new if sub.kind == SOURCE]
+        if own:
+            await self._match_sources(own, window)
         return {sub: self._matches.get(sub, []) for sub in wanted}
+
+    async def _match_sources(
+        self, subscriptions: Sequence[Subscription], window: list[str]
+    ) -> None:
+        """A chat's own source: every article of it, or those matching its keywords."""
+        parts = {sub: source_parts(sub.value) for sub in subscriptions}
+        by_source = await self._services.store.source_article_ids(
+            list({url for url, _ in parts.values()}), self.since
+        )
+        if any(keywords for _, keywords in parts.values()):
+            await self._load_texts(window)
+        for sub, (url, keywords) in parts.items():
+            ids = by_source.get(url, [])
+            if keywords:
+                found = await asyncio.to_thread(
+                    keyword_matches, [keywords], ids, self._services.texts
+                )
+                ids = found[keywords]
+            self._matches[sub] = ids
 
     async def _load_texts(self, window: Sequence[str]) -> None:
         if self._texts_loaded:

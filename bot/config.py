@@ -8,11 +8,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
 
 from bot.store import ChatDefaults
+from bot.usersources.settings import UserSourceSettings, read_user_source_settings
 from summaries.config import AppConfig, load_config
 from summaries.yamlfile import ConfigError, Section
 
@@ -49,6 +50,7 @@ class BotSettings:
     group_messages_per_minute: int = 20
     base_url: str | None = None
     retention: Retention = Retention()
+    user_sources: UserSourceSettings = field(default_factory=UserSourceSettings)
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ def _bot_settings(section: Section, base: Path, environ: Mapping[str, str]) -> B
             "group_messages_per_minute", int, 20, check=_range(1, 600)
         ),
         base_url=bot_api_base_url(environ.get("TELEGRAM_BASE_URL") or configured_base_url),
+        user_sources=read_user_source_settings(section.section("user_sources")),
     )
     retention = section.section("retention")
     settings = replace(settings, retention=_retention(retention, settings.lookback_days))

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bot.store import Subscription
+from bot.store.values import SOURCE_KIND
 from summaries.digest import language_of
 from summaries.matching import KeywordQuery, QueryError, TokenisedText
 from summaries.models import Article
 
 TOPIC = "topic"
 KEYWORDS = "keywords"
+SOURCE = SOURCE_KIND
 
 
 @dataclass
@@ -100,6 +102,12 @@ def choose_articles(
         if article_id not in already_sent and article_id not in chosen:
             chosen.append(article_id)
     return chosen
+
+
+def source_parts(value: str) -> tuple[str, str]:
+    """A source subscription's URL and its optional keyword query ("" for every article)."""
+    url, _, keywords = value.partition(" ")
+    return url, keywords
 
 
 def topics_of(subscriptions: Iterable[Subscription]) -> list[str]:

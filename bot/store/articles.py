@@ -240,6 +240,22 @@ def topic_article_ids(
     return found
 
 
+def source_article_ids(
+    conn: Connection, sources: Sequence[str], since: datetime
+) -> dict[str, list[str]]:
+    """For each source (URL or path), its articles fetched since `since`, newest first."""
+    found: dict[str, list[str]] = {source: [] for source in sources}
+    for chunk in chunked(list(found), _IN_CHUNK):
+        query = (
+            select(articles.c.source, articles.c.id)
+            .where(articles.c.source.in_(chunk), articles.c.fetched_at >= since)
+            .order_by(*NEWEST_FIRST)
+        )
+        for source, article_id in conn.execute(query):
+            found[source].append(article_id)
+    return found
+
+
 def article_texts(conn: Connection, ids: Sequence[str]) -> list[ArticleText]:
     """(id, title, paragraphs, language) of the stored articles among `ids`, for matching."""
     texts: list[ArticleText] = []

@@ -51,6 +51,10 @@ class AsyncStore:
             self._executor, functools.partial(method, *args, **kwargs)
         )
 
+    async def run(self, method: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run any blocking store call on the store's workers (for query modules beside it)."""
+        return await self._run(method, *args, **kwargs)
+
     @property
     def description(self) -> str:
         return self.store.description
@@ -156,6 +160,11 @@ class AsyncStore:
         self, topics: Sequence[str], since: datetime
     ) -> dict[str, list[str]]:
         return await self._run(self.store.topic_article_ids, topics, since)
+
+    async def source_article_ids(
+        self, sources: Sequence[str], since: datetime
+    ) -> dict[str, list[str]]:
+        return await self._run(self.store.source_article_ids, sources, since)
 
     async def article_texts(self, ids: Sequence[str]) -> list[ArticleText]:
         return await self._run(self.store.article_texts, ids)

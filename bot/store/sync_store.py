@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,6 +109,10 @@ class Store:
             raise Conflict(message, violated_constraint(exc, metadata)) from exc
         except database_errors() as exc:
             raise translate_error(exc, self._db) from exc
+
+    def transaction(self, *, write: bool) -> AbstractContextManager[Connection]:
+        """One transaction, for query modules that live beside this class (user sources)."""
+        return self._transaction(write=write)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -288,6 +292,12 @@ class Store:
         require_aware(since, "since")
         with self._transaction(write=False) as conn:
             return article_queries.topic_article_ids(conn, topics, since)
+
+    def source_article_ids(self, sources: Sequence[str], since: datetime) -> dict[str, list[str]]:
+        """For each source, its articles fetched since `since`, newest first."""
+        require_aware(since, "since")
+        with self._transaction(write=False) as conn:
+            return article_queries.source_article_ids(conn, sources, since)
 
     def article_texts(self, ids: Sequence[str]) -> list[ArticleText]:
         """(id, title, paragraphs, language) of the stored articles among `ids`."""
