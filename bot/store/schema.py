@@ -207,7 +207,7 @@ articles = Table(
     Column("language", String(16), nullable=False, server_default=""),
 )
 
-# Migration 6: which topics each article is filed under, so that a round finds a topic's
+# Migration 7: which topics each article is filed under, so that a round finds a topic's
 # articles in the look-back window by index instead of scanning a global newest-N pool.
 article_topics = Table(
     "article_topics",
@@ -320,7 +320,7 @@ Index("ix_articles_fetched", articles.c.fetched_at, articles.c.published)
 Index("ix_article_topics_topic", article_topics.c.topic, article_topics.c.fetched_at)
 Index("ix_chat_digests_chat", chat_digests.c.chat_id)
 Index("ix_deliveries_digest", deliveries.c.digest_id)
-# Migration 7, for retention: which deliveries name an article (also what PostgreSQL checks
+# Migration 8, for retention: which deliveries name an article (also what PostgreSQL checks
 # before deleting one), and digests by age.
 _DELIVERIES_BY_ARTICLE = Index("ix_deliveries_article", deliveries.c.article_id)
 _DIGESTS_BY_TIME = Index("ix_chat_digests_created", chat_digests.c.created_at)
@@ -401,8 +401,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "articles keep a ranking of up to 10 bullets", _add_rankings),
     Migration(4, "articles.language", _add_article_language),
     Migration(5, "full-text search index, saved searches", _create_search),
-    Migration(6, "article_topics: topic index for digest candidates", _add_article_topics),
-    Migration(7, "indexes for retention", _add_retention_indexes),
 )
 
 
@@ -461,3 +459,7 @@ def _create_user_sources(conn: Connection) -> None:
 
 
 MIGRATIONS += (Migration(6, "sources that chats add themselves", _create_user_sources),)
+MIGRATIONS += (
+    Migration(7, "article_topics: topic index for digest candidates", _add_article_topics),
+    Migration(8, "indexes for retention", _add_retention_indexes),
+)
