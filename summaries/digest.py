@@ -39,7 +39,11 @@ from summaries.models import (
     SummariserSettings,
     normalise_text,
 )
-from summaries.ranking import ENGLISH_FUNCTION_WORDS, content_tokens, rank_sentences
+from summaries.ranking import (
+    ENGLISH_FUNCTION_WORDS,
+    content_tokens,
+    rank_order,
+)
 from summaries.sentences import split_sentences
 
 logger = logging.getLogger(__name__)
@@ -65,7 +69,7 @@ __all__ = [
 # Which ranking code made a stored digest's ranking. Bump it with any change to splitting,
 # cleaning, ranking or shortening that changes the bullets: the bot then re-ranks the stored
 # articles in the background.
-RANKER_VERSION = "2"  # 2: tabloid furniture, earlier near-duplicate kept, name-safe cuts
+RANKER_VERSION = "3"  # 3: the learned default (summaries/data/ranker.json)
 ELLIPSIS = "…"
 MIN_BULLET_CHARS = 40
 # Two sentences say the same thing when this share of the shorter one's content words (and
@@ -158,23 +162,10 @@ def summarise(
 def ranked_order(
     sentences: Sequence[str], settings: SummariserSettings, title: str, language: str = "en"
 ) -> list[int]:
-    """Indices of up to MAX_BULLETS sentences, best first.
-
-    Asked for k = 1, 2, ... sentences in turn, the ranker's choice grows by the next best one;
-    that order is the ranking (for a ranker whose k+1 choice is not its k choice plus one, the
-    sentences new at k+1 come in article order).
-    """
-    order: list[int] = []
-    seen: set[int] = set()
-    for k in range(1, min(MAX_BULLETS, len(sentences)) + 1):
-        if settings.algorithm == "lead":
-            added = [k - 1]
-        else:
-            chosen = rank_sentences(sentences, k, settings.algorithm, title, language=language)
-            added = [index for index in chosen if index not in seen]
-        order.extend(added)
-        seen.update(added)
-    return order[:MAX_BULLETS]
+    """Indices of up to MAX_BULLETS sentences, best first (one ranking call for every k:
+    every algorithm's choice of k sentences is the first k of `rank_order`)."""
+    ranked = rank_order(sentences, settings.algorithm, title, language=language)
+    return [index for index, _score in ranked[:MAX_BULLETS]]
 
 
 def language_of(article: Article) -> str:
