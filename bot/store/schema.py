@@ -31,6 +31,7 @@ from sqlalchemy import (
     Table,
     Text,
     Time,
+    UniqueConstraint,
     and_,
     false,
     literal_column,
@@ -39,6 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from bot.store.search_schema import create_search_index
 from summaries.models import RankedBullet
 
 
@@ -199,6 +201,8 @@ articles = Table(
     # Migration 3: up to 10 shortened bullets, best first, and which ranker made them.
     Column("ranking", JsonRanking, nullable=False, server_default="[]"),
     Column("ranker_version", String(32), nullable=False, server_default=""),
+    # Migration 4: the article's ISO 639-1 language code; "" for rows stored before it.
+    Column("language", String(16), nullable=False, server_default=""),
 )
 
 # One row per digest enqueued for a chat: the id that deliveries and outbox parts share.
@@ -260,6 +264,21 @@ sources = Table(
     Column("next_attempt_at", UtcDateTime),
 )
 
+# One page of results per "More" press needs the result list wherever the press lands: kept here
+# (not in one process's memory), a few per chat, each for a limited time.
+saved_searches = Table(
+    "saved_searches",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),  # the newest is the largest
+    Column("chat_id", BIG_ID, nullable=False),
+    Column("search_id", String(16), nullable=False),
+    Column("query", Text, nullable=False),
+    Column("article_ids", JsonTuple, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    UniqueConstraint("chat_id", "search_id", name="uq_saved_searches_chat_search"),
+)
+
 # Predicates shared by partial indexes and the queries that must match them word for word
 # (SQLite only uses a partial index when the query repeats its WHERE terms); constants are
 # literals, not bound parameters, for the same reason.
@@ -294,6 +313,7 @@ Index(
 )
 Index("ix_outbox_chat", outbox.c.chat_id, outbox.c.status)
 Index("ix_outbox_digest", outbox.c.digest_id)
+Index("ix_saved_searches_expiry", saved_searches.c.expires_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +339,11 @@ def _add_chat_language(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE chats ADD COLUMN language VARCHAR(16)"))
 
 
+def _add_article_language(conn: Connection) -> None:
+    # Older rows get "": their language is detected from their text when it is needed.
+    conn.execute(text("ALTER TABLE articles ADD COLUMN language VARCHAR(16) NOT NULL DEFAULT ''"))
+
+
 def _add_rankings(conn: Connection) -> None:
     # Existing digests keep their bullets; the re-rank job fills the ranking in the background.
     conn.execute(text("ALTER TABLE articles ADD COLUMN ranking TEXT NOT NULL DEFAULT '[]'"))
@@ -327,8 +352,15 @@ def _add_rankings(conn: Connection) -> None:
     )
 
 
+def _create_search(conn: Connection) -> None:
+    create_search_index(conn)
+    metadata.create_all(conn, tables=[saved_searches], checkfirst=False)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "chats, subscriptions, articles, outbox", _create_v1),
     Migration(2, "chats.language", _add_chat_language),
     Migration(3, "articles keep a ranking of up to 10 bullets", _add_rankings),
+    Migration(4, "articles.language", _add_article_language),
+    Migration(5, "full-text search index, saved searches", _create_search),
 )
