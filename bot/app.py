@@ -170,6 +170,12 @@ async def _post_init(application: Application) -> None:
             "poll-user-sources",
         ),
         (digest_round_job, timing.round_seconds, timing.first_round_seconds, "digest-round"),
+        (
+            retention_job,
+            services.settings.bot.retention.every_hours * 3600,
+            timing.first_retention_seconds,
+            "retention",
+        ),
     ):
         repeat(job_queue, callback, interval, first, name)
 
@@ -195,12 +201,6 @@ def repeat(
     job_queue.run_once(callback, first, name=f"{name}-first", job_kwargs=_LATE_BUT_ONCE)
     job_queue.run_repeating(
         callback, interval, first=first + interval, name=name, job_kwargs=_LATE_BUT_ONCE
-    )
-    job_queue.run_repeating(
-        retention_job,
-        settings.bot.retention.every_hours * 3600,
-        first=timing.first_retention_seconds,
-        name="retention",
     )
 
 
