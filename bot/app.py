@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from telegram import BotCommand, Update
@@ -21,6 +22,7 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     ContextTypes,
+    JobQueue,
 )
 
 from bot import callbacks
@@ -156,21 +158,41 @@ async def _post_init(application: Application) -> None:
     )
     job_queue = application.job_queue
     assert job_queue is not None, "install python-telegram-bot[job-queue]"
-    job_queue.run_repeating(
-        poll_sources_job, timing.poll_seconds, first=timing.first_poll_seconds, name="poll-sources"
-    )
     setup_user_sources(application, services)
+    for callback, interval, first, name in (
+        (poll_sources_job, timing.poll_seconds, timing.first_poll_seconds, "poll-sources"),
+        (
+            poll_user_sources_job,
+            timing.poll_seconds,
+            timing.first_poll_seconds,
+            "poll-user-sources",
+        ),
+        (digest_round_job, timing.round_seconds, timing.first_round_seconds, "digest-round"),
+    ):
+        repeat(job_queue, callback, interval, first, name)
+
+
+# A run that starts late (a busy loop, a slow machine) still runs, once: APScheduler's default
+# one-second grace would silently skip it until the next interval.
+_LATE_BUT_ONCE: dict[str, object] = {"misfire_grace_time": None, "coalesce": True}
+
+
+def repeat(
+    job_queue: JobQueue[ContextTypes.DEFAULT_TYPE],
+    callback: Callable[[ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]],
+    interval: float,
+    first: float,
+    name: str,
+) -> None:
+    """Run ``callback`` after ``first`` seconds, then every ``interval`` seconds.
+
+    Jobs are added in post_init, before the scheduler starts; an interval trigger whose first
+    time has passed by then skips to the next interval (an hour's wait for a slow start), so
+    the first run is a date trigger, which fires however late the scheduler starts.
+    """
+    job_queue.run_once(callback, first, name=f"{name}-first", job_kwargs=_LATE_BUT_ONCE)
     job_queue.run_repeating(
-        poll_user_sources_job,
-        timing.poll_seconds,
-        first=timing.first_poll_seconds,
-        name="poll-user-sources",
-    )
-    job_queue.run_repeating(
-        digest_round_job,
-        timing.round_seconds,
-        first=timing.first_round_seconds,
-        name="digest-round",
+        callback, interval, first=first + interval, name=name, job_kwargs=_LATE_BUT_ONCE
     )
 
 
