@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
+from zoneinfo import ZoneInfo
 
 import httpx
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -28,6 +28,7 @@ from bot.handlers.common import (
 )
 from bot.i18n import Translator
 from bot.ingest import store_new_articles
+from bot.render import escape
 from bot.rounds import following_slot
 from bot.services import Services
 from bot.store import ChatSettings
@@ -125,7 +126,7 @@ async def add_source(
 ) -> AddOutcome:
     """Follow ``url`` for this chat, and what to tell the user."""
     services, sources = services_of(context), user_source_services(context)
-    problem = _check_request(t, url, keywords, sources.policy)
+    problem = _check_request(t, url, keywords, sources.policy) or _configured(services, t, url)
     if problem:
         return AddOutcome(False, problem)
     user = update.effective_user
@@ -154,7 +155,23 @@ async def add_source(
     except SourceUnavailable as error:
         reason = t.gettext("Cannot follow {url}: {reason}").format(url=url, reason=error)
         return AddOutcome(False, escape(reason))
+    problem = _configured(services, t, snapshot.url)
+    if problem:
+        return AddOutcome(False, problem)
     return await _follow(services, sources, chat, t, snapshot, keywords, user.id if user else None)
+
+
+def _configured(services: Services, t: Translator, url: str) -> str | None:
+    """A URL the operator already configured: its articles reach chats through topics and
+    keywords, so following it as one's own would only split it in two."""
+    if url.strip() not in {spec.location for spec in services.settings.app.sources}:
+        return None
+    return escape(
+        t.gettext(
+            "{url} is already one of this bot's sources: follow its topics (/topics) or "
+            "keywords (/subscribe) instead."
+        ).format(url=url.strip())
+    )
 
 
 def _check_request(t: Translator, url: str, keywords: str, policy: UrlPolicy) -> str | None:
@@ -230,11 +247,12 @@ async def _followed_text(
     services: Services, t: Translator, snapshot: Snapshot, keywords: str, *, added: bool
 ) -> str:
     what = t.gettext("feed") if snapshot.kind == FEED else t.gettext("web page")
-    headline = (
-        t.gettext("Now following {title} ({what}).")
-        if added
-        else t.gettext("You already follow {title} ({what}); its keywords are updated.")
-    )
+    if added:
+        headline = t.gettext("Now following {title} ({what}).")
+    elif keywords:
+        headline = t.gettext("You already follow {title} ({what}); its keywords are updated.")
+    else:
+        headline = t.gettext("You already follow {title} ({what}); now all of its articles.")
     lines = [escape(headline).format(title=f"<b>{escape(snapshot.title)}</b>", what=escape(what))]
     lines.append(
         escape(
@@ -277,22 +295,23 @@ async def _newest_bullets(services: Services, t: Translator, snapshot: Snapshot)
 # -- /sources and removing ------------------------------------------------------------------
 
 
-def _health(t: Translator, follow: Follow) -> str:
+def _health(t: Translator, follow: Follow, zone: ZoneInfo) -> str:
     source = follow.source
     if source.paused:
         return t.gettext("paused after failing: {error}").format(error=source.last_error or "?")
     if source.last_error:
         return t.gettext("last fetch failed: {error}").format(error=source.last_error)
     if source.last_success_at:
-        return t.gettext("fetched {when} UTC").format(
-            when=source.last_success_at.strftime("%d %b %H:%M")
-        )
+        when = source.last_success_at.astimezone(zone)
+        return t.gettext("fetched {when}").format(when=when.strftime("%d %b %H:%M"))
     return t.gettext("not fetched yet")
 
 
 def sources_view(
-    services: Services, chat_id: int, t: Translator, follows: Sequence[Follow]
+    services: Services, chat: ChatSettings, t: Translator, follows: Sequence[Follow]
 ) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The chat's own sources with their health (on the chat's clock) and remove buttons."""
+    chat_id, zone = chat.chat_id, ZoneInfo(chat.timezone)
     if not follows:
         return escape(
             t.gettext(
@@ -309,7 +328,7 @@ def sources_view(
             line += "\n   " + escape(
                 t.gettext("only: {keywords}").format(keywords=follow.keywords)
             )
-        lines.append(line + "\n   " + escape(_health(t, follow)))
+        lines.append(line + "\n   " + escape(_health(t, follow, zone)))
         data = callbacks.encode(REMOVE, chat_id, str(source.id), key=services.callback_key)
         label = t.gettext("Remove {number}").format(number=index)
         buttons.append(InlineKeyboardButton(f"✖ {label}", callback_data=data))
@@ -324,7 +343,7 @@ async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     services, chat, t = prepared
     follows = await user_source_services(context).store.follows_of_chat(chat.chat_id)
-    text, keyboard = sources_view(services, chat.chat_id, t, follows)
+    text, keyboard = sources_view(services, chat, t, follows)
     await reply(update, text, keyboard=keyboard)
 
 
@@ -334,7 +353,7 @@ async def remove_button(
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
     services = services_of(context)
-    stored_chat = await services.store.get_chat(chat.id)
+    stored_chat = await ensure_chat(update, services)
     t = translator(services, update, stored_chat)
     if not await may_change_chat(update, context):
         return
@@ -347,7 +366,7 @@ async def remove_button(
         else t.gettext("That source was already removed.")
     )
     follows = await sources.store.follows_of_chat(chat.id)
-    text, keyboard = sources_view(services, chat.id, t, follows)
+    text, keyboard = sources_view(services, stored_chat, t, follows)
     await edit_in_place(update, text, keyboard)
 
 
@@ -399,6 +418,22 @@ async def opml_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         )
         return
     await reply(update, await import_feeds(update, context, chat, t, feeds))
+
+
+async def other_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A file that is not OPML, sent in a private chat: say what files the bot reads."""
+    services = services_of(context)
+    chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
+    await reply(
+        update,
+        escape(
+            t.gettext(
+                "I can read .opml files (lists of feeds from a feed reader). To follow one "
+                "site, send /add and its address."
+            )
+        ),
+    )
 
 
 async def import_feeds(
@@ -514,6 +549,7 @@ HANDLERS = [
     CommandHandler("sources", sources_command),
     CommandHandler("export", export_command),
     MessageHandler(filters.Document.FileExtension("opml"), opml_document),
+    MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, other_document),
     MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & URL_ONLY, bare_url),
 ]
 BUTTONS = {REMOVE: remove_button, ADD: add_button}
