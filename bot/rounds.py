@@ -183,6 +183,7 @@ async def send_now(
         now,
         chat.next_digest_at,
         not_before=now + DIRECT_SEND_GRACE,
+        keep_schedule=True,  # `chat` was read before; a round may have moved its due time
     )
     if digest_id is None:
         return False

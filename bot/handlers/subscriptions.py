@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -24,7 +24,7 @@ from bot.rounds import following_slot
 from bot.schedule import describe_schedule
 from bot.selection import KEYWORDS, TOPIC
 from bot.services import Services
-from bot.store import Subscription
+from bot.store import ChatSettings, Subscription, SubscriptionLimitReached
 from summaries.matching import KeywordQuery, QueryError
 
 TOGGLE = "tog"
@@ -111,8 +111,11 @@ async def toggle_topic(
     if await services.store.remove_subscription(chat.id, subscription):
         note = f"Unsubscribed from {topic.title}."
     else:
-        await follow(services, chat.id, subscription)
-        note = f"Subscribed to {topic.title}."
+        try:
+            await follow(services, chat.id, subscription, limit=MAX_SUBSCRIPTIONS)
+            note = f"Subscribed to {topic.title}."
+        except SubscriptionLimitReached:
+            note = f"You follow {MAX_SUBSCRIPTIONS} things already; /unsubscribe some first."
     await query.answer(note)
     keyboard = await topics_keyboard(services, chat.id)
     try:
@@ -141,24 +144,32 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await reply(update, await subscribe(services, chat.chat_id, subscription))
 
 
-async def follow(services: Services, chat_id: int, subscription: Subscription) -> None:
-    """Adds the subscription; a chat that followed nothing gets its next slot, not a backlog."""
-    await services.store.add_subscription(chat_id, subscription)
-    chat = await services.store.get_chat(chat_id)
+async def follow(
+    services: Services, chat_id: int, subscription: Subscription, *, limit: int | None = None
+) -> bool:
+    """Adds the subscription (False if the chat had it); a chat that followed nothing gets its
+    next slot, not a backlog. `SubscriptionLimitReached` when the chat has `limit` already."""
+    added = await services.store.add_subscription(chat_id, subscription, limit=limit)
     now = services.clock()
-    if chat is not None and chat.next_digest_at is not None and chat.next_digest_at <= now:
+
+    def next_slot(chat: ChatSettings) -> datetime | None:
         # Rounds skip chats without subscriptions, so their due time may lie in the past.
-        await services.store.update_chat(chat_id, next_digest_at=following_slot(chat, now))
+        if chat.next_digest_at is not None and chat.next_digest_at <= now:
+            return following_slot(chat, now)
+        return chat.next_digest_at
+
+    await services.store.update_settings(chat_id, {}, next_slot)
+    return added
 
 
 async def subscribe(services: Services, chat_id: int, subscription: Subscription) -> str:
     """Adds the subscription and says what happened, in HTML."""
-    existing = await services.store.list_subscriptions(chat_id)
-    if subscription in existing:
-        return f"You already follow {describe(services, subscription)}."
-    if len(existing) >= MAX_SUBSCRIPTIONS:
+    try:
+        added = await follow(services, chat_id, subscription, limit=MAX_SUBSCRIPTIONS)
+    except SubscriptionLimitReached:
         return f"You follow {MAX_SUBSCRIPTIONS} things already; /unsubscribe some first."
-    await follow(services, chat_id, subscription)
+    if not added:
+        return f"You already follow {describe(services, subscription)}."
     return (
         f"Subscribed to {describe(services, subscription)}. "
         "New matching articles come in your next digest; /digest shows them now."
