@@ -11,11 +11,11 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from telegram import BotCommand, Update
-from telegram.error import NetworkError, TelegramError
+from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -58,7 +58,8 @@ class Timing:
 
     round_seconds: float = 60.0
     poll_seconds: float = 60.0
-    first_round_seconds: float = 5.0
+    # None: rounds start at the top of each minute, so a digest due at 08:00 goes at 08:00.
+    first_round_seconds: float | None = None
     first_poll_seconds: float = 1.0
     clock: Callable[[], datetime] = utc_now
 
@@ -132,12 +133,18 @@ async def _post_init(application: Application) -> None:
     job_queue.run_repeating(
         poll_sources_job, timing.poll_seconds, first=timing.first_poll_seconds, name="poll-sources"
     )
+    first_round = timing.first_round_seconds
     job_queue.run_repeating(
         digest_round_job,
         timing.round_seconds,
-        first=timing.first_round_seconds,
+        first=next_minute(utc_now()) if first_round is None else first_round,
         name="digest-round",
     )
+
+
+def next_minute(now: datetime) -> datetime:
+    """The next top of a minute strictly after `now`."""
+    return now.replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 
 async def _load_search_index(services: Services) -> None:
@@ -217,6 +224,12 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
     if update is None and isinstance(error, NetworkError):
         # Polling hiccups (a dropped connection, a 5xx from Telegram): PTB retries by itself.
         logger.warning("Telegram did not answer a poll (%s); retrying", error)
+        return
+    if isinstance(error, Forbidden) and isinstance(update, Update) and update.effective_chat:
+        # Blocked or removed: the chat's deactivated quietly; no traceback, no second message.
+        chat_id = update.effective_chat.id
+        logger.info("chat %s refused a reply (%s): deactivated", chat_id, error.message)
+        await get_services(context).store.deactivate_chat(chat_id, f"403 {error.message}")
         return
     if isinstance(error, StoreUnavailable):
         logger.error("storage unavailable: %s", error)

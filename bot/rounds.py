@@ -28,6 +28,9 @@ from bot.store import AsyncStore, ChatSettings, StoredArticle, Subscription
 logger = logging.getLogger(__name__)
 
 ROUND_BATCH = 500
+# The first batch is small so that the first digests are queued (and the sender woken) within
+# moments of the minute they are due, however many chats the round has.
+FIRST_BATCH = 25
 CANDIDATE_LIMIT = 1000
 # An on-demand digest is sent by its handler; the background sender leaves it alone this long.
 DIRECT_SEND_GRACE = timedelta(minutes=2)
@@ -79,14 +82,21 @@ async def digest_round(services: Services, now: datetime) -> RoundReport:
         pool = await candidate_pool(services, now)
         services.texts.forget_except({stored.article.id for stored in pool})
         queued = empty = conflicts = 0
-        for start in range(0, len(due), ROUND_BATCH):
-            counts = await _queue_batch(services, due[start : start + ROUND_BATCH], pool, now)
+        for batch in round_batches(due):
+            counts = await _queue_batch(services, batch, pool, now)
             queued, empty, conflicts = queued + counts[0], empty + counts[1], conflicts + counts[2]
+            services.wake_delivery.set()  # send what is queued while the next batch is built
             await asyncio.sleep(0)  # let command handlers in between batches
-        services.wake_delivery.set()
         report = RoundReport(len(due), queued, empty, conflicts)
         logger.info("digest round: %s", report)
         return report
+
+
+def round_batches(due: Sequence[ChatSettings]) -> list[Sequence[ChatSettings]]:
+    """The due chats in batches: a small first one, then ROUND_BATCH at a time."""
+    batches = [due[:FIRST_BATCH]] if due else []
+    batches += [due[i : i + ROUND_BATCH] for i in range(FIRST_BATCH, len(due), ROUND_BATCH)]
+    return batches
 
 
 @dataclass(frozen=True)
