@@ -17,6 +17,7 @@ from bot.handlers.common import (
     services_of,
 )
 from bot.handlers.subscriptions import subscribe, topics_keyboard
+from bot.parsing import quote_user_text
 from bot.selection import TOPIC
 from bot.services import Services
 from bot.store import Subscription
@@ -53,7 +54,9 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if payload:
         topic = services.topic(payload) or services.topic_commands.get(payload.casefold())
         if topic is None:
-            note = f"\n\nThere is no topic “{escape(payload)}”; here are the ones there are."
+            # Typed by hand, a payload can be thousands of characters: echo a short quote.
+            shown = escape(quote_user_text(payload))
+            note = f"\n\nThere is no topic {shown}; here are the ones there are."
         elif await may_change_chat(update, context):
             note = "\n\n" + await subscribe(
                 services, chat.chat_id, Subscription(TOPIC, topic.name)

@@ -195,8 +195,10 @@ class AsyncStore:
     ) -> None:
         await self._run(self.store.mark_sent, message_id, telegram_message_id, sent_at)
 
-    async def mark_retry(self, message_id: int, not_before: datetime, error: str) -> None:
-        await self._run(self.store.mark_retry, message_id, not_before, error)
+    async def mark_retry(
+        self, message_id: int, not_before: datetime, error: str, *, counted: bool = True
+    ) -> None:
+        await self._run(self.store.mark_retry, message_id, not_before, error, counted=counted)
 
     async def mark_failed(self, message_id: int, error: str) -> None:
         await self._run(self.store.mark_failed, message_id, error)

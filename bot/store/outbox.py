@@ -191,11 +191,14 @@ def mark_sent(
         _warn_if_gone(conn, message_id, "not marked sent")
 
 
-def mark_retry(conn: Connection, message_id: int, not_before: datetime, error: str) -> None:
+def mark_retry(
+    conn: Connection, message_id: int, not_before: datetime, error: str, counted: bool = True
+) -> None:
+    attempts = outbox.c.attempts + (1 if counted else 0)
     statement = (
         update(outbox)
         .where(outbox.c.id == message_id, OUTBOX_PENDING)
-        .values(attempts=outbox.c.attempts + 1, not_before=not_before, last_error=error)
+        .values(attempts=attempts, not_before=not_before, last_error=error)
     )
     if conn.execute(statement).rowcount == 0:
         _warn_if_gone(conn, message_id, "no retry recorded")

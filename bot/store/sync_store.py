@@ -358,11 +358,14 @@ class Store:
         with self._transaction(write=True) as conn:
             outbox_queries.mark_sent(conn, message_id, telegram_message_id, sent_at)
 
-    def mark_retry(self, message_id: int, not_before: datetime, error: str) -> None:
-        """Count a failed attempt and hold the message until `not_before`."""
+    def mark_retry(
+        self, message_id: int, not_before: datetime, error: str, *, counted: bool = True
+    ) -> None:
+        """Hold the message until `not_before`; a `counted` failure adds to its attempts (a
+        429 is Telegram pacing us, not a failed try, and is not counted)."""
         require_aware(not_before, "not_before")
         with self._transaction(write=True) as conn:
-            outbox_queries.mark_retry(conn, message_id, not_before, error)
+            outbox_queries.mark_retry(conn, message_id, not_before, error, counted)
 
     def mark_failed(self, message_id: int, error: str) -> None:
         """Give up on a pending message (it stays counted as failed)."""
