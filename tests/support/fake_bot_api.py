@@ -492,6 +492,9 @@ class FakeBotApi:
         self._failures_left = 0
         self._failure_status = 502
         self._failure_methods: frozenset[str] | None = None
+        self._floods_left = 0
+        self._flood_retry_after = 1.0
+        self._flood_scope = "chat"
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -943,9 +946,14 @@ class FakeBotApi:
             return self._message_json_locked(sent)
 
     def _check_rate_limit_locked(self, chat_id: int, now: float) -> None:
-        if self._limiter is None:
+        refusal: Refusal | None = None
+        if self._floods_left > 0:
+            self._floods_left -= 1
+            refusal = Refusal(self._flood_scope, self._flood_retry_after)
+        elif self._limiter is None:
             return
-        refusal = self._limiter.check(chat_id, now)
+        else:
+            refusal = self._limiter.check(chat_id, now)
         if refusal is None:
             self._limiter.record(chat_id, now)
             return
@@ -1225,6 +1233,17 @@ class FakeBotApi:
             self._failure_methods = (
                 None if methods is None else frozenset(m.lower() for m in methods)
             )
+
+    def flood(self, count: int, retry_after: float, *, scope: str = "chat") -> None:
+        """The next ``count`` sendMessage calls answer 429 with ``retry_after`` (in seconds).
+
+        Deterministic flood control, whatever the machine's speed: tests of how 429s are
+        honoured use this instead of racing the sliding-window limits.
+        """
+        with self._lock:
+            self._floods_left = count
+            self._flood_retry_after = retry_after
+            self._flood_scope = scope
 
     def refuse(self, method: str, error_code: int = 404, description: str | None = None) -> None:
         """Make ``method`` always fail, e.g. a server that does not implement setMyCommands."""
