@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.schedule import describe_schedule, next_digest_at
+from bot.schedule import describe_schedule, next_digest_at, zone_label
 
 
 def at(text: str) -> datetime:
@@ -149,3 +149,15 @@ def test_hourly_in_zones_off_the_whole_hour(zone, day):
     assert 47 <= len(sent) <= 49
     assert all(moment.astimezone(ZoneInfo(zone)).minute == 0 for moment in sent)
     assert all(b > a for a, b in itertools.pairwise(sent))
+    assert describe_schedule("daily", time(8), "Etc/GMT-8", 0) == "Every day at 08:00 UTC+08:00."
+    assert describe_schedule("hourly", time(8, 5), "Etc/GMT+5", 0) == (
+        "Every hour at minute :05 (UTC-05:00)."
+    )
+
+
+def test_zone_labels_read_with_the_sign_people_write():
+    assert zone_label("Etc/GMT-8") == "UTC+08:00"
+    assert zone_label("Etc/GMT+12") == "UTC-12:00"
+    assert zone_label("Etc/GMT-14") == "UTC+14:00"
+    assert zone_label("Etc/GMT") == "UTC"
+    assert zone_label("Europe/Berlin") == "Europe/Berlin"
