@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from bot import callbacks
 from bot.commands import menu, topic_commands
 from bot.config import Settings
 from bot.delivery import OutboxSender
+from bot.fairness import FairApplication, FairUpdateProcessor
 from bot.handlers import admin, digests, language, search, start, subscriptions
 from bot.handlers import settings as settings_handlers
 from bot.handlers.common import reply, user_language_code
@@ -73,7 +75,8 @@ def build_application(
     builder = (
         ApplicationBuilder()
         .token(token)
-        .concurrent_updates(True)
+        .concurrent_updates(FairUpdateProcessor())
+        .application_class(FairApplication)
         .rate_limiter(
             TelegramRateLimiter(
                 messages_per_second=bot_settings.messages_per_second,
@@ -89,6 +92,9 @@ def build_application(
         file_base = base.removesuffix("/bot") + "/file/bot"
         builder = builder.base_url(base).base_file_url(file_base)
     application = builder.build()
+    processor = application.update_processor
+    assert isinstance(processor, FairUpdateProcessor)
+    processor.notify = functools.partial(_slow_down, application)
     application.bot_data["settings"] = settings
     application.bot_data["timing"] = timing
     commands = topic_commands(settings.app.topics)
@@ -147,6 +153,22 @@ async def _post_init(application: Application) -> None:
 def next_minute(now: datetime) -> datetime:
     """The next top of a minute strictly after `now`."""
     return now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+
+SLOW_DOWN = N_(
+    "You are sending messages faster than I can answer, so I skipped some. "
+    "Please wait for my answer before sending more."
+)
+
+
+async def _slow_down(application: Application, update: Update) -> None:
+    """Told once per burst to a chat whose excess updates were shed (bot/fairness.py)."""
+    services: Services | None = application.bot_data.get(SERVICES_KEY)
+    chat = update.effective_chat
+    if services is None or chat is None:
+        return
+    t = services.catalogs.pick(None, user_language_code(update))
+    await application.bot.send_message(chat.id, t.gettext(SLOW_DOWN))
 
 
 async def _load_search_index(services: Services) -> None:
