@@ -33,7 +33,7 @@ from bot.handlers import admin, digests, language, search, start, subscriptions
 from bot.handlers import settings as settings_handlers
 from bot.handlers.common import reply, user_language_code
 from bot.i18n import DEFAULT_LANGUAGE, N_
-from bot.ingest import ingest_due
+from bot.ingest import poll_due_sources
 from bot.ratelimit import TelegramRateLimiter
 from bot.rounds import digest_round
 from bot.services import SERVICES_KEY, Services, callback_key, get_services
@@ -208,6 +208,8 @@ async def _post_stop(application: Application) -> None:
         return
     services.stop_delivery.set()
     services.wake_delivery.set()
+    for poll in list(services.polling.values()):
+        poll.cancel()  # a source poll is retried next time; shutdown must not wait for it
     # In-flight sends finish and are recorded; what was not sent stays pending for next time.
     done, pending = await asyncio.wait(services.background, timeout=30)
     for task in pending:
@@ -226,10 +228,13 @@ async def _post_shutdown(application: Application) -> None:
 
 
 async def poll_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Starts the due sources' polls and returns: each runs (and times out) on its own."""
     services = get_services(context)
-    reports = await ingest_due(services, services.clock())
-    if any(report.added for report in reports):
+
+    async def round_now() -> None:
         await digest_round(services, services.clock())
+
+    await poll_due_sources(services, services.clock(), on_added=round_now)
 
 
 async def digest_round_job(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -49,6 +49,8 @@ class Services:
     wake_delivery: asyncio.Event = field(default_factory=asyncio.Event)
     stop_delivery: asyncio.Event = field(default_factory=asyncio.Event)
     background: list[asyncio.Task[Any]] = field(default_factory=list)
+    # Source name -> its poll in progress (bot/ingest.py): one at a time per source.
+    polling: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
     # Serialises digest rounds: the minute job and /refresh must not build the same round twice.
     round_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
