@@ -12,12 +12,10 @@ import httpx
 import pytest
 
 from bot.app import poll_sources_job
-from bot.config import load_settings
 from bot.ingest import ingest_within, poll_due_sources
-from bot.services import SERVICES_KEY, Services, callback_key
-from bot.store import AsyncStore, Store
-from summaries.matching import TopicMatcher
+from bot.services import SERVICES_KEY, Services
 from tests.bot.conftest import ARTICLES, write_articles
+from tests.bot.test_ingest import offline_services
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 
@@ -58,25 +56,14 @@ async def services(tmp_path, hanging_server) -> AsyncIterator[Services]:
         ),
         encoding="utf-8",
     )
-    settings = load_settings(config, environ={})
-    store = Store.from_url(settings.bot.database_url)
-    store.migrate()
-    async with httpx.AsyncClient(timeout=3600) as http:
-        services = Services(
-            settings=settings,
-            store=AsyncStore(store),
-            http=http,
-            sender=None,
-            callback_key=callback_key("x"),
-            topic_commands={},
-            matcher=TopicMatcher(settings.app.topics),
-            clock=lambda: NOW,
-        )
+    async with (
+        httpx.AsyncClient(timeout=3600) as http,
+        offline_services(config, http, clock=lambda: NOW) as services,
+    ):
         yield services
         for task in services.polling.values():
             task.cancel()
         await asyncio.gather(*services.polling.values(), return_exceptions=True)
-    store.close()
 
 
 async def test_the_poll_job_does_not_wait_for_a_source_that_never_answers(services):
