@@ -16,9 +16,9 @@ in both phases (target p99 under 1 s; on a loaded machine compare the phases), t
 what the flooder got, the bot's peak RSS (VmHWM; target under 250 MB), and how long SIGTERM
 takes to end the process (target under 10 s).
 
-Minute (item 13): ``--chats`` chats are seeded due at the next top of a minute at least 30 s
-away; prints when the first and last digest message reached the fake, in seconds after that
-minute (target: the first within 5 s).
+Minute (item 13): once the bot is up, ``--chats`` chats become due at the next top of a
+minute at least 15 s away; prints when the first and last digest message reached the fake, in
+seconds after that minute (target: the first within 5 s).
 """
 
 from __future__ import annotations
@@ -46,8 +46,10 @@ from responsiveness import (  # benchmarks/ is on sys.path when this runs as a s
     wait_until_answering,
     write_config,
 )
+from sqlalchemy import update
 
 from bot.store import ChatDefaults, Store, Subscription
+from bot.store.schema import chats
 from summaries.models import Article, Digest
 from tests.support import updates as build
 
@@ -185,18 +187,21 @@ def print_timeline(samples: list[Sample], flood_at: float) -> None:
 
 
 async def minute(args: argparse.Namespace, folder: Path, url: str, config: Path) -> None:
-    now = datetime.now(UTC)
-    due = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    if due - now < timedelta(seconds=30):
-        due += timedelta(minutes=1)
-    chats = seed_due_chats(url, args.chats, due)
-    print(f"{len(chats)} chats due at {due:%H:%M:%S} UTC")
+    chats = seed_due_chats(url, args.chats, datetime.now(UTC) + timedelta(days=1))
     fake = start_fake(1.0)
     log = folder / "bot.log"
     bot = start_bot(config, url, fake, log)
     offset = time.time() - time.monotonic()  # the fake stamps messages with time.monotonic()
     try:
         await wait_until_answering(fake, bot, log)
+        # Once the bot is up (start-up is slow on a loaded machine), all chats become due at
+        # the next top of a minute at least 15 s away.
+        now = datetime.now(UTC)
+        due = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        if due - now < timedelta(seconds=15):
+            due += timedelta(minutes=1)
+        make_due(url, due)
+        print(f"{len(chats)} chats due at {due:%H:%M:%S} UTC")
         chat_set = set(chats)
         deadline = due.timestamp() + 120
         while time.time() < deadline:
@@ -212,10 +217,18 @@ async def minute(args: argparse.Namespace, folder: Path, url: str, config: Path)
         return
     first = digests[0].at + offset - due.timestamp()
     print(f"first digest message {first:.1f} s after its minute (target under 5 s)")
-    print(
-        f"{len(digests)} digest messages within {digests[-1].at + offset - due.timestamp():.0f} s"
-    )
+    last = digests[-1].at + offset - due.timestamp()
+    print(f"{len(digests)} digest messages within {last:.0f} s of the minute")
     print(f"bot exit code {code}")
+
+
+def make_due(url: str, due: datetime) -> None:
+    store = Store.from_url(url)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(update(chats).values(next_digest_at=due))
+    finally:
+        store.close()
 
 
 def main() -> None:

@@ -55,6 +55,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+CATCH_UP_ROUND_SECONDS = 5.0
+
+
 @dataclass(frozen=True)
 class Timing:
     """How often the background jobs run; tests shorten these and drive the clock."""
@@ -76,7 +79,7 @@ def build_application(
         ApplicationBuilder()
         .token(token)
         .concurrent_updates(FairUpdateProcessor())
-        .application_class(FairApplication)
+        .application_class(DigestApplication)
         .rate_limiter(
             TelegramRateLimiter(
                 messages_per_second=bot_settings.messages_per_second,
@@ -142,12 +145,28 @@ async def _post_init(application: Application) -> None:
         poll_sources_job, timing.poll_seconds, first=timing.first_poll_seconds, name="poll-sources"
     )
     first_round = timing.first_round_seconds
+    if first_round is None:
+        # Digests missed while the bot was down go out at once, then rounds keep to the minute.
+        job_queue.run_once(digest_round_job, CATCH_UP_ROUND_SECONDS, name="digest-round-start")
     job_queue.run_repeating(
         digest_round_job,
         timing.round_seconds,
         first=next_minute(utc_now()) if first_round is None else first_round,
         name="digest-round",
     )
+
+
+class DigestApplication(FairApplication):
+    """Stopping also ends a digest round between batches and the source polls: PTB waits for
+    running jobs, and a round of many chats or a slow source must not hold up a SIGTERM."""
+
+    async def stop(self) -> None:
+        services: Services | None = self.bot_data.get(SERVICES_KEY)
+        if services is not None:
+            services.stopping.set()
+            for poll in list(services.polling.values()):
+                poll.cancel()  # retried at the next start
+        await super().stop()
 
 
 def next_minute(now: datetime) -> datetime:
@@ -208,8 +227,6 @@ async def _post_stop(application: Application) -> None:
         return
     services.stop_delivery.set()
     services.wake_delivery.set()
-    for poll in list(services.polling.values()):
-        poll.cancel()  # a source poll is retried next time; shutdown must not wait for it
     # In-flight sends finish and are recorded; what was not sent stays pending for next time.
     done, pending = await asyncio.wait(services.background, timeout=30)
     for task in pending:

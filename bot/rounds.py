@@ -86,6 +86,9 @@ async def digest_round(services: Services, now: datetime) -> RoundReport:
             counts = await _queue_batch(services, batch, pool, now)
             queued, empty, conflicts = queued + counts[0], empty + counts[1], conflicts + counts[2]
             services.wake_delivery.set()  # send what is queued while the next batch is built
+            if services.stopping.is_set():
+                logger.info("digest round stopped for shutdown; the rest stay due")
+                break
             await asyncio.sleep(0)  # let command handlers in between batches
         report = RoundReport(len(due), queued, empty, conflicts)
         logger.info("digest round: %s", report)
