@@ -35,6 +35,7 @@ from bot.handlers.common import reply, user_language_code
 from bot.i18n import DEFAULT_LANGUAGE, N_
 from bot.ingest import poll_due_sources
 from bot.ratelimit import TelegramRateLimiter
+from bot.rerank import rerank_in_background
 from bot.rounds import digest_round
 from bot.services import SERVICES_KEY, Services, callback_key, get_services
 from bot.store import AsyncStore, Store, StoreUnavailable
@@ -44,7 +45,6 @@ from summaries.sources import USER_AGENT
 logger = logging.getLogger(__name__)
 
 BUTTONS = subscriptions.BUTTONS | search.BUTTONS | settings_handlers.BUTTONS | language.BUTTONS
-SEARCH_INDEX_SIZE = 20_000
 DESCRIPTION = N_(
     "Regional news, condensed: follow topics or keywords and get a short bullet-point digest "
     "of the new articles at the time you choose."
@@ -130,7 +130,6 @@ async def _post_init(application: Application) -> None:
         clock=timing.clock,
     )
     application.bot_data[SERVICES_KEY] = services
-    await _load_search_index(services)
     await _publish_commands(application, services)
     sender = services.sender = OutboxSender(application.bot, async_store, clock=timing.clock)
     services.background.append(
@@ -138,6 +137,9 @@ async def _post_init(application: Application) -> None:
             sender.run_forever(services.wake_delivery, services.stop_delivery),
             name="outbox-sender",
         )
+    )
+    services.background.append(
+        asyncio.create_task(rerank_in_background(services), name="rerank-articles")
     )
     job_queue = application.job_queue
     assert job_queue is not None, "install python-telegram-bot[job-queue]"
@@ -188,11 +190,6 @@ async def _slow_down(application: Application, update: Update) -> None:
         return
     t = services.catalogs.pick(None, user_language_code(update))
     await application.bot.send_message(chat.id, t.gettext(SLOW_DOWN))
-
-
-async def _load_search_index(services: Services) -> None:
-    for stored in await services.store.recent_articles(None, SEARCH_INDEX_SIZE):
-        services.search_index.add(stored.article.id, stored.article.title, stored.article.text)
 
 
 async def _publish_commands(application: Application, services: Services) -> None:

@@ -13,13 +13,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from summaries import language as languages
 from summaries.config import DEFAULT_CONFIG_PATH, AppConfig, ConfigError, load_config
-from summaries.digest import summarise
+from summaries.digest import summarise, with_language
 from summaries.matching import TopicMatcher
 from summaries.models import ALGORITHMS, MAX_BULLETS, MIN_BULLETS, Article, Digest
 from summaries.sources import FetchResult, SourceSpec, fetch_source, read_local
 
 logger = logging.getLogger(__name__)
+_WRAP_COLUMNS = 96
 
 
 class UsageError(Exception):
@@ -116,7 +118,8 @@ def _digests(config: AppConfig, results: Sequence[FetchResult]) -> list[tuple[Ar
             logger.warning("%s", result.error)
         for problem in result.problems:
             logger.warning("%s", problem)
-        for article in result.articles:
+        for unlabelled in result.articles:
+            article = with_language(unlabelled)
             digest = summarise(article, config.summariser, matcher)
             if not digest.bullets:
                 logger.warning(
@@ -135,6 +138,7 @@ def digest_record(article: Article, digest: Digest) -> dict[str, Any]:
         "url": article.url,
         "published": article.published.isoformat() if article.published else None,
         "tags": list(article.tags),
+        "language": article.language,
         "topics": list(digest.topics),
         "keywords": list(digest.keywords),
         "bullets": list(digest.bullets),
@@ -159,7 +163,13 @@ def _as_text(entries: Sequence[tuple[Article, Digest]]) -> str:
         lines = [article.title, "  " + " · ".join(details)]
         for bullet in digest.bullets:
             lines.append(
-                textwrap.fill(bullet, width=96, initial_indent="  • ", subsequent_indent="    ")
+                textwrap.fill(
+                    bullet,
+                    # A Chinese character takes two columns of a terminal: half as many fit.
+                    width=_WRAP_COLUMNS // 2 if languages.has_han(bullet) else _WRAP_COLUMNS,
+                    initial_indent="  • ",
+                    subsequent_indent="    ",
+                )
             )
         if digest.keywords:
             lines.append("  keywords: " + ", ".join(digest.keywords))

@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from punkt import PunktSentenceTokenizer
+from summaries import language as languages
 
 __all__ = ["SumyTokenizer", "split_paragraphs", "split_sentences", "words"]
 
@@ -40,8 +38,10 @@ _SPACES = re.compile(r"\s+")
 # A line that ends like this continues on the next line: sentence-internal punctuation,
 # a hyphen, an opening bracket.
 _CONTINUES = re.compile(r"[,;:(\[\-–—/&]$")
-_ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*$")
-_STARTS_LIKE_SENTENCE = re.compile(r"^[\"'“‘(\[]*[A-Z0-9À-Ý]")
+_ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’“»«)\]]*$")
+# Quotes, brackets and dialogue dashes that may open a sentence or a continuation, in the
+# styles of the languages we split (English, German „…“, French « … », Russian — ...).
+_OPENERS = "\"'“‘”’«»„‚‹›([—–- \u00a0"
 _LIST_ITEM = re.compile(r"^(?:[-*•·▪●]|\d{1,2}[.)])\s+")
 # Words that cannot end a heading: a line ending in one of these is wrapped prose.
 _FUNCTION_WORDS = frozenset(
@@ -104,7 +104,7 @@ _FUNCTION_WORDS = frozenset(
 )
 # Punkt sometimes breaks before a lower-case continuation ("...?" asked the magazine):
 # a fragment that starts with a lower-case word or a comma continues the sentence before it.
-_CONTINUATION_START = re.compile(r"^[\"'“‘]*(?:[a-z][a-z'’-]*\b|[,;:)\]])")
+_CONTINUATION_MARKS = ",;:)]"
 # Punkt treats "Mr P." as an initial and keeps a quoted sentence that follows it attached:
 # terminal punctuation, a closing quote, then an opening quote and a letter is a boundary.
 _QUOTE_BOUNDARY = re.compile(r"(?<=[.!?][\"”])\s+(?=[\"“][^\W\d_])")
@@ -113,32 +113,43 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 
 
-@lru_cache(maxsize=4)
-def _punkt_tokenizer(language: str) -> PunktSentenceTokenizer:
-    import punkt  # deferred: the model is loaded on first use, not at import time
-
-    return punkt.tokenizer_for(language, prefixes=True)
-
-
 def split_paragraphs(text: str) -> list[str]:
     """Blocks of text separated by blank lines, stripped, empty ones dropped."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return [block.strip() for block in _BLANK_LINES.split(text) if block.strip()]
 
 
-def _is_title_like(line: str, next_line: str) -> bool:
+def _starts_like_sentence(line: str) -> bool:
+    """A capital letter (in any alphabet) or a digit, after any opening quotes or brackets."""
+    text = line.lstrip(_OPENERS)
+    return bool(text) and (text[0].isupper() or text[0].isdigit())
+
+
+def _is_title_like(line: str, next_line: str, language: str) -> bool:
     """Whether a line break after `line` is a layout boundary rather than a soft wrap."""
     if _LIST_ITEM.match(next_line) or line.startswith("#"):
         return True
     if _ENDS_SENTENCE.search(line) or _CONTINUES.search(line):
         return False
-    if not _STARTS_LIKE_SENTENCE.match(line) or not _STARTS_LIKE_SENTENCE.match(next_line):
+    if not _starts_like_sentence(line) or not _starts_like_sentence(next_line):
         return False
     last_word = line.rsplit(maxsplit=1)[-1].lower()
-    return last_word not in _FUNCTION_WORDS
+    return last_word not in _FUNCTION_WORDS and last_word not in _heading_enders(language)
 
 
-def _segments(paragraph: str) -> list[str]:
+@lru_cache(maxsize=32)
+def _heading_enders(language: str) -> frozenset[str]:
+    """Words that cannot end a heading in `language` (English: the list above).
+
+    Its short stop words: articles, prepositions, conjunctions ("für", "pour", "для"). The
+    long ones are left out because some lists hold content words too (Italian "città").
+    """
+    if languages.get(language).code == "en":
+        return frozenset()
+    return frozenset(word for word in languages.stop_words(language) if len(word) <= 4)
+
+
+def _segments(paragraph: str, language: str) -> list[str]:
     """Split a paragraph at title-like line breaks and join the soft-wrapped lines."""
     lines = [line.strip() for line in paragraph.split("\n") if line.strip()]
     segments: list[list[str]] = []
@@ -155,7 +166,7 @@ def _segments(paragraph: str) -> list[str]:
                 not is_last
                 and previous_ended_sentence
                 and len(segments[-1]) == 1
-                and _is_title_like(line, lines[index + 1])
+                and _is_title_like(line, lines[index + 1], language)
             )
             or not is_last
             and _LIST_ITEM.match(lines[index + 1])
@@ -166,7 +177,13 @@ def _segments(paragraph: str) -> list[str]:
 
 
 def _continues_previous(previous: str, fragment: str) -> bool:
-    if not _CONTINUATION_START.match(fragment):
+    """A fragment that starts in lower case (any alphabet) or with , ; : continues a sentence.
+
+    Quotes and dashes before it do not count: ``„Ist das möglich?“ fragte er.``,
+    ``«¿Es posible?» preguntó.``, ``— Это возможно? — спросил мэр.`` are one sentence each.
+    """
+    text = fragment.lstrip(_OPENERS)
+    if not text or not (text[0].islower() or text[0] in _CONTINUATION_MARKS):
         return False
     # '..." "think ...': a quoted sentence after a closed quote stands on its own.
     return not (_CLOSED_QUOTE_END.search(previous) and fragment[0] in '"“')
@@ -176,7 +193,7 @@ def _split_segment(segment: str, language: str) -> list[str]:
     """Punkt's sentences for one segment, with the two repairs described above."""
     text = _SPACES.sub(" ", segment).strip()
     spans: list[tuple[int, int]] = []
-    for start, end in _punkt_tokenizer(language).span_tokenize(text):
+    for start, end in languages.punkt_tokenizer(language).span_tokenize(text):
         if spans and _continues_previous(text[spans[-1][0] : spans[-1][1]], text[start:end]):
             spans[-1] = (spans[-1][0], end)  # merge, keeping the original spacing
         else:
@@ -190,34 +207,92 @@ def _split_segment(segment: str, language: str) -> list[str]:
     ]
 
 
-def split_sentences(text: str, language: str = "english") -> list[str]:
+def split_sentences(text: str, language: str = "en") -> list[str]:
     """Split article text into sentences, paragraph-aware and offline.
 
-    Blank lines end paragraphs; a single newline after a title-like line (no final
-    punctuation, followed by a line that starts like a sentence) is a boundary too, so a
-    heading never merges with the sentence after it; other single newlines are soft wraps.
-    Whitespace inside each sentence is collapsed to single spaces.
+    `language` is a code or name (see `summaries.language`). Blank lines end paragraphs; a
+    single newline after a title-like line (no final punctuation, followed by a line that
+    starts like a sentence) is a boundary too, so a heading never merges with the sentence
+    after it; other single newlines are soft wraps. Whitespace inside each sentence is
+    collapsed to single spaces. Chinese follows its own rules (`_split_chinese`).
     """
+    if languages.get(language).segmented:
+        return [
+            sentence
+            for paragraph in split_paragraphs(text)
+            for sentence in _split_chinese(paragraph)
+        ]
     return [
         sentence
         for paragraph in split_paragraphs(text)
-        for segment in _segments(paragraph)
+        for segment in _segments(paragraph, language)
         for sentence in _split_segment(segment, language)
     ]
 
 
-def words(sentence: str) -> tuple[str, ...]:
+# Chinese sentence enders, and what may close a sentence after them: quotes and brackets.
+_ZH_ENDERS = re.compile(r"(?:[。！？!?]+|…{2}|\.{6})")
+_ZH_CLOSERS = "”’」』）)】》〉"
+_ZH_LINE_ENDS = re.compile(r"[。！？!?…，、；：,;:]$|[”’」』）)】》]$")
+# A line this short without final punctuation is a heading, not a wrapped part of a sentence.
+_ZH_HEADING_CHARS = 30
+
+
+def _split_chinese(paragraph: str) -> list[str]:
+    """Sentences of a Chinese paragraph: each ends after 。！？ (or ……) and its closing quotes.
+
+    An ASCII quote after the ender closes the sentence only if the sentence opened one.
+    A line without final punctuation is a heading when it is short, else a hard wrap
+    (joined without a space: Chinese puts none between words).
+    """
+    sentences: list[str] = []
+    for block in _chinese_blocks(paragraph):
+        start = 0
+        for match in _ZH_ENDERS.finditer(block):
+            if match.start() < start:
+                continue
+            end = match.end()
+            while end < len(block) and (
+                block[end] in _ZH_CLOSERS
+                or (block[end] in "\"'" and block[start:end].count(block[end]) % 2 == 1)
+            ):
+                end += 1
+            sentences.append(block[start:end])
+            start = end
+        sentences.append(block[start:])
+    return [_SPACES.sub(" ", sentence).strip() for sentence in sentences if sentence.strip()]
+
+
+def _chinese_blocks(paragraph: str) -> list[str]:
+    blocks: list[str] = []
+    joining = False
+    for line in (line.strip() for line in paragraph.split("\n")):
+        if not line:
+            continue
+        if joining and blocks:
+            space = " " if blocks[-1][-1].isascii() and line[0].isascii() else ""
+            blocks[-1] += space + line
+        else:
+            blocks.append(line)
+        is_heading = not _ZH_LINE_ENDS.search(line) and len(line) <= _ZH_HEADING_CHARS
+        joining = not is_heading
+    return blocks
+
+
+def words(sentence: str, language: str = "en") -> tuple[str, ...]:
     """Word tokens (letters, inner apostrophes and hyphens), possessive 's dropped.
 
-    A regex, not NLTK's word_tokenize, which would need NLTK's downloadable data.
+    A regex, not NLTK's word_tokenize, which would need NLTK's downloadable data; Chinese
+    runs are segmented into words (`summaries.language.segment_han`) in any language.
     """
-    return tuple(_POSSESSIVE.sub("", match) for match in _WORD.findall(sentence))
+    tokens = (_POSSESSIVE.sub("", match) for match in _WORD.findall(sentence))
+    return tuple(languages.segment_han(tokens))
 
 
 class SumyTokenizer:
     """A sumy tokenizer (``to_sentences``/``to_words``) that needs no NLTK data."""
 
-    def __init__(self, language: str = "english") -> None:
+    def __init__(self, language: str = "en") -> None:
         self._language = language
 
     @property
@@ -228,4 +303,4 @@ class SumyTokenizer:
         return tuple(split_sentences(paragraph, self._language))
 
     def to_words(self, sentence: str) -> tuple[str, ...]:
-        return words(sentence)
+        return words(sentence, self._language)

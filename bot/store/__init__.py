@@ -12,6 +12,7 @@ from bot.store.errors import (
     SubscriptionLimitReached,
     UnknownChat,
 )
+from bot.store.search import SavedSearch
 from bot.store.sync_store import Store
 from bot.store.values import (
     CHAT_TYPES,
@@ -37,6 +38,7 @@ __all__ = [
     "ChatSettings",
     "Conflict",
     "OutboxMessage",
+    "SavedSearch",
     "SourceState",
     "Store",
     "StoreError",
