@@ -158,6 +158,8 @@ async def flood(args: argparse.Namespace, folder: Path, url: str, config: Path) 
             bot.kill()
         fake.stop_in_thread()
     print_timeline(samples, flood_at)
+    for name in sorted({s.command for s in samples}):
+        print(latency_line(f"  /{name}", (s for s in samples if s.command == name)))
     flooder = [m.text for m in fake.sent(FLOODER["id"])]
     notices = sum("faster than I can answer" in text for text in flooder)
     print()
