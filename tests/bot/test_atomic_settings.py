@@ -46,9 +46,10 @@ async def test_concurrent_subscribe_commands_respect_the_cap(running_bot) -> Non
     running_bot.fake.command(build.private_chat(ALICE), ALICE, "start")
     await running_bot.fake.wait_for_messages(ALICE["id"])
     services = running_bot.services
+    english = services.catalogs.get("en")
     answers = await asyncio.gather(
         *(
-            subscribe(services, ALICE["id"], Subscription("keywords", f"word{number}"))
+            subscribe(services, ALICE["id"], Subscription("keywords", f"word{number}"), english)
             for number in range(120)
         )
     )
