@@ -38,6 +38,7 @@ from bot.i18n import DEFAULT_LANGUAGE, N_
 from bot.ingest import poll_due_sources, store_new_articles
 from bot.ratelimit import BULK, TelegramRateLimiter
 from bot.rerank import rerank_in_background
+from bot.retention import prune_store
 from bot.rounds import digest_round
 from bot.services import SERVICES_KEY, Services, callback_key, get_services
 from bot.store import AsyncStore, Store, StoreUnavailable
@@ -80,6 +81,7 @@ class Timing:
     # None: rounds start at the top of each minute, so a digest due at 08:00 goes at 08:00.
     first_round_seconds: float | None = None
     first_poll_seconds: float = 1.0
+    first_retention_seconds: float = 120.0
     clock: Callable[[], datetime] = utc_now
 
 
@@ -176,6 +178,12 @@ async def _post_init(application: Application) -> None:
             timing.poll_seconds,
             timing.first_poll_seconds,
             "poll-user-sources",
+        ),
+        (
+            retention_job,
+            services.settings.bot.retention.every_hours * 3600,
+            timing.first_retention_seconds,
+            "retention",
         ),
     ):
         repeat(job_queue, callback, interval, first, name)
@@ -357,6 +365,11 @@ async def poll_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         await digest_round(services, services.clock())
 
     await poll_due_sources(services, services.clock(), on_added=round_now)
+
+
+async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = get_services(context)
+    await prune_store(services.store, services.settings.bot.retention, services.clock())
 
 
 async def poll_user_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:
