@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -14,8 +14,10 @@ from sqlalchemy import exc as sa_exc
 from bot.store import articles as article_queries
 from bot.store import chats as chat_queries
 from bot.store import outbox as outbox_queries
+from bot.store import retention as retention_queries
 from bot.store import search as search_queries
 from bot.store import sources as source_queries
+from bot.store.articles import ArticleText
 from bot.store.engine import (
     WRITE_OPTION,
     Database,
@@ -34,6 +36,7 @@ from bot.store.values import (
     ChatDefaults,
     ChatSettings,
     OutboxMessage,
+    QueuedDigest,
     SourceState,
     StoredArticle,
     StoreStats,
@@ -161,6 +164,21 @@ class Store:
                 return chat_queries.require_chat(conn, chat_id)
             return chat_queries.update_chat(conn, chat_id, changes, _now())
 
+    def update_settings(
+        self,
+        chat_id: int,
+        changes: dict[str, Any],
+        reschedule: Callable[[ChatSettings], datetime | None] | None = None,
+    ) -> ChatSettings:
+        """Like `update_chat`, and when `reschedule` is given, the next digest time becomes
+        `reschedule(the chat with the changes)`, computed from the row as stored at this moment
+        in the same transaction, so two settings commands at once cannot leave a due time
+        computed from the other's stale settings."""
+        check_setting_changes(changes)
+        with self._transaction(write=True) as conn:
+            chat = chat_queries.update_settings(conn, chat_id, changes, reschedule, _now())
+        return chat
+
     def deactivate_chat(self, chat_id: int, reason: str) -> None:
         """Stop sending to the chat; its pending messages become "failed" with `reason`."""
         with self._transaction(write=True) as conn:
@@ -195,11 +213,15 @@ class Store:
 
     # -- subscriptions -----------------------------------------------------------------------
 
-    def add_subscription(self, chat_id: int, sub: Subscription) -> bool:
-        """True if added, False if the chat had it already; `UnknownChat` if no such chat."""
+    def add_subscription(
+        self, chat_id: int, sub: Subscription, *, limit: int | None = None
+    ) -> bool:
+        """True if added, False if the chat had it already; `UnknownChat` if no such chat;
+        `SubscriptionLimitReached` if it has `limit` already (checked in the same
+        transaction as the insert)."""
         require_subscription(sub)
         with self._transaction(write=True) as conn:
-            return chat_queries.add_subscription(conn, chat_id, sub, _now())
+            return chat_queries.add_subscription(conn, chat_id, sub, _now(), limit)
 
     def remove_subscription(self, chat_id: int, sub: Subscription) -> bool:
         with self._transaction(write=True) as conn:
@@ -278,6 +300,35 @@ class Store:
         with self._transaction(write=False) as conn:
             return article_queries.stale_articles(conn, algorithm, ranker_version, after_id, limit)
 
+    def window_article_ids(self, since: datetime) -> list[str]:
+        """Ids of the articles fetched since `since`, newest first (the order of digests)."""
+        require_aware(since, "since")
+        with self._transaction(write=False) as conn:
+            return article_queries.window_article_ids(conn, since)
+
+    def topic_article_ids(self, topics: Sequence[str], since: datetime) -> dict[str, list[str]]:
+        """For each topic, its articles fetched since `since`, newest first."""
+        require_aware(since, "since")
+        with self._transaction(write=False) as conn:
+            return article_queries.topic_article_ids(conn, topics, since)
+
+    def source_article_ids(self, sources: Sequence[str], since: datetime) -> dict[str, list[str]]:
+        """For each source, its articles fetched since `since`, newest first."""
+        require_aware(since, "since")
+        with self._transaction(write=False) as conn:
+            return article_queries.source_article_ids(conn, sources, since)
+
+    def article_texts(self, ids: Sequence[str]) -> list[ArticleText]:
+        """(id, title, paragraphs, language) of the stored articles among `ids`."""
+        with self._transaction(write=False) as conn:
+            return article_queries.article_texts(conn, ids)
+
+    def delivered_in_window(self, chat_ids: Sequence[int], since: datetime) -> dict[int, set[str]]:
+        """For each requested chat, which articles fetched since `since` it was given."""
+        require_aware(since, "since")
+        with self._transaction(write=False) as conn:
+            return outbox_queries.delivered_in_window(conn, chat_ids, since)
+
     def delivered_article_ids(
         self, chat_ids: Sequence[int], article_ids: Sequence[str]
     ) -> dict[int, set[str]]:
@@ -321,9 +372,11 @@ class Store:
         next_digest_at: datetime | None,
         *,
         not_before: datetime | None = None,
+        keep_schedule: bool = False,
     ) -> int | None:
         """Record deliveries, message parts and the next schedule in ONE transaction.
 
+        `keep_schedule` leaves the stored due time alone (on-demand digests).
         The parts become due for `pending_messages` at `not_before` (default `now`): a caller
         that sends them itself at once gives the background sender a grace period.
         Returns the digest id. Returns None with nothing written when any article was already
@@ -353,6 +406,7 @@ class Store:
                     now,
                     next_digest_at,
                     not_before or now,
+                    keep_schedule=keep_schedule,
                 )
         except Conflict as exc:
             if exc.constraint == DELIVERY_KEY:
@@ -365,6 +419,45 @@ class Store:
                 shown = ", ".join(sorted(missing)[:5])
                 raise ValueError(f"enqueue_digest: articles not in the store: {shown}") from exc
             raise
+
+    def enqueue_digests(
+        self, items: Sequence[QueuedDigest], now: datetime, *, not_before: datetime | None = None
+    ) -> dict[int, int | None]:
+        """`enqueue_digest` for many chats in one transaction: chat id -> digest id, or None.
+
+        Each chat stays all or nothing: one that is gone or inactive, or was already given one
+        of its articles, gets None and nothing written (an item without articles only moves
+        the schedule, and also gets None). A chat may appear once per call.
+        """
+        require_aware(now, "now")
+        require_aware_or_none(not_before, "not_before")
+        for item in items:
+            require_aware_or_none(item.next_digest_at, "next_digest_at")
+            if bool(item.article_ids) != bool(item.messages):
+                raise ValueError(
+                    f"enqueue_digests for chat {item.chat_id}: articles and messages must both "
+                    "be given or both be empty"
+                )
+        try:
+            with self._transaction(write=True) as conn:
+                return outbox_queries.enqueue_digests(conn, items, now, not_before or now)
+        except Conflict:
+            # Only a writer racing past the checks gets here: fall back to one chat at a time.
+            logger.info("batched enqueue hit a conflict; recording %d chats singly", len(items))
+            return {item.chat_id: self._enqueue_one(item, now, not_before) for item in items}
+
+    def _enqueue_one(
+        self, item: QueuedDigest, now: datetime, not_before: datetime | None
+    ) -> int | None:
+        return self.enqueue_digest(
+            item.chat_id,
+            item.article_ids,
+            item.messages,
+            item.link_preview,
+            now,
+            item.next_digest_at,
+            not_before=not_before,
+        )
 
     def advance_schedule(
         self, chat_id: int, next_digest_at: datetime | None, now: datetime
@@ -392,11 +485,14 @@ class Store:
         with self._transaction(write=True) as conn:
             outbox_queries.mark_sent(conn, message_id, telegram_message_id, sent_at)
 
-    def mark_retry(self, message_id: int, not_before: datetime, error: str) -> None:
-        """Count a failed attempt and hold the message until `not_before`."""
+    def mark_retry(
+        self, message_id: int, not_before: datetime, error: str, *, counted: bool = True
+    ) -> None:
+        """Hold the message until `not_before`; a `counted` failure adds to its attempts (a
+        429 is Telegram pacing us, not a failed try, and is not counted)."""
         require_aware(not_before, "not_before")
         with self._transaction(write=True) as conn:
-            outbox_queries.mark_retry(conn, message_id, not_before, error)
+            outbox_queries.mark_retry(conn, message_id, not_before, error, counted)
 
     def mark_failed(self, message_id: int, error: str) -> None:
         """Give up on a pending message (it stays counted as failed)."""
@@ -406,6 +502,37 @@ class Store:
     def count_pending(self) -> int:
         with self._transaction(write=False) as conn:
             return outbox_queries.count_pending(conn)
+
+    # -- retention (see bot.store.retention) --------------------------------------------------
+
+    def last_digest_before(self, cutoff: datetime) -> int | None:
+        """The highest digest id created before `cutoff`; None if there is none."""
+        require_aware(cutoff, "cutoff")
+        with self._transaction(write=False) as conn:
+            return retention_queries.last_digest_before(conn, cutoff)
+
+    def prune_messages(self, up_to_digest: int, limit: int) -> int:
+        """Delete up to `limit` sent or failed message parts of digests up to the id given."""
+        with self._transaction(write=True) as conn:
+            return retention_queries.prune_messages(conn, up_to_digest, limit)
+
+    def prune_digests(self, up_to_digest: int, limit: int) -> int:
+        """Delete up to `limit` digests (with their deliveries and parts) up to the id given,
+        keeping any with a part still pending."""
+        with self._transaction(write=True) as conn:
+            return retention_queries.prune_digests(conn, up_to_digest, limit)
+
+    def prune_articles(self, cutoff: datetime, limit: int) -> int:
+        """Delete up to `limit` articles fetched before `cutoff` that no delivery names."""
+        require_aware(cutoff, "cutoff")
+        with self._transaction(write=True) as conn:
+            return retention_queries.prune_articles(conn, cutoff, limit)
+
+    def prune_saved_searches(self, now: datetime) -> int:
+        """Delete expired saved searches; return how many."""
+        require_aware(now, "now")
+        with self._transaction(write=True) as conn:
+            return retention_queries.prune_saved_searches(conn, now)
 
     # -- sources and stats -------------------------------------------------------------------
 
