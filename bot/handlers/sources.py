@@ -28,7 +28,7 @@ from bot.handlers.common import (
 )
 from bot.i18n import Translator
 from bot.ingest import store_new_articles
-from bot.render import escape
+from bot.render import escape, truncate_text
 from bot.rounds import following_slot
 from bot.services import Services
 from bot.store import ChatSettings
@@ -47,6 +47,15 @@ ADD = "srcadd"
 USER_SOURCES_KEY = "user_sources"
 MAX_OPML_FEEDS_PER_FILE = 50
 MAX_NEWEST_BULLETS = 3
+# Telegram allows 4,096 characters a message: user-supplied URLs, titles and reasons are cut.
+SHOWN_URL_CHARS = 80
+SHOWN_TITLE_CHARS = 60
+SHOWN_REASON_CHARS = 160
+# /sources lists up to max_per_chat (20 by default) sources in one message: tighter cuts there.
+LISTED_TITLE_CHARS = 40
+LISTED_URL_CHARS = 50
+LISTED_DETAIL_CHARS = 50
+SHOWN_NAMES_PER_LIST = 10
 
 
 @dataclass(frozen=True)
@@ -153,12 +162,18 @@ async def add_source(
             policy=sources.policy,
         )
     except SourceUnavailable as error:
-        reason = t.gettext("Cannot follow {url}: {reason}").format(url=url, reason=error)
+        reason = t.gettext("Cannot follow {url}: {reason}").format(
+            url=_short(url, SHOWN_URL_CHARS), reason=_short(str(error), SHOWN_REASON_CHARS)
+        )
         return AddOutcome(False, escape(reason))
     problem = _configured(services, t, snapshot.url)
     if problem:
         return AddOutcome(False, problem)
     return await _follow(services, sources, chat, t, snapshot, keywords, user.id if user else None)
+
+
+def _short(text: str, limit: int) -> str:
+    return truncate_text(" ".join(text.split()), limit)
 
 
 def _configured(services: Services, t: Translator, url: str) -> str | None:
@@ -178,7 +193,11 @@ def _check_request(t: Translator, url: str, keywords: str, policy: UrlPolicy) ->
     try:
         check_url(url, policy)
     except UnsafeUrlError as error:
-        return escape(t.gettext("Cannot follow {url}: {reason}").format(url=url, reason=error))
+        return escape(
+            t.gettext("Cannot follow {url}: {reason}").format(
+                url=_short(url, SHOWN_URL_CHARS), reason=_short(str(error), SHOWN_REASON_CHARS)
+            )
+        )
     if keywords:
         try:
             KeywordQuery.parse(keywords)
@@ -323,12 +342,13 @@ def sources_view(
     buttons = []
     for index, follow in enumerate(follows, start=1):
         source = follow.source
-        line = f"{index}. <b>{escape(source.title)}</b> — {escape(source.url)}"
+        title, url = _short(source.title, LISTED_TITLE_CHARS), _short(source.url, LISTED_URL_CHARS)
+        line = f"{index}. <b>{escape(title)}</b> — {escape(url)}"
         if follow.keywords:
-            line += "\n   " + escape(
-                t.gettext("only: {keywords}").format(keywords=follow.keywords)
-            )
-        lines.append(line + "\n   " + escape(_health(t, follow, zone)))
+            only = t.gettext("only: {keywords}").format(keywords=follow.keywords)
+            line += "\n   " + escape(_short(only, LISTED_DETAIL_CHARS))
+        health = _short(_health(t, follow, zone), LISTED_DETAIL_CHARS)
+        lines.append(line + "\n   " + escape(health))
         data = callbacks.encode(REMOVE, chat_id, str(source.id), key=services.callback_key)
         label = t.gettext("Remove {number}").format(number=index)
         buttons.append(InlineKeyboardButton(f"✖ {label}", callback_data=data))
@@ -454,7 +474,8 @@ async def import_feeds(
         if outcome.followed:
             added.append(feed.title or feed.url)
         else:
-            failed.append(f"{escape(feed.title or feed.url)}: {_first_line(outcome.text)}")
+            name = escape(_short(feed.title or feed.url, SHOWN_TITLE_CHARS))
+            failed.append(f"{name}: {_first_line(outcome.text)}")
     skipped = len(feeds) - min(len(feeds), MAX_OPML_FEEDS_PER_FILE)
     return _import_report(t, added, already, failed, skipped)
 
@@ -463,16 +484,25 @@ def _first_line(html_text: str) -> str:
     return html_text.split("\n", 1)[0]
 
 
+def _bulleted(t: Translator, items: list[str]) -> list[str]:
+    """At most SHOWN_NAMES_PER_LIST lines, then how many more (the report must fit a message)."""
+    shown = [f"• {item}" for item in items[:SHOWN_NAMES_PER_LIST]]
+    if len(items) > SHOWN_NAMES_PER_LIST:
+        more = len(items) - SHOWN_NAMES_PER_LIST
+        shown.append(escape(t.gettext("… and {count} more")).format(count=more))
+    return shown
+
+
 def _import_report(
     t: Translator, added: list[str], already: list[str], failed: list[str], skipped: int
 ) -> str:
     lines = [
         escape(t.gettext("Added: {count}")).format(count=len(added)),
-        *(f"• {escape(name)}" for name in added),
+        *_bulleted(t, [escape(_short(name, SHOWN_TITLE_CHARS)) for name in added]),
         escape(t.gettext("Already followed: {count}")).format(count=len(already)),
-        *(f"• {escape(name)}" for name in already),
+        *_bulleted(t, [escape(_short(name, SHOWN_TITLE_CHARS)) for name in already]),
         escape(t.gettext("Failed: {count}")).format(count=len(failed)),
-        *(f"• {reason}" for reason in failed),  # reasons are HTML already
+        *_bulleted(t, failed),  # each is HTML already, shortened where it was made
     ]
     if skipped:
         lines.append(
