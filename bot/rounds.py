@@ -21,7 +21,7 @@ from telegram.error import TelegramError
 
 from bot.render import DigestEntry, render_digest
 from bot.schedule import next_digest_at
-from bot.selection import articles_for_chat, topics_of
+from bot.selection import TOPIC, matched_by, select_for_chat, source_name
 from bot.services import Services
 from bot.store import AsyncStore, ChatSettings, StoredArticle, Subscription
 
@@ -41,6 +41,26 @@ class RoundReport:
     conflicts: int
 
 
+def digest_entry(
+    services: Services, stored: StoredArticle, subscriptions: Sequence[Subscription]
+) -> DigestEntry:
+    """An article with what brought it (topic titles, keywords) and its source's name."""
+    topics, keywords = [], []
+    for sub in matched_by(subscriptions, stored, services.texts):
+        if sub.kind == TOPIC:
+            topic = services.topic(sub.value)
+            topics.append(topic.title if topic else sub.value)
+        else:
+            keywords.append(sub.value)
+    return DigestEntry(
+        stored.article,
+        stored.digest,
+        topics=tuple(topics),
+        keywords=tuple(keywords),
+        source_name=source_name(stored.article.source, services.settings.app.sources),
+    )
+
+
 def digest_messages(
     services: Services,
     chat: ChatSettings,
@@ -49,14 +69,18 @@ def digest_messages(
     now: datetime,
     *,
     title: str = "Your digest",
+    more: int = 0,
+    note: str = "",
 ) -> list[str]:
-    titles = [t.title for name in topics_of(subscriptions) if (t := services.topic(name))]
+    zone = ZoneInfo(chat.timezone)
     return render_digest(
-        [DigestEntry(stored.article, stored.digest) for stored in chosen],
+        [digest_entry(services, stored, subscriptions) for stored in chosen],
         title=title,
-        when=now.astimezone(ZoneInfo(chat.timezone)),
-        topics=titles,
+        when=now.astimezone(zone),
         bullets=chat.bullets,
+        tz=zone,
+        more=more,
+        note=note,
     )
 
 
@@ -111,14 +135,19 @@ def plan_batch(
     plans = []
     for chat in chats:
         subs = subscriptions.get(chat.chat_id, [])
-        chosen = articles_for_chat(
+        selection = select_for_chat(
             subs,
             pool,
             delivered.get(chat.chat_id, set()),
             services.texts,
             services.settings.bot.digest_max_articles,
         )
-        messages = digest_messages(services, chat, chosen, subs, now) if chosen else []
+        chosen = selection.chosen
+        messages = (
+            digest_messages(services, chat, chosen, subs, now, more=selection.more)
+            if chosen
+            else []
+        )
         plans.append(
             ChatPlan(
                 chat,

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from bot.store import StoredArticle, Subscription
 from summaries.matching import KeywordQuery, QueryError, TokenisedText
+from summaries.sources import SourceSpec
 
 TOPIC = "topic"
 KEYWORDS = "keywords"
@@ -50,6 +51,39 @@ def _parsed_query(text: str) -> KeywordQuery | None:
         return None
 
 
+@dataclass(frozen=True)
+class Selection:
+    """A chat's pick for one digest, newest first, and how many more matches did not fit."""
+
+    chosen: list[StoredArticle]
+    more: int = 0
+
+
+def select_for_chat(
+    subscriptions: Sequence[Subscription],
+    candidates: Iterable[StoredArticle],
+    already_sent: Collection[str],
+    texts: ArticleTexts,
+    limit: int,
+) -> Selection:
+    """The newest `limit` candidates that match any subscription and were not sent before,
+    and a count of the matching ones left over (the reader is told: "N more: /digest").
+
+    Candidates come newest first; the result is too.
+    """
+    chosen: list[StoredArticle] = []
+    more = 0
+    for stored in candidates:
+        if stored.article.id in already_sent or not stored.digest.bullets:
+            continue
+        if any(subscription_matches(sub, stored, texts) for sub in subscriptions):
+            if len(chosen) < limit:
+                chosen.append(stored)
+            else:
+                more += 1
+    return Selection(chosen, more)
+
+
 def articles_for_chat(
     subscriptions: Sequence[Subscription],
     candidates: Iterable[StoredArticle],
@@ -57,20 +91,25 @@ def articles_for_chat(
     texts: ArticleTexts,
     limit: int,
 ) -> list[StoredArticle]:
-    """The newest `limit` candidates that match any subscription and were not sent before.
-
-    Candidates come newest first; the result is too.
-    """
-    chosen: list[StoredArticle] = []
-    for stored in candidates:
-        if len(chosen) >= limit:
-            break
-        if stored.article.id in already_sent or not stored.digest.bullets:
-            continue
-        if any(subscription_matches(sub, stored, texts) for sub in subscriptions):
-            chosen.append(stored)
-    return chosen
+    """`select_for_chat` without the count of what is left."""
+    return select_for_chat(subscriptions, candidates, already_sent, texts, limit).chosen
 
 
-def topics_of(subscriptions: Iterable[Subscription]) -> list[str]:
-    return [sub.value for sub in subscriptions if sub.kind == TOPIC]
+def matched_by(
+    subscriptions: Iterable[Subscription], stored: StoredArticle, texts: ArticleTexts
+) -> list[Subscription]:
+    """The subscriptions that brought this article: the reader is shown why it is there."""
+    return [sub for sub in subscriptions if subscription_matches(sub, stored, texts)]
+
+
+def source_name(source: str, specs: Iterable[SourceSpec]) -> str | None:
+    """The configured name of the source an article came from (`source` is the feed URL, or
+    a file's path inside a configured folder); None when no source claims it."""
+    normalised = source.replace("\\", "/")
+    claims = [
+        (len(location), spec.name)
+        for spec in specs
+        if (location := spec.location.replace("\\", "/").rstrip("/"))
+        and (normalised == location or normalised.startswith(location + "/"))
+    ]
+    return max(claims)[1] if claims else None

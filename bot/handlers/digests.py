@@ -20,9 +20,8 @@ from bot.handlers.common import (
 from bot.handlers.subscriptions import resolve_subscription
 from bot.parsing import UsageError
 from bot.rounds import candidate_pool, digest_messages, plan_batch, send_now
-from bot.selection import TOPIC
 from bot.services import Services
-from bot.store import ChatSettings, Subscription
+from bot.store import ChatSettings, StoredArticle, Subscription
 from summaries.models import Topic
 
 logger = logging.getLogger(__name__)
@@ -79,7 +78,7 @@ async def topic_command(
     services = services_of(context)
     chat = await ensure_chat(update, services)
     pool = await candidate_pool(services, services.clock())
-    latest = [stored for stored in pool if topic.name in stored.digest.topics]
+    latest = newest_published([stored for stored in pool if topic.name in stored.digest.topics])
     if not latest:
         await reply(
             update,
@@ -91,12 +90,24 @@ async def topic_command(
         services,
         chat,
         latest[:TOPIC_COMMAND_ARTICLES],
-        [Subscription(TOPIC, topic.name)],
+        [],  # every article is this topic's: no tag needed
         services.clock(),
         title=f"Latest: {topic.title}",
+        note="Newest first, by publication time.",
     )
     for text in messages:
         await reply(update, text, link_preview=chat.link_preview)
+
+
+def newest_published(articles: Sequence[StoredArticle]) -> list[StoredArticle]:
+    """Newest publication first; articles without a date go last, newest fetched first."""
+    dated = sorted(
+        (stored for stored in articles if stored.article.published is not None),
+        key=lambda stored: stored.article.published or stored.fetched_at,
+        reverse=True,
+    )
+    undated = [stored for stored in articles if stored.article.published is None]
+    return dated + undated
 
 
 def topic_handlers(commands: dict[str, Topic]) -> list[CommandHandler]:
