@@ -33,10 +33,13 @@ from bot.handlers.common import reply, user_language_code
 from bot.i18n import DEFAULT_LANGUAGE, N_
 from bot.ingest import ingest_due
 from bot.ratelimit import TelegramRateLimiter
+from bot.rerank import rerank_in_background
 from bot.rounds import digest_round
 from bot.services import SERVICES_KEY, Services, callback_key, get_services
 from bot.store import AsyncStore, Store, StoreUnavailable
+from summaries.digest import language_of
 from summaries.matching import TopicMatcher
+from summaries.models import Article
 from summaries.sources import USER_AGENT
 
 logger = logging.getLogger(__name__)
@@ -129,6 +132,9 @@ async def _post_init(application: Application) -> None:
             name="outbox-sender",
         )
     )
+    services.background.append(
+        asyncio.create_task(rerank_in_background(services), name="rerank-articles")
+    )
     job_queue = application.job_queue
     assert job_queue is not None, "install python-telegram-bot[job-queue]"
     job_queue.run_repeating(
@@ -143,8 +149,14 @@ async def _post_init(application: Application) -> None:
 
 
 async def _load_search_index(services: Services) -> None:
-    for stored in await services.store.recent_articles(None, SEARCH_INDEX_SIZE):
-        services.search_index.add(stored.article.id, stored.article.title, stored.article.text)
+    stored = await services.store.recent_articles(None, SEARCH_INDEX_SIZE)
+    # Tokenising (and detecting the language of rows stored without one) is CPU work.
+    await asyncio.to_thread(_index_articles, services, [item.article for item in stored])
+
+
+def _index_articles(services: Services, articles: list[Article]) -> None:
+    for article in articles:
+        services.search_index.add(article.id, article.title, article.text, language_of(article))
 
 
 async def _publish_commands(application: Application, services: Services) -> None:
@@ -169,7 +181,7 @@ async def _publish_commands(application: Application, services: Services) -> Non
                 await call
             except TelegramError as error:
                 logger.warning(
-                    "could not publish the %s %s (%s); going on without it", code, what, error
+                    "could not publish the %s in %s (%s); going on without it", what, code, error
                 )
 
 

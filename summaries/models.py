@@ -45,7 +45,9 @@ class Article:
     """One news article as ingested from a source.
 
     `source` is the file path or URL the article came from; `paragraphs` hold the body text
-    (never the title). `published` is timezone-aware when known.
+    (never the title). `published` is timezone-aware when known. `language` is an ISO 639-1
+    code ("en", "zh"), from the source's configuration; "" until known (see
+    `summaries.digest.with_language`, which detects it).
     """
 
     id: str
@@ -55,6 +57,7 @@ class Article:
     url: str | None = None
     published: datetime | None = None
     tags: tuple[str, ...] = ()
+    language: str = ""
 
     @property
     def text(self) -> str:
@@ -70,6 +73,7 @@ class Article:
         url: str | None = None,
         published: datetime | None = None,
         tags: tuple[str, ...] | list[str] = (),
+        language: str = "",
     ) -> Article:
         paragraphs = tuple(paragraphs)
         return cls(
@@ -80,18 +84,51 @@ class Article:
             url=url,
             published=published,
             tags=tuple(tags),
+            language=language,
         )
 
 
 @dataclass(frozen=True, slots=True)
+class RankedBullet:
+    """A bullet, and the place (counting from 0) of its sentence among the article's."""
+
+    position: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
-    """The condensed form of one article: k bullets in article order, topics and keywords."""
+    """The condensed form of one article: k bullets in article order, topics and keywords.
+
+    `ranking` holds up to MAX_BULLETS bullets, best first, so that any bullet count a reader
+    chooses is rendered from it (`top`) without summarising again; `ranker_version` says which
+    ranking code produced it, so that a newer one can re-rank stored articles.
+    """
 
     article_id: str
     bullets: tuple[str, ...]
     topics: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     algorithm: str = "default"
+    ranking: tuple[RankedBullet, ...] = ()
+    ranker_version: str = ""
+
+    def top(self, k: int | None = None) -> tuple[str, ...]:
+        """The best `k` bullets in article order (`bullets` when k is None).
+
+        A digest stored before rankings were kept has only `bullets`: their first k.
+        """
+        if k is None:
+            return self.bullets
+        if not self.ranking:
+            return self.bullets[: max(k, 0)]
+        chosen = sorted(self.ranking[: max(k, 0)], key=lambda bullet: bullet.position)
+        return tuple(bullet.text for bullet in chosen)
+
+    @property
+    def most(self) -> int:
+        """How many bullets `top` can give at most."""
+        return max(len(self.ranking), len(self.bullets))
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,4 +147,3 @@ class SummariserSettings:
     algorithm: str = "default"
     max_bullet_chars: int = 280
     keywords: int = 5
-    language: str = "english"

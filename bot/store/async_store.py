@@ -138,6 +138,13 @@ class AsyncStore:
     async def update_digests(self, digests: Sequence[Digest]) -> None:
         await self._run(self.store.update_digests, digests)
 
+    async def stale_articles(
+        self, algorithm: str, ranker_version: str, after_id: str = "", limit: int = 100
+    ) -> list[StoredArticle]:
+        return await self._run(
+            self.store.stale_articles, algorithm, ranker_version, after_id, limit
+        )
+
     async def delivered_article_ids(
         self, chat_ids: Sequence[int], article_ids: Sequence[str]
     ) -> dict[int, set[str]]:

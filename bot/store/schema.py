@@ -39,6 +39,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from summaries.models import RankedBullet
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes (tzinfo is `datetime.UTC`) out, on both engines.
@@ -95,6 +97,28 @@ class JsonTuple(TypeDecorator[tuple[str, ...]]):
         return None if value is None else tuple(json.loads(value))
 
 
+class JsonRanking(TypeDecorator[tuple[RankedBullet, ...]]):
+    """A digest's ranking as a JSON array of [position, text] pairs, best first."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: tuple[RankedBullet, ...] | None, dialect: Dialect
+    ) -> str | None:
+        if value is None:
+            return None
+        pairs = [[bullet.position, bullet.text] for bullet in value]
+        return json.dumps(pairs, ensure_ascii=False)
+
+    def process_result_value(
+        self, value: str | None, dialect: Dialect
+    ) -> tuple[RankedBullet, ...] | None:
+        if value is None:
+            return None
+        return tuple(RankedBullet(int(position), text) for position, text in json.loads(value))
+
+
 # SQLite only turns exactly "INTEGER PRIMARY KEY" into the fast rowid alias.
 BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -149,22 +173,32 @@ subscriptions = Table(
     PrimaryKeyConstraint("chat_id", "kind", "value"),
 )
 
+
+def _article_columns_v1() -> list[Column[Any]]:
+    return [
+        Column("id", String(64), primary_key=True),
+        Column("source", Text, nullable=False),
+        Column("title", Text, nullable=False),
+        Column("url", Text),
+        Column("published", UtcDateTime),
+        Column("tags", JsonTuple, nullable=False),
+        Column("paragraphs", JsonTuple, nullable=False),
+        Column("fetched_at", UtcDateTime, nullable=False),
+        Column("bullets", JsonTuple, nullable=False),
+        Column("topics", JsonTuple, nullable=False),
+        Column("keywords", JsonTuple, nullable=False),
+        Column("algorithm", String(32), nullable=False),
+        Column("digest_updated_at", UtcDateTime, nullable=False),
+    ]
+
+
 articles = Table(
     "articles",
     metadata,
-    Column("id", String(64), primary_key=True),
-    Column("source", Text, nullable=False),
-    Column("title", Text, nullable=False),
-    Column("url", Text),
-    Column("published", UtcDateTime),
-    Column("tags", JsonTuple, nullable=False),
-    Column("paragraphs", JsonTuple, nullable=False),
-    Column("fetched_at", UtcDateTime, nullable=False),
-    Column("bullets", JsonTuple, nullable=False),
-    Column("topics", JsonTuple, nullable=False),
-    Column("keywords", JsonTuple, nullable=False),
-    Column("algorithm", String(32), nullable=False),
-    Column("digest_updated_at", UtcDateTime, nullable=False),
+    *_article_columns_v1(),
+    # Migration 3: up to 10 shortened bullets, best first, and which ranker made them.
+    Column("ranking", JsonRanking, nullable=False, server_default="[]"),
+    Column("ranker_version", String(32), nullable=False, server_default=""),
 )
 
 # One row per digest enqueued for a chat: the id that deliveries and outbox parts share.
@@ -270,11 +304,14 @@ class Migration:
 
 
 def _create_v1(conn: Connection) -> None:
-    # The chats table as first shipped; later migrations add its newer columns.
+    # The chats and articles tables as first shipped; later migrations add newer columns.
     chats_v1 = Table("chats", MetaData(), *_chat_columns_v1())
     _chats_due_index(chats_v1)
     chats_v1.create(conn, checkfirst=False)
-    tables = [subscriptions, articles, chat_digests, deliveries, outbox, sources]
+    articles_v1 = Table("articles", MetaData(), *_article_columns_v1())
+    Index("ix_articles_fetched", articles_v1.c.fetched_at, articles_v1.c.published)
+    articles_v1.create(conn, checkfirst=False)
+    tables = [subscriptions, chat_digests, deliveries, outbox, sources]
     metadata.create_all(conn, tables=tables, checkfirst=False)
 
 
@@ -282,7 +319,16 @@ def _add_chat_language(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE chats ADD COLUMN language VARCHAR(16)"))
 
 
+def _add_rankings(conn: Connection) -> None:
+    # Existing digests keep their bullets; the re-rank job fills the ranking in the background.
+    conn.execute(text("ALTER TABLE articles ADD COLUMN ranking TEXT NOT NULL DEFAULT '[]'"))
+    conn.execute(
+        text("ALTER TABLE articles ADD COLUMN ranker_version VARCHAR(32) NOT NULL DEFAULT ''")
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "chats, subscriptions, articles, outbox", _create_v1),
     Migration(2, "chats.language", _add_chat_language),
+    Migration(3, "articles keep a ranking of up to 10 bullets", _add_rankings),
 )

@@ -246,6 +246,14 @@ class Store:
         if unknown:
             logger.warning("update_digests: %d digests name articles not in the store", unknown)
 
+    def stale_articles(
+        self, algorithm: str, ranker_version: str, after_id: str = "", limit: int = 100
+    ) -> list[StoredArticle]:
+        """A page of articles (by id, after `after_id`) ranked by another algorithm or ranker
+        version than the ones given; an empty list when none is left."""
+        with self._transaction(write=False) as conn:
+            return article_queries.stale_articles(conn, algorithm, ranker_version, after_id, limit)
+
     def delivered_article_ids(
         self, chat_ids: Sequence[int], article_ids: Sequence[str]
     ) -> dict[int, set[str]]:
