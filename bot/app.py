@@ -21,6 +21,8 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     ContextTypes,
+    MessageHandler,
+    filters,
 )
 
 from bot import callbacks
@@ -97,6 +99,10 @@ def build_application(
     for module in (start, subscriptions, digests, search, settings_handlers, language, admin):
         application.add_handlers(module.HANDLERS)
     application.add_handlers(digests.topic_handlers(commands))
+    # Last in its group: only a command that no handler above took is unknown.
+    application.add_handler(
+        MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, start.unknown_command)
+    )
     application.add_handler(CallbackQueryHandler(dispatch_button))
     application.add_error_handler(error_handler)
     return application

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Sequence
 from functools import partial
 from html import escape
 
-from telegram import Update
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
 from telegram.ext import CommandHandler, ContextTypes
 
 from bot.handlers.common import (
     argument_text,
     ensure_chat,
+    is_group_admin,
+    is_private,
     reply,
     reply_usage,
     services_of,
@@ -20,6 +24,7 @@ from bot.handlers.common import (
 from bot.handlers.subscriptions import resolve_subscription
 from bot.parsing import UsageError
 from bot.rounds import candidate_pool, digest_messages, plan_batch, send_now
+from bot.selection import KEYWORDS
 from bot.services import Services
 from bot.store import ChatSettings, StoredArticle, Subscription
 from summaries.models import Topic
@@ -31,9 +36,10 @@ TOPIC_COMMAND_ARTICLES = 5
 async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     chat = await ensure_chat(update, services)
-    if context.args:
+    asked = argument_text(context)
+    if asked:
         try:
-            subscriptions = [resolve_subscription(services, argument_text(context))]
+            subscriptions = [resolve_subscription(services, asked)]
         except UsageError as error:
             await reply_usage(update, str(error))
             return
@@ -46,7 +52,28 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
                 "/digest quantum for one topic now.",
             )
             return
-    await send_unsent_digest(services, chat, subscriptions, context)
+    # In a group, a member who is not an admin reads without using up the group's digest.
+    record = is_private(update) or await is_group_admin(update, context)
+    sent = await send_unsent_digest(services, chat, subscriptions, context, record=record)
+    if sent:
+        return
+    if subscriptions[0].kind == KEYWORDS and asked:
+        await reply(update, no_such_topic(services, asked))
+    else:
+        await reply(update, "Nothing new for you right now. /search finds older articles.")
+
+
+def no_such_topic(services: Services, asked: str) -> str:
+    """'/digest nosuch' found no topic and no new article with that word: say so, and
+    suggest the closest topic."""
+    names = {name: name for name in services.topic_commands}
+    names |= {
+        topic.title.casefold(): command for command, topic in services.topic_commands.items()
+    }
+    close = difflib.get_close_matches(asked.casefold(), list(names), n=1, cutoff=0.6)
+    shown = escape(asked[:40])
+    hint = f"Did you mean /{names[close[0]]}?" if close else "/topics lists them all."
+    return f"There is no topic “{shown}”, and no new article mentions it. {hint}"
 
 
 async def send_unsent_digest(
@@ -54,8 +81,14 @@ async def send_unsent_digest(
     chat: ChatSettings,
     subscriptions: Sequence[Subscription],
     context: ContextTypes.DEFAULT_TYPE,
-) -> None:
-    """The articles matching `subscriptions` this chat has not had, recorded then sent now."""
+    *,
+    record: bool = True,
+) -> bool:
+    """The articles matching `subscriptions` this chat has not had, sent now; False if none.
+
+    Recorded first (the chat will not get them again) unless `record` is False: then they are
+    only shown, and the chat's scheduled digest still brings them.
+    """
     now = services.clock()
     pool = await candidate_pool(services, now)
     delivered = await services.store.delivered_article_ids(
@@ -64,11 +97,16 @@ async def send_unsent_digest(
     wanted = {chat.chat_id: list(subscriptions)}
     [plan] = plan_batch(services, [chat], wanted, delivered, pool, now)
     if not plan.article_ids:
+        return False
+    if record:
+        await send_now(context.bot, services.store, chat, plan.article_ids, plan.messages, now)
+        return True
+    preview = LinkPreviewOptions(is_disabled=not chat.link_preview)
+    for text in plan.messages:
         await context.bot.send_message(
-            chat.chat_id, "Nothing new for you right now. /search finds older articles."
+            chat.chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=preview
         )
-        return
-    await send_now(context.bot, services.store, chat, plan.article_ids, plan.messages, now)
+    return True
 
 
 async def topic_command(

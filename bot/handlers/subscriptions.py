@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from html import escape
 
@@ -12,6 +14,7 @@ from telegram.ext import CommandHandler, ContextTypes
 
 from bot import callbacks
 from bot.handlers.common import (
+    NO_PREVIEW,
     argument_text,
     ensure_chat,
     may_change_chat,
@@ -22,13 +25,18 @@ from bot.handlers.common import (
     services_of,
 )
 from bot.parsing import UsageError, check_argument_text
+from bot.render import truncate_text
 from bot.rounds import following_slot
 from bot.selection import KEYWORDS, TOPIC
 from bot.services import Services
-from bot.store import Subscription
-from summaries.matching import KeywordQuery, QueryError
+from bot.store import ChatSettings, Subscription
+from summaries.matching import KeywordQuery, QueryError, stem
+from summaries.ranking import ENGLISH_FUNCTION_WORDS
 
 TOGGLE = "tog"
+REMOVE = "rm"
+# Keywords made only of these would match nearly every English article.
+_COMMON_STEMS = frozenset(stem(word) for word in ENGLISH_FUNCTION_WORDS)
 MAX_SUBSCRIPTIONS = 50
 SUBSCRIBE_EXAMPLE = (
     'For example: /subscribe quantum (a topic), /subscribe "satellite internet" (a phrase) or '
@@ -46,7 +54,65 @@ def resolve_subscription(services: Services, text: str) -> Subscription:
         query = KeywordQuery.parse(text)
     except QueryError as error:
         raise UsageError(f"Cannot follow “{text}”: {error}. {SUBSCRIBE_EXAMPLE}") from None
+    if all(len(term) == 1 and term[0] in _COMMON_STEMS for term in query.terms):
+        raise UsageError(
+            f"“{text}” has only common words that almost every article contains. "
+            f"Follow something more specific (a quoted phrase keeps them). {SUBSCRIBE_EXAMPLE}"
+        )
     return Subscription(KEYWORDS, query.text)
+
+
+def _flat_terms(text: str) -> tuple[str, ...] | None:
+    """A keyword query's words in order, quotes ignored: "satellite internet" and
+    satellite internet both give ('satellit', 'internet')."""
+    try:
+        query = KeywordQuery.parse(text)
+    except QueryError:
+        return None
+    return tuple(token for term in query.terms for token in term)
+
+
+def same_words(subscriptions: Iterable[Subscription], wanted: Subscription) -> Subscription | None:
+    """The keyword subscription with the same words as `wanted`, however it was quoted."""
+    if wanted.kind != KEYWORDS:
+        return None
+    words = _flat_terms(wanted.value)
+    for sub in subscriptions:
+        if sub.kind == KEYWORDS and words and _flat_terms(sub.value) == words:
+            return sub
+    return None
+
+
+def label(services: Services, subscription: Subscription) -> str:
+    """A subscription as plain text: the topic's title, or the keywords as followed."""
+    if subscription.kind == TOPIC:
+        topic = services.topic(subscription.value)
+        return topic.title if topic else subscription.value
+    return subscription.value
+
+
+def subscription_key(subscription: Subscription) -> str:
+    """A short stable name for a subscription in button data (keywords may be long)."""
+    digest = hashlib.sha256(f"{subscription.kind}\x1f{subscription.value}".encode())
+    return digest.hexdigest()[:12]
+
+
+def remove_keyboard(
+    services: Services, chat_id: int, subscriptions: Sequence[Subscription]
+) -> InlineKeyboardMarkup | None:
+    """One "✖ name" button per subscription: a tap stops following it."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"✖ {truncate_text(label(services, sub), 60)}",
+                callback_data=callbacks.encode(
+                    REMOVE, chat_id, subscription_key(sub), key=services.callback_key
+                ),
+            )
+        ]
+        for sub in subscriptions
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def describe(services: Services, subscription: Subscription) -> str:
@@ -170,8 +236,14 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     services = services_of(context)
     chat = await ensure_chat(update, services)
     if not context.args:
+        subscriptions = await services.store.list_subscriptions(chat.chat_id)
+        text = (
+            "Tap a subscription to stop following it, or send /unsubscribe all."
+            if subscriptions
+            else "Nothing to stop following yet: /topics to choose, or /subscribe keywords."
+        )
         await reply(
-            update, "Say what to stop following: /unsubscribe quantum, or /unsubscribe all."
+            update, escape(text), keyboard=remove_keyboard(services, chat.chat_id, subscriptions)
         )
         return
     if not await may_change_chat(update, context):
@@ -186,6 +258,9 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     except UsageError as error:
         await reply_usage(update, str(error))
         return
+    existing = await services.store.list_subscriptions(chat.chat_id)
+    if subscription not in existing:
+        subscription = same_words(existing, subscription) or subscription
     if await services.store.remove_subscription(chat.chat_id, subscription):
         await reply(update, f"Unsubscribed from {describe(services, subscription)}.")
     else:
@@ -195,14 +270,15 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
         )
 
 
-async def list_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
-    chat = await ensure_chat(update, services)
+async def list_text(services: Services, chat: ChatSettings) -> str:
     subscriptions = await services.store.list_subscriptions(chat.chat_id)
-    lines = ["<b>You follow</b>"]
+    who = "You follow" if chat.chat_type == "private" else "This group follows"
+    lines = [f"<b>{who}</b>"]
     lines += [f"• {describe(services, sub)}" for sub in subscriptions] or [
         "nothing yet — /topics to choose, or /subscribe keywords"
     ]
+    if subscriptions:
+        lines.append("<i>Tap ✖ to stop following one.</i>")
     lines += [
         "",
         f"<b>Schedule</b>: {escape(schedule_text(chat))}",
@@ -212,7 +288,49 @@ async def list_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         f"{chat.bullets} bullets per article; "
         f"link previews {'on' if chat.link_preview else 'off'}."
     )
-    await reply(update, "\n".join(lines))
+    return "\n".join(lines)
+
+
+async def list_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    chat = await ensure_chat(update, services)
+    subscriptions = await services.store.list_subscriptions(chat.chat_id)
+    await reply(
+        update,
+        await list_text(services, chat),
+        keyboard=remove_keyboard(services, chat.chat_id, subscriptions),
+    )
+
+
+async def remove_button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, button: callbacks.Callback
+) -> None:
+    """A "✖" button under /list or /unsubscribe: stop following that subscription."""
+    query = update.callback_query
+    assert query is not None
+    services = services_of(context)
+    chat = await ensure_chat(update, services)
+    subscriptions = await services.store.list_subscriptions(chat.chat_id)
+    key = button.args[0] if len(button.args) == 1 else ""
+    chosen = next((sub for sub in subscriptions if subscription_key(sub) == key), None)
+    if chosen is None:
+        await query.answer("You no longer follow that. Send /list for a fresh list.")
+        return
+    if not await may_change_chat(update, context):
+        return
+    await services.store.remove_subscription(chat.chat_id, chosen)
+    await query.answer(f"Unsubscribed from {label(services, chosen)}."[:200])
+    left = [sub for sub in subscriptions if sub != chosen]
+    try:
+        await query.edit_message_text(
+            await list_text(services, chat),
+            parse_mode="HTML",
+            reply_markup=remove_keyboard(services, chat.chat_id, left),
+            link_preview_options=NO_PREVIEW,
+        )
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
 
 
 HANDLERS = [
@@ -221,4 +339,4 @@ HANDLERS = [
     CommandHandler("unsubscribe", unsubscribe_command),
     CommandHandler("list", list_command),
 ]
-BUTTONS = {TOGGLE: toggle_topic}
+BUTTONS = {TOGGLE: toggle_topic, REMOVE: remove_button}

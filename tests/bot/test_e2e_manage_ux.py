@@ -88,7 +88,9 @@ async def test_stop_asks_before_deleting(running_bot):
     question = await running_bot.command(ALICE, "stop")
     assert "delete" in question.text
     assert await running_bot.services.store.get_chat(ALICE["id"]) is not None
-    query_id = fake.press_button(ALICE["id"], question.message_id, buttons(question)["Cancel"], ALICE)
+    query_id = fake.press_button(
+        ALICE["id"], question.message_id, buttons(question)["Cancel"], ALICE
+    )
     await fake.wait_for_callback_answer(query_id)
     assert await running_bot.services.store.get_chat(ALICE["id"]) is not None
     question = await running_bot.command(ALICE, "stop")
@@ -134,8 +136,8 @@ async def test_refusals_to_members_do_not_flood_the_group(running_bot):
     fake.set_admins(GROUP["id"], [ALICE["id"]])
     refused = await running_bot.command(BOB, "subscribe", "quantum", chat=GROUP)
     assert "Only this group's administrators" in refused.text
-    for name in ("subscribe", "time", "pause"):
-        fake.command(GROUP, BOB, name, "quantum" if name == "subscribe" else "")
+    for name, args in (("subscribe", "quantum"), ("time", "09:00"), ("pause", "")):
+        fake.command(GROUP, BOB, name, args)
     listing = await running_bot.command(BOB, "list", chat=GROUP)
     assert "This group follows" in listing.text  # the next reply: the refusals stayed silent
     welcome = await running_bot.command(ALICE, "topics", chat=GROUP)
