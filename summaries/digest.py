@@ -61,7 +61,7 @@ __all__ = [
 # Which ranking code made a stored digest's ranking. Bump it with any change to splitting,
 # cleaning, ranking or shortening that changes the bullets: the bot then re-ranks the stored
 # articles in the background.
-RANKER_VERSION = "1"
+RANKER_VERSION = "2"
 ELLIPSIS = "…"
 MIN_BULLET_CHARS = 40
 # Two sentences say the same thing when this share of the shorter one's content words (and
@@ -259,7 +259,8 @@ def shorten(sentence: str, max_chars: int, language: str = "en") -> str:
     if cut is None:  # the first word is longer than the limit: keep it whole
         first_word = sentence.split(maxsplit=1)[0]
         return first_word if first_word == sentence else first_word + ELLIPSIS
-    return _tidy_end(sentence[:cut], segmented) + ELLIPSIS
+    english = languages.get(language).code == "en"
+    return _tidy_end(sentence[:cut], segmented, english) + ELLIPSIS
 
 
 def _clause_cut(window: str, limit: int, segmented: bool) -> int | None:
@@ -291,13 +292,18 @@ def _balanced(text: str) -> bool:
     )
 
 
-def _tidy_end(text: str, segmented: bool = False) -> str:
-    """Strip trailing punctuation and dangling function words ("the", "and") before "…"."""
+def _tidy_end(text: str, segmented: bool = False, english: bool = True) -> str:
+    """Strip trailing punctuation and dangling function words ("the", "and") before "…".
+
+    Only English and Chinese have such a list: elsewhere a short word may carry meaning
+    (French "pas"), so it stays.
+    """
     text = _TRAILING_JOINERS.sub("", text)
     if segmented:
         return _tidy_segmented_end(text)
+    dangling = _DANGLING_WORDS if english else frozenset()
     words = list(_NON_SPACE.finditer(text))
-    while len(words) > 1 and words[-1].group().lower() in _DANGLING_WORDS:
+    while len(words) > 1 and words[-1].group().lower() in dangling:
         words.pop()
         text = _TRAILING_JOINERS.sub("", text[: words[-1].end()])
         words = list(_NON_SPACE.finditer(text))

@@ -194,38 +194,41 @@ def _joined(term: Sequence[str]) -> str:
 class KeywordQuery:
     """Free keywords, news-alert style: every term must occur; a quoted term is a phrase.
 
-    `terms` hold each term's words as typed; they are stemmed in the language of whatever
-    article the query is compared with (`terms_in`).
+    `terms` hold each term's English stems (as they always have); `words` hold the words as
+    typed, which `terms_in` stems in the language of the article the query is compared with.
     """
 
     terms: tuple[tuple[str, ...], ...]
     text: str
+    words: tuple[tuple[str, ...], ...] = ()
 
     @classmethod
     def parse(cls, text: str) -> KeywordQuery:
         surface: list[str] = []
+        typed: list[tuple[str, ...]] = []
         terms: list[tuple[str, ...]] = []
-        seen: set[tuple[str, ...]] = set()
         for match in _QUOTED_OR_WORD.finditer(text):
             quoted = match.group(1) if match.group(1) is not None else match.group(2)
             raw = quoted if quoted is not None else match.group(3)
-            term = tuple(words(raw))
-            key = stems(raw)  # "satellite satellites" is one term
-            if not term or key in seen:
+            term = stems(raw)
+            if not term or term in terms:  # "satellite satellites" is one term
                 continue
-            seen.add(key)
             terms.append(term)
-            shown = _joined(term)
+            typed.append(tuple(words(raw)))
+            shown = _joined(typed[-1])
             surface.append(f'"{shown}"' if " " in shown else shown)
         if not terms:
             raise QueryError("the query has no words to look for")
         if len(terms) > MAX_QUERY_TERMS:
             raise QueryError(f"a query can have at most {MAX_QUERY_TERMS} words or phrases")
-        return cls(tuple(terms), " ".join(surface).casefold())
+        return cls(tuple(terms), " ".join(surface).casefold(), tuple(typed))
 
     def terms_in(self, language: str) -> tuple[tuple[str, ...], ...]:
         """The terms stemmed for text in `language`."""
-        return tuple(_stemmed(term, language) for term in self.terms)
+        code = languages.normalise_code(language)
+        if code == languages.DEFAULT_LANGUAGE or not self.words:
+            return self.terms
+        return tuple(_stemmed(term, code) for term in self.words)
 
     def stems_in(self, language: str = languages.DEFAULT_LANGUAGE) -> frozenset[str]:
         return frozenset(token for term in self.terms_in(language) for token in term)

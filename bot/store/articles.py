@@ -28,6 +28,7 @@ def _article_row(article: Article, digest: Digest, fetched_at: datetime) -> dict
         "published": article.published,
         "tags": article.tags,
         "paragraphs": article.paragraphs,
+        "language": article.language,
         "fetched_at": fetched_at,
         **_digest_values(digest, fetched_at),
     }
@@ -54,6 +55,7 @@ def stored_from_row(row: Row[Any]) -> StoredArticle:
         url=row.url,
         published=row.published,
         tags=row.tags,
+        language=row.language,
     )
     digest = Digest(
         article_id=row.id,

@@ -199,6 +199,8 @@ articles = Table(
     # Migration 3: up to 10 shortened bullets, best first, and which ranker made them.
     Column("ranking", JsonRanking, nullable=False, server_default="[]"),
     Column("ranker_version", String(32), nullable=False, server_default=""),
+    # Migration 4: the article's ISO 639-1 language code; "" for rows stored before it.
+    Column("language", String(16), nullable=False, server_default=""),
 )
 
 # One row per digest enqueued for a chat: the id that deliveries and outbox parts share.
@@ -319,6 +321,11 @@ def _add_chat_language(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE chats ADD COLUMN language VARCHAR(16)"))
 
 
+def _add_article_language(conn: Connection) -> None:
+    # Older rows get "": their language is detected from their text when it is needed.
+    conn.execute(text("ALTER TABLE articles ADD COLUMN language VARCHAR(16) NOT NULL DEFAULT ''"))
+
+
 def _add_rankings(conn: Connection) -> None:
     # Existing digests keep their bullets; the re-rank job fills the ranking in the background.
     conn.execute(text("ALTER TABLE articles ADD COLUMN ranking TEXT NOT NULL DEFAULT '[]'"))
@@ -331,4 +338,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "chats, subscriptions, articles, outbox", _create_v1),
     Migration(2, "chats.language", _add_chat_language),
     Migration(3, "articles keep a ranking of up to 10 bullets", _add_rankings),
+    Migration(4, "articles.language", _add_article_language),
 )
