@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from telegram import BotCommand, Update
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import (
@@ -129,6 +131,7 @@ async def _post_init(application: Application) -> None:
         clock=timing.clock,
     )
     application.bot_data[SERVICES_KEY] = services
+    _log_start(application, settings)
     await _load_search_index(services)
     await _publish_commands(application, services)
     sender = services.sender = OutboxSender(application.bot, async_store, clock=timing.clock)
@@ -152,6 +155,26 @@ async def _post_init(application: Application) -> None:
         first=timing.first_round_seconds,
         name="digest-round",
     )
+
+
+def _log_start(application: Application, settings: Settings) -> None:
+    """Says who is starting, with what: the operator's first check when something is off."""
+    sources = ", ".join(f"{spec.name} ({spec.location})" for spec in settings.app.sources)
+    logger.info(
+        "starting @%s; config %s; database %s; sources: %s",
+        application.bot.username,
+        settings.app.path,
+        public_database_url(settings.bot.database_url),
+        sources or "none",
+    )
+
+
+def public_database_url(url: str) -> str:
+    """The database URL without its password, fit for a log line."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unparsable URL)"
 
 
 async def _load_search_index(services: Services) -> None:

@@ -18,7 +18,7 @@ from typing import NamedTuple
 MAX_ECHO_CHARS = 40
 MAX_TIMEZONE_CHARS = 64
 MIN_BULLETS = 1
-MAX_BULLETS = 5
+MAX_BULLETS = 10  # as summariser.bullets: every stored digest ranks up to 10
 FREQUENCIES = ("hourly", "daily", "weekly", "off")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -237,7 +237,7 @@ def parse_frequency(text: str) -> Frequency:
 
 
 def parse_bullets(text: str) -> int:
-    """'3' -> 3: how many bullets per article, 1 to 5."""
+    """'3' -> 3: how many bullets per article, 1 to 10."""
     example = f"Send a number from {MIN_BULLETS} to {MAX_BULLETS}, for example /bullets 3"
     cleaned = text.strip()
     if not cleaned:

@@ -82,7 +82,7 @@ async def test_malformed_commands_get_specific_help(running_bot):
         ("time", "25:00"): "/time 08:00",
         ("timezone", "Mars/Olympus"): "timezone",
         ("frequency", "sometimes"): "/frequency",
-        ("bullets", "9"): "/bullets 3",
+        ("bullets", "11"): "/bullets 3",
         ("search", ""): "/search",
         ("subscribe", "!!!"): "/subscribe",
         ("preview", "maybe"): "/preview on",
