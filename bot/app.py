@@ -41,15 +41,12 @@ from bot.rerank import rerank_in_background
 from bot.rounds import digest_round
 from bot.services import SERVICES_KEY, Services, callback_key, get_services
 from bot.store import AsyncStore, Store, StoreUnavailable
-from summaries.digest import language_of
 from summaries.matching import TopicMatcher
-from summaries.models import Article
 from summaries.sources import USER_AGENT
 
 logger = logging.getLogger(__name__)
 
 BUTTONS = subscriptions.BUTTONS | search.BUTTONS | settings_handlers.BUTTONS | language.BUTTONS
-SEARCH_INDEX_SIZE = 20_000
 DESCRIPTION = N_(
     "Regional news, condensed: follow topics or keywords and get a short bullet-point digest "
     "of the new articles at the time you choose."
@@ -132,7 +129,6 @@ async def _post_init(application: Application) -> None:
     )
     application.bot_data[SERVICES_KEY] = services
     _log_start(application, settings)
-    await _load_search_index(services)
     await _publish_commands(application, services)
     sender = services.sender = OutboxSender(application.bot, async_store, clock=timing.clock)
     services.background.append(
@@ -175,17 +171,6 @@ def public_database_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "(an unparsable URL)"
-
-
-async def _load_search_index(services: Services) -> None:
-    stored = await services.store.recent_articles(None, SEARCH_INDEX_SIZE)
-    # Tokenising (and detecting the language of rows stored without one) is CPU work.
-    await asyncio.to_thread(_index_articles, services, [item.article for item in stored])
-
-
-def _index_articles(services: Services, articles: list[Article]) -> None:
-    for article in articles:
-        services.search_index.add(article.id, article.title, article.text, language_of(article))
 
 
 async def _publish_commands(application: Application, services: Services) -> None:

@@ -1,4 +1,4 @@
-"""Match articles to topics and keyword queries, and rank articles for a search.
+"""Match articles to topics and keyword queries (search itself runs in the database).
 
 Everything works on stemmed, case-folded word tokens, so "satellites" finds "satellite" and
 "Quantum" finds "quantum"; phrases match as consecutive stems, never inside other words.
@@ -10,9 +10,7 @@ dictionary words inside it, so "量子" finds an article about "量子通信网"
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -112,13 +110,6 @@ class TokenisedText:
     def in_body(self, phrase: tuple[str, ...]) -> bool:
         single = len(phrase) == 1 and phrase[0] in self.body_parts
         return single or _count_phrase(self.body, phrase) > 0
-
-    def term_counts(self) -> dict[str, float]:
-        """Each stem's weighted count, title words counting TITLE_WEIGHT times."""
-        counts: dict[str, float] = dict(Counter(self.body + self.body_parts))
-        for token in self.title + self.title_parts:
-            counts[token] = counts.get(token, 0.0) + TITLE_WEIGHT
-        return counts
 
 
 class TopicMatcher:
@@ -240,84 +231,3 @@ class KeywordQuery:
 
     def matches(self, text: TokenisedText) -> bool:
         return all(text.weighted_count(term) > 0 for term in self.terms_in(text.language))
-
-
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    article_id: str
-    score: float
-
-
-class SearchIndex:
-    """BM25 over titles and bodies, with title hits weighted up; every query term must match.
-
-    Kept in memory: a regional news bot holds thousands of articles, not millions, and this
-    keeps search identical on SQLite and PostgreSQL.
-    """
-
-    K1 = 1.2
-    B = 0.75
-
-    def __init__(self) -> None:
-        self._texts: dict[str, TokenisedText] = {}
-        self._term_counts: dict[str, dict[str, float]] = {}
-        self._document_frequency: Counter[str] = Counter()
-        self._total_length = 0
-
-    def __len__(self) -> int:
-        return len(self._texts)
-
-    def __contains__(self, article_id: object) -> bool:
-        return article_id in self._texts
-
-    def add(
-        self,
-        article_id: str,
-        title: str,
-        body: str,
-        language: str = languages.DEFAULT_LANGUAGE,
-    ) -> None:
-        if article_id in self._texts:
-            return
-        text = TokenisedText.of(title, body, language)
-        counts = text.term_counts()
-        self._texts[article_id] = text
-        self._term_counts[article_id] = counts
-        self._document_frequency.update(counts.keys())
-        self._total_length += len(text.body) + len(text.title)
-
-    def search(self, query: KeywordQuery) -> list[SearchHit]:
-        """Articles containing every term of `query`, best first."""
-        if not self._texts:
-            return []
-        average_length = self._total_length / len(self._texts)
-        hits = [
-            SearchHit(article_id, self._score(article_id, query, average_length))
-            for article_id, text in self._texts.items()
-            if query.matches(text)
-        ]
-        hits.sort(key=lambda hit: (-hit.score, hit.article_id))
-        return hits
-
-    def _score(self, article_id: str, query: KeywordQuery, average_length: float) -> float:
-        counts = self._term_counts[article_id]
-        text = self._texts[article_id]
-        length = len(text.body) + len(text.title)
-        documents = len(self._texts)
-        score = 0.0
-        for token in query.stems_in(text.language):
-            frequency = counts.get(token, 0)
-            if not frequency:
-                continue
-            rarity = math.log(
-                1
-                + (documents - self._document_frequency[token] + 0.5)
-                / (self._document_frequency[token] + 0.5)
-            )
-            saturation = (
-                frequency
-                * (self.K1 + 1)
-                / (frequency + self.K1 * (1 - self.B + self.B * length / average_length))
-            )
-            score += rarity * saturation
-        return score

@@ -31,9 +31,21 @@ def normalise_text(text: str) -> str:
     return _WHITESPACE.sub(" ", folded).strip()
 
 
-def make_article_id(url: str | None, title: str, paragraphs: tuple[str, ...] | list[str]) -> str:
-    """A stable id: from the URL when there is one, else from the normalised title and text."""
-    if url:
+def make_article_id(
+    url: str | None,
+    title: str,
+    paragraphs: tuple[str, ...] | list[str],
+    guid: str | None = None,
+) -> str:
+    """A stable id: from a feed item's guid when it has one other than its URL (live blogs and
+    updates give several items one link), else from the URL, else from the normalised text.
+
+    A guid equal to the URL (RSS permalinks) gives the URL's id, as before guids counted.
+    """
+    guid = (guid or "").strip()
+    if guid and guid != (url or "").strip():
+        basis = "guid:" + guid + "\nurl:" + (url or "").strip()
+    elif url:
         basis = "url:" + url.strip()
     else:
         basis = "text:" + normalise_text(title + "\n" + "\n".join(paragraphs))
@@ -74,10 +86,11 @@ class Article:
         published: datetime | None = None,
         tags: tuple[str, ...] | list[str] = (),
         language: str = "",
+        guid: str | None = None,
     ) -> Article:
         paragraphs = tuple(paragraphs)
         return cls(
-            id=make_article_id(url, title, paragraphs),
+            id=make_article_id(url, title, paragraphs, guid),
             source=source,
             title=title,
             paragraphs=paragraphs,

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
+from bot.store.search import SavedSearch
 from bot.store.sync_store import Store
 from bot.store.values import (
     ChatDefaults,
@@ -25,6 +26,7 @@ from bot.store.values import (
     Subscription,
 )
 from summaries.models import Article, Digest
+from summaries.search_text import SearchHit, Term
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -149,6 +151,25 @@ class AsyncStore:
         self, chat_ids: Sequence[int], article_ids: Sequence[str]
     ) -> dict[int, set[str]]:
         return await self._run(self.store.delivered_article_ids, chat_ids, article_ids)
+
+    # -- search ----------------------------------------------------------------------------------
+
+    async def search_articles(
+        self, terms: Sequence[Term], *, limit: int, candidates: int
+    ) -> list[SearchHit]:
+        return await self._run(
+            self.store.search_articles, terms, limit=limit, candidates=candidates
+        )
+
+    async def save_search(
+        self, chat_id: int, saved: SavedSearch, now: datetime, keep: int
+    ) -> None:
+        await self._run(self.store.save_search, chat_id, saved, now, keep)
+
+    async def get_saved_search(
+        self, chat_id: int, search_id: str, now: datetime
+    ) -> SavedSearch | None:
+        return await self._run(self.store.get_saved_search, chat_id, search_id, now)
 
     # -- outbox ----------------------------------------------------------------------------------
 

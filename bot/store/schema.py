@@ -31,6 +31,7 @@ from sqlalchemy import (
     Table,
     Text,
     Time,
+    UniqueConstraint,
     and_,
     false,
     literal_column,
@@ -39,6 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from bot.store.search_schema import create_search_index
 from summaries.models import RankedBullet
 
 
@@ -262,6 +264,21 @@ sources = Table(
     Column("next_attempt_at", UtcDateTime),
 )
 
+# One page of results per "More" press needs the result list wherever the press lands: kept here
+# (not in one process's memory), a few per chat, each for a limited time.
+saved_searches = Table(
+    "saved_searches",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),  # the newest is the largest
+    Column("chat_id", BIG_ID, nullable=False),
+    Column("search_id", String(16), nullable=False),
+    Column("query", Text, nullable=False),
+    Column("article_ids", JsonTuple, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    UniqueConstraint("chat_id", "search_id", name="uq_saved_searches_chat_search"),
+)
+
 # Predicates shared by partial indexes and the queries that must match them word for word
 # (SQLite only uses a partial index when the query repeats its WHERE terms); constants are
 # literals, not bound parameters, for the same reason.
@@ -296,6 +313,7 @@ Index(
 )
 Index("ix_outbox_chat", outbox.c.chat_id, outbox.c.status)
 Index("ix_outbox_digest", outbox.c.digest_id)
+Index("ix_saved_searches_expiry", saved_searches.c.expires_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,9 +352,15 @@ def _add_rankings(conn: Connection) -> None:
     )
 
 
+def _create_search(conn: Connection) -> None:
+    create_search_index(conn)
+    metadata.create_all(conn, tables=[saved_searches], checkfirst=False)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "chats, subscriptions, articles, outbox", _create_v1),
     Migration(2, "chats.language", _add_chat_language),
     Migration(3, "articles keep a ranking of up to 10 bullets", _add_rankings),
     Migration(4, "articles.language", _add_article_language),
+    Migration(5, "full-text search index, saved searches", _create_search),
 )
