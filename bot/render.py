@@ -440,8 +440,12 @@ def split_messages(
         if number == 1:
             lead = header
             if numbered_header is not None and len(pages) > 1:
+                # Never wider than the room reserved (a cut at a word boundary may keep more
+                # of a shorter text than of the widest one measured above).
                 lead = truncate_html(
-                    numbered_header(len(pages)).strip(), limit // 4, max_entities // 4
+                    numbered_header(len(pages)).strip(),
+                    utf16_len(widest_first),
+                    max_entities - first_room[1],
                 )
         else:
             lead = truncate_html(continuation(number, len(pages)), limit // 4, max_entities // 4)
