@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import pkgutil
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -177,18 +178,27 @@ _MIN_WORDS = 20
 
 
 def _plainly_english(sample: str) -> bool:
-    tokens = [word.lower() for word in _WORD.findall(sample)]
-    if len(tokens) < _MIN_WORDS:
+    counts = Counter(word.lower() for word in _WORD.findall(sample))
+    total = sum(counts.values())
+    if total < _MIN_WORDS:
         return False
-    english = sum(token in stop_words("en") for token in tokens) / len(tokens)
-    if english < _MIN_ENGLISH_SHARE:
+    english = _stop_word_count(counts, stop_words("en"))
+    if english < _MIN_ENGLISH_SHARE * total:
         return False
     return all(
-        sum(token in stop_words(code) for token in tokens) / len(tokens)
-        <= _MAX_OTHER_SHARE * english
-        for code in SUPPORTED
-        if code not in ("en", "zh")
+        _stop_word_count(counts, listed) <= _MAX_OTHER_SHARE * english
+        for listed in _other_stop_word_lists()
     )
+
+
+def _stop_word_count(counts: Counter[str], listed: frozenset[str]) -> int:
+    return sum(count for word, count in counts.items() if word in listed)
+
+
+@lru_cache(maxsize=1)
+def _other_stop_word_lists() -> tuple[frozenset[str], ...]:
+    lists = (stop_words(code) for code in SUPPORTED if code not in ("en", "zh"))
+    return tuple(listed for listed in lists if listed)
 
 
 # --- words ----------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import difflib
 import logging
 from collections.abc import Sequence
 from functools import partial
-from html import escape
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -20,9 +19,11 @@ from bot.handlers.common import (
     reply,
     reply_usage,
     services_of,
+    translator,
 )
 from bot.handlers.subscriptions import resolve_subscription
 from bot.parsing import UsageError
+from bot.render import escape
 from bot.rounds import candidate_pool, digest_messages, plan_batch, send_now
 from bot.selection import KEYWORDS
 from bot.services import Services
@@ -36,21 +37,22 @@ TOPIC_COMMAND_ARTICLES = 5
 async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
     asked = argument_text(context)
     if asked:
         try:
             subscriptions = [resolve_subscription(services, asked)]
         except UsageError as error:
-            await reply_usage(update, str(error))
+            await reply_usage(update, t, error)
             return
     else:
         subscriptions = await services.store.list_subscriptions(chat.chat_id)
         if not subscriptions:
-            await reply(
-                update,
+            text = t.gettext(
                 "You follow nothing yet. Pick topics with /topics, or try "
-                "/digest quantum for one topic now.",
+                "/digest quantum for one topic now."
             )
+            await reply(update, escape(text))
             return
     # In a group, a member who is not an admin reads without using up the group's digest.
     record = is_private(update) or await is_group_admin(update, context)
@@ -60,7 +62,8 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if subscriptions[0].kind == KEYWORDS and asked:
         await reply(update, no_such_topic(services, asked))
     else:
-        await reply(update, "Nothing new for you right now. /search finds older articles.")
+        text = t.gettext("Nothing new for you right now. /search finds older articles.")
+        await reply(update, escape(text))
 
 
 def no_such_topic(services: Services, asked: str) -> str:
@@ -115,14 +118,17 @@ async def topic_command(
     """The latest articles of one topic, whether or not this chat has seen them."""
     services = services_of(context)
     chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
     pool = await candidate_pool(services, services.clock())
     latest = newest_published([stored for stored in pool if topic.name in stored.digest.topics])
     if not latest:
-        await reply(
-            update,
-            f"No {escape(topic.title)} articles in the last "
-            f"{services.settings.bot.lookback_days} days.",
+        days = services.settings.bot.lookback_days
+        text = t.ngettext(
+            "No {topic} articles in the last {days} day.",
+            "No {topic} articles in the last {days} days.",
+            days,
         )
+        await reply(update, escape(text.format(topic=topic.title, days=days)))
         return
     messages = digest_messages(
         services,
@@ -130,7 +136,7 @@ async def topic_command(
         latest[:TOPIC_COMMAND_ARTICLES],
         [],  # every article is this topic's: no tag needed
         services.clock(),
-        title=f"Latest: {topic.title}",
+        title=t.gettext("Latest: {topic}").format(topic=topic.title),
         note="Newest first, by publication time.",
     )
     for text in messages:

@@ -6,22 +6,28 @@ import asyncio
 import math
 import secrets
 from datetime import timedelta
-from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot import callbacks
-from bot.handlers.common import argument_text, reply, reply_usage, services_of
-from bot.parsing import UsageError, check_argument_text
-from bot.render import DigestEntry, render_search_results
+from bot.handlers.common import (
+    argument_text,
+    chat_translator,
+    reply,
+    reply_usage,
+    services_of,
+)
+from bot.i18n import N_, Translator
+from bot.parsing import Phrase, UsageError, check_argument_text
+from bot.render import DigestEntry, escape, render_search_results
 from bot.services import Services
 from bot.store import SavedSearch
 from summaries.matching import KeywordQuery, QueryError, stem
 from summaries.search_text import highlight_stems, query_terms
 
 MORE = "more"
-SEARCH_EXAMPLE = 'For example: /search quantum network, or /search "satellite internet".'
+SEARCH_EXAMPLE = N_('For example: /search quantum network, or /search "satellite internet".')
 # Results kept for paging: 20 pages of 5 is more than anyone reads.
 MAX_RESULTS = 100
 # Only this many of the newest matching articles are ranked, so a common word stays fast.
@@ -33,7 +39,9 @@ SEARCH_LIFETIME = timedelta(days=1)
 
 async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not context.args:
-        await reply(update, "What should I look for? " + escape(SEARCH_EXAMPLE))
+        t = await chat_translator(update, services_of(context))
+        text = t.gettext("What should I look for?") + " " + t.gettext(SEARCH_EXAMPLE)
+        await reply(update, escape(text))
         return
     await run_search(update, context, argument_text(context))
 
@@ -46,22 +54,20 @@ async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 async def run_search(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
     services = services_of(context)
+    t = await chat_translator(update, services)
     user = update.effective_user
     wait = services.search_throttle.try_acquire(user.id if user else 0)
     if wait > 0:
-        await reply(
-            update, f"That's a lot of searches. Please wait {math.ceil(wait)} s and try again."
-        )
+        text = t.gettext("That's a lot of searches. Please wait {seconds} s and try again.")
+        await reply(update, escape(text.format(seconds=math.ceil(wait))))
         return
     try:
-        query = KeywordQuery.parse(
-            check_argument_text(text, what="search words", example="/search quantum network")
+        words = check_argument_text(
+            text, what=N_("search words"), example="/search quantum network"
         )
+        query = parse_query(words)
     except UsageError as error:
-        await reply_usage(update, str(error))
-        return
-    except QueryError as error:
-        await reply_usage(update, f"Cannot search for that: {error}. {SEARCH_EXAMPLE}")
+        await reply_usage(update, t, error)
         return
     # Segmenting Chinese is CPU work (and loads jieba's dictionary the first time).
     terms = await asyncio.to_thread(query_terms, query)
@@ -69,9 +75,8 @@ async def run_search(update: Update, context: ContextTypes.DEFAULT_TYPE, text: s
         terms, limit=MAX_RESULTS, candidates=RANKED_CANDIDATES
     )
     if not hits:
-        await reply(
-            update, f"No stored article mentions {escape(query.text)}. Try fewer or other words."
-        )
+        text = t.gettext("No stored article mentions {words}. Try fewer or other words.")
+        await reply(update, escape(text.format(words=query.text)))
         return
     chat = update.effective_chat
     assert chat is not None
@@ -83,12 +88,23 @@ async def run_search(update: Update, context: ContextTypes.DEFAULT_TYPE, text: s
         now + SEARCH_LIFETIME,
     )
     await services.store.save_search(chat.id, saved, now, REMEMBERED_SEARCHES)
-    text, keyboard = await search_page(services, chat.id, saved, 0)
+    text, keyboard = await search_page(services, chat.id, saved, 0, t)
     await reply(update, text, keyboard=keyboard)
 
 
+def parse_query(words: str) -> KeywordQuery:
+    try:
+        return KeywordQuery.parse(words)
+    except QueryError as error:
+        raise UsageError(
+            N_("Cannot search for that: {reason}. {example}"),
+            reason=Phrase(str(error)),
+            example=Phrase(SEARCH_EXAMPLE),
+        ) from None
+
+
 async def search_page(
-    services: Services, chat_id: int, saved: SavedSearch, page: int
+    services: Services, chat_id: int, saved: SavedSearch, page: int, t: Translator
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     size = services.settings.bot.search_page_size
     page_ids = saved.article_ids[page * size : (page + 1) * size]
@@ -109,7 +125,7 @@ async def search_page(
             MORE, chat_id, saved.search_id, str(page + 1), key=services.callback_key
         )
         keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton("More results ▸", callback_data=data)]]
+            [[InlineKeyboardButton(t.gettext("More results ▸"), callback_data=data)]]
         )
     return text, keyboard
 
@@ -120,15 +136,16 @@ async def more_results(
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
     services = services_of(context)
+    t = await chat_translator(update, services)
     search_id, page_text = (button.args + ("", ""))[:2]
     saved = None
     if page_text.isdigit():
         saved = await services.store.get_saved_search(chat.id, search_id, services.clock())
     if saved is None:
-        await query.answer("This search has expired. Send it again.")
+        await query.answer(t.gettext("This search has expired. Send it again."))
         return
     await query.answer()
-    text, keyboard = await search_page(services, chat.id, saved, int(page_text))
+    text, keyboard = await search_page(services, chat.id, saved, int(page_text), t)
     # A new message keeps earlier results readable; the old button is removed.
     await query.edit_message_reply_markup(None)
     await reply(update, text, keyboard=keyboard)
