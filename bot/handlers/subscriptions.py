@@ -263,9 +263,11 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     if not context.args:
         subscriptions = await services.store.list_subscriptions(chat.chat_id)
         text = (
-            "Tap a subscription to stop following it, or send /unsubscribe all."
+            t.gettext("Tap a subscription to stop following it, or send /unsubscribe all.")
             if subscriptions
-            else "Nothing to stop following yet: /topics to choose, or /subscribe keywords."
+            else t.gettext(
+                "Nothing to stop following yet: /topics to choose, or /subscribe keywords."
+            )
         )
         await reply(
             update, escape(text), keyboard=remove_keyboard(services, chat.chat_id, subscriptions)
@@ -301,8 +303,10 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
 
 async def list_text(services: Services, chat: ChatSettings, t: Translator) -> str:
     subscriptions = await services.store.list_subscriptions(chat.chat_id)
-    who = "You follow" if chat.chat_type == "private" else "This group follows"
-    lines = ["<b>" + escape(t.gettext(who)) + "</b>"]
+    who = (
+        t.gettext("You follow") if chat.chat_type == "private" else t.gettext("This group follows")
+    )
+    lines = ["<b>" + escape(who) + "</b>"]
     lines += [f"• {describe(services, sub, t)}" for sub in subscriptions] or [
         escape(t.gettext("nothing yet — /topics to choose, or /subscribe keywords"))
     ]
