@@ -24,11 +24,14 @@ def _source_line(state: SourceState, t: Translator) -> str:
     else:
         when = t.gettext("never fetched")
     line = f"• <b>{escape(state.name)}</b>: {escape(when)}"
-    if state.last_error:
+    if state.last_error and state.consecutive_failures:
         failing = t.gettext("failing ({count}×): {error}").format(
             count=state.consecutive_failures, error=state.last_error[:200]
         )
         line += f" — <i>{escape(failing)}</i>"
+    elif state.last_error:  # fetched, but some items could not be kept
+        problem = t.gettext("problem: {error}").format(error=state.last_error[:200])
+        line += f" — <i>{escape(problem)}</i>"
     return line
 
 

@@ -218,7 +218,11 @@ class Store:
     def add_articles(
         self, items: Sequence[tuple[Article, Digest]], fetched_at: datetime
     ) -> list[str]:
-        """Store new articles with their digests; return the ids actually inserted."""
+        """Store new articles with their digests; return the ids actually inserted.
+
+        Text is sanitised (no NUL or control characters reach the database); an article the
+        database still refuses is logged and left out, and the others are stored.
+        """
         require_aware(fetched_at, "fetched_at")
         for article, digest in items:
             if digest.article_id != article.id:
@@ -232,8 +236,12 @@ class Store:
             for article, _ in items
         }
         with self._transaction(write=True) as conn:
-            inserted = article_queries.add_articles(conn, items, fetched_at)
-            index_documents(conn, ((article_id, documents[article_id]) for article_id in inserted))
+            inserted, _refused = article_queries.add_articles(
+                conn,
+                items,
+                fetched_at,
+                also=lambda conn, key: index_documents(conn, [(key, documents[key])]),
+            )
             return inserted
 
     def known_article_ids(self, ids: Sequence[str]) -> set[str]:
