@@ -173,3 +173,13 @@ async def ingest_due(
         else:
             reports.append(outcome)
     return reports
+
+
+async def store_new_articles(
+    services: Services, articles: Sequence[Article], now: datetime
+) -> int:
+    """Summarise and store the articles not stored yet (user sources); how many went in."""
+    added, refused = await _store_new(services, FetchResult("user sources", tuple(articles)), now)
+    if refused:
+        logger.warning("user sources: %s", refused)
+    return added

@@ -17,8 +17,10 @@ from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date as format_local_date
 from telegram.constants import MessageLimit
 
+from bot.i18n import Translator, english
 from summaries.models import Article, Digest
 
 MAX_MESSAGE_UNITS = int(MessageLimit.MAX_TEXT_LENGTH)
@@ -565,8 +567,11 @@ def _source_line(article: Article, tz: ZoneInfo | None, name: str | None = None)
     return f"<i>{' · '.join(details)}</i>" if details else ""
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+def format_reader_day(moment: datetime, t: Translator) -> str:
+    """'Thu 26 Nov 2026' in English, '2026年11月26日 周四' in Chinese (Babel's CLDR data)."""
+    # Translators: a date as Unicode CLDR pattern letters (EEE: short weekday, d: day,
+    # MMM: short month, y: year); text in quotes is shown as it is.
+    return format_local_date(moment, t.gettext("EEE d MMM y"), locale=t.locale)
 
 
 def digest_header(
@@ -574,24 +579,28 @@ def digest_header(
     when: datetime,
     topics: Sequence[str],
     count: int,
+    t: Translator | None = None,
     *,
     keywords: Sequence[str] = (),
     part: tuple[int, int] | None = None,
 ) -> str:
     """'📰 <b>Your digest</b> (1/2) — Thu 26 Nov 2026', then what the digest holds:
     'Topics: Quantum, AI · Keywords: <b>drug</b> · 4 articles'."""
+    t = t or english()
     numbered = f" ({part[0]}/{part[1]})" if part else ""
-    first = f"<b>📰 {_short(title, MAX_HEADER_TITLE_CHARS)}</b>{numbered} — {format_day(when)}"
-    details = []
+    day = _escape_clean(format_reader_day(when, t))
+    first = f"<b>📰 {_short(title, MAX_HEADER_TITLE_CHARS)}</b>{numbered} — {day}"
     names = [collapse_whitespace(clean_text(topic)) for topic in topics]
     topic_text = truncate_text(", ".join(name for name in names if name), 300) if names else ""
-    if topic_text:
-        details.append(f"Topics: {_escape_clean(topic_text)}")
+    articles = t.ngettext("{count} article", "{count} articles", count).format(count=count)
+    rest = _escape_clean(articles)
     words = [_short(word, MAX_TAG_CHARS) for word in keywords if word.strip()][:MAX_HEADER_TAGS]
     if words:
-        details.append("Keywords: " + ", ".join(f"<b>{word}</b>" for word in words))
-    details.append(_count(count, "article"))
-    return f"{first}\n{' · '.join(details)}"
+        rest = "Keywords: " + ", ".join(f"<b>{word}</b>" for word in words) + " · " + rest
+    if not topic_text:
+        return f"{first}\n{rest}"
+    template = _escape_clean(t.gettext("Topics: {topics} · {articles}"))
+    return f"{first}\n" + template.format(topics=_escape_clean(topic_text), articles=rest)
 
 
 def more_block(more: int, command: str = "/digest") -> str:
@@ -612,6 +621,7 @@ def render_digest(
     tz: ZoneInfo | None = None,
     more: int = 0,
     note: str = "",
+    t: Translator | None = None,
 ) -> list[str]:
     """A digest as one or more numbered messages, in article order. No entries: no messages.
 
@@ -631,7 +641,7 @@ def render_digest(
     short_title = _short(title, MAX_HEADER_TITLE_CHARS)
 
     def header(part: tuple[int, int] | None) -> str:
-        heading = digest_header(title, when, topics, len(entries), keywords=keywords, part=part)
+        heading = digest_header(title, when, topics, len(entries), t, keywords=keywords, part=part)
         return f"{heading}\n<i>{_escape_clean(note)}</i>" if note else heading
 
     def continuation(part: int, parts: int) -> str:
@@ -660,19 +670,27 @@ def render_search_results(
     bullets: int | None = 3,
     tz: ZoneInfo | None = None,
     limit: int = MAX_MESSAGE_UNITS,
+    t: Translator | None = None,
 ) -> str:
     """One page of search results (page counts from 1), matched words in bold, in one message."""
+    t = t or english()
     query = _escape_clean(
         truncate_text(collapse_whitespace(clean_text(query_text)), MAX_QUERY_CHARS)
     )
     if not entries:
-        return (
-            f"No stored article matches “{query}”. Try fewer or other words, "
-            "for example /search quantum"
-        )
+        return _escape_clean(
+            t.gettext(
+                "No stored article matches “{query}”. Try fewer or other words, "
+                "for example /search quantum"
+            )
+        ).format(query=query)
     first = (max(page, 1) - 1) * page_size + 1
     last = first + len(entries) - 1
-    header = f"🔎 <b>Results for “{query}”</b> · {first}–{last} of {max(total, last)}"
+    heading = _escape_clean(t.gettext("Results for “{query}”")).format(query=query)
+    shown_range = t.gettext("{first}–{last} of {total}").format(
+        first=first, last=last, total=max(total, last)
+    )
+    header = f"🔎 <b>{heading}</b> · {_escape_clean(shown_range)}"
     most = max((entry.digest.most for entry in entries), default=0)
     shown = most if bullets is None else min(bullets, most)
     # Fewer bullets for every result, down to titles only, before cutting any result short.

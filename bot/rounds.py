@@ -68,19 +68,22 @@ def digest_messages(
     subscriptions: Sequence[Subscription],
     now: datetime,
     *,
-    title: str = "Your digest",
+    title: str | None = None,
     more: int = 0,
     note: str = "",
 ) -> list[str]:
+    """The chat's digest of `chosen`, in the chat's language ("Your digest" unless `title`)."""
+    reader = services.catalogs.get(chat.language)
     zone = ZoneInfo(chat.timezone)
     return render_digest(
         [digest_entry(services, stored, subscriptions) for stored in chosen],
-        title=title,
+        title=reader.gettext("Your digest") if title is None else title,
         when=now.astimezone(zone),
         bullets=chat.bullets,
         tz=zone,
         more=more,
         note=note,
+        t=reader,
     )
 
 

@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
 from bot.handlers.common import chat_translator, is_bot_admin, reply, services_of
+from bot.handlers.sources import user_sources_stats
 from bot.i18n import N_, Translator
 from bot.ingest import IngestReport, ingest_due
 from bot.render import escape
@@ -72,7 +73,8 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not is_bot_admin(update, services):
         await reply(update, escape(t.gettext(NOT_ADMIN)))
         return
-    await reply(update, await stats_text(services, t))
+    text = await stats_text(services, t) + "\n\n" + await user_sources_stats(context)
+    await reply(update, text)
 
 
 def _outcome(report: IngestReport, t: Translator) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -106,6 +106,10 @@ class Store:
             raise Conflict(message, violated_constraint(exc, metadata)) from exc
         except database_errors() as exc:
             raise translate_error(exc, self._db) from exc
+
+    def transaction(self, *, write: bool) -> AbstractContextManager[Connection]:
+        """One transaction, for query modules that live beside this class (user sources)."""
+        return self._transaction(write=write)
 
     # -- lifecycle -------------------------------------------------------------------------
 
