@@ -40,6 +40,7 @@ from bot.i18n import DEFAULT_LANGUAGE, N_
 from bot.ingest import ingest_due, store_new_articles
 from bot.ratelimit import BULK, TelegramRateLimiter
 from bot.rerank import rerank_in_background
+from bot.retention import prune_store
 from bot.rounds import digest_round
 from bot.services import SERVICES_KEY, Services, callback_key, get_services
 from bot.store import AsyncStore, Store, StoreUnavailable
@@ -78,6 +79,7 @@ class Timing:
     poll_seconds: float = 60.0
     first_round_seconds: float = 5.0
     first_poll_seconds: float = 1.0
+    first_retention_seconds: float = 120.0
     clock: Callable[[], datetime] = utc_now
 
 
@@ -177,6 +179,12 @@ async def _post_init(application: Application) -> None:
             "poll-user-sources",
         ),
         (digest_round_job, timing.round_seconds, timing.first_round_seconds, "digest-round"),
+        (
+            retention_job,
+            services.settings.bot.retention.every_hours * 3600,
+            timing.first_retention_seconds,
+            "retention",
+        ),
     ):
         repeat(job_queue, callback, interval, first, name)
 
@@ -311,6 +319,11 @@ async def poll_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     reports = await ingest_due(services, services.clock())
     if any(report.added for report in reports):
         await digest_round(services, services.clock())
+
+
+async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = get_services(context)
+    await prune_store(services.store, services.settings.bot.retention, services.clock())
 
 
 async def poll_user_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:

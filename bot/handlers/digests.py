@@ -11,6 +11,7 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import CommandHandler, ContextTypes
 
+from bot.candidates import Candidates
 from bot.handlers.common import (
     argument_text,
     ensure_chat,
@@ -24,8 +25,8 @@ from bot.handlers.common import (
 from bot.handlers.subscriptions import resolve_subscription
 from bot.parsing import UsageError
 from bot.render import escape
-from bot.rounds import candidate_pool, digest_messages, plan_batch, send_now
-from bot.selection import KEYWORDS
+from bot.rounds import digest_messages, plan_chats, send_now
+from bot.selection import KEYWORDS, TOPIC
 from bot.services import Services
 from bot.store import ChatSettings, StoredArticle, Subscription
 from summaries.models import Topic
@@ -93,12 +94,8 @@ async def send_unsent_digest(
     only shown, and the chat's scheduled digest still brings them.
     """
     now = services.clock()
-    pool = await candidate_pool(services, now)
-    delivered = await services.store.delivered_article_ids(
-        [chat.chat_id], [stored.article.id for stored in pool]
-    )
     wanted = {chat.chat_id: list(subscriptions)}
-    [plan] = plan_batch(services, [chat], wanted, delivered, pool, now)
+    [plan] = await plan_chats(services, [chat], wanted, Candidates(services, now), now)
     if not plan.article_ids:
         return False
     if record:
@@ -119,8 +116,11 @@ async def topic_command(
     services = services_of(context)
     chat = await ensure_chat(update, services)
     t = translator(services, update, chat)
-    pool = await candidate_pool(services, services.clock())
-    latest = newest_published([stored for stored in pool if topic.name in stored.digest.topics])
+    candidates = Candidates(services, services.clock())
+    subscription = Subscription(TOPIC, topic.name)
+    ids = (await candidates.matches_for([subscription]))[subscription][:TOPIC_COMMAND_ARTICLES]
+    found = await candidates.articles(ids)
+    latest = newest_published([found[article_id] for article_id in ids if article_id in found])
     if not latest:
         days = services.settings.bot.lookback_days
         text = t.ngettext(
@@ -133,7 +133,7 @@ async def topic_command(
     messages = digest_messages(
         services,
         chat,
-        latest[:TOPIC_COMMAND_ARTICLES],
+        latest,
         [],  # every article is this topic's: no tag needed
         services.clock(),
         title=t.gettext("Latest: {topic}").format(topic=topic.title),
