@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import logging
 import random
@@ -242,7 +243,9 @@ class OutboxSender:
                 self.in_flight -= 1
         except RetryAfter as exc:
             seconds = retry_after_seconds(exc)
-            await self._retry(message, seconds, f"429 flood control: retry after {seconds:g} s")
+            await self._retry(
+                message, seconds, f"429 flood control: retry after {seconds:g} s", counted=False
+            )
             counts.retried += 1
             return _Result(_Outcome.RETRY, delay=seconds)
         except ChatMigrated as exc:
@@ -304,9 +307,14 @@ class OutboxSender:
         counts.retried += 1
         return _Result(_Outcome.RETRY, delay=delay, transient=True)
 
-    async def _retry(self, message: OutboxMessage, seconds: float, error: str) -> None:
+    async def _retry(
+        self, message: OutboxMessage, seconds: float, error: str, *, counted: bool = True
+    ) -> None:
         not_before = self.clock() + timedelta(seconds=seconds)
-        await self._record(self.store.mark_retry, message.id, not_before, error)
+        mark = self.store.mark_retry
+        if not counted:
+            mark = functools.partial(mark, counted=False)
+        await self._record(mark, message.id, not_before, error)
 
     async def _chat_gone(self, message: OutboxMessage, reason: str, counts: _Counts) -> _Result:
         _LOG.info("Chat %s is unreachable (%s): deactivated", message.chat_id, reason)
@@ -466,7 +474,8 @@ class _Drain:
         """Send a chat's loaded parts in order until done, set aside, gone, or halted."""
         while (queue := self.queues.get(chat_id)) and not self.halt.is_set():
             message = queue[0]
-            failures = self.failures.get(message.id, 0)
+            # Stored attempts count too: a restart must not give a failing message a fresh set.
+            failures = self.failures.get(message.id, message.attempts)
             result = await self.sender._send_one(message, self.counts, failures)
             if result.outcome is _Outcome.DONE:
                 queue.popleft()

@@ -130,13 +130,19 @@ class Frequency(NamedTuple):
     weekday: int | None = None
 
 
-def _echo(text: str) -> str:
-    """The user's text, quoted back safely: no controls, one line, short."""
+def shorten_user_text(text: str) -> str:
+    """The user's text, fit to echo back: no controls, one line, short (escape it for HTML
+    after shortening, so shortening never cuts an entity)."""
     printable = "".join(" " if _is_control(char) else char for char in text)
     shown = _WHITESPACE.sub(" ", printable).strip()
     if len(shown) > MAX_ECHO_CHARS:
         shown = shown[: MAX_ECHO_CHARS - 1] + "…"
-    return f"“{shown}”"
+    return shown
+
+
+def _echo(text: str) -> str:
+    """The user's text, quoted back safely."""
+    return f"“{shorten_user_text(text)}”"
 
 
 def _is_control(char: str) -> bool:

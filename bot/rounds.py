@@ -29,6 +29,9 @@ from bot.store import AsyncStore, ChatSettings, QueuedDigest, StoredArticle, Sub
 logger = logging.getLogger(__name__)
 
 ROUND_BATCH = 500
+# The first batch is small so that the first digests are queued (and the sender woken) within
+# moments of the minute they are due, however many chats the round has.
+FIRST_BATCH = 25
 # An on-demand digest is sent by its handler; the background sender leaves it alone this long.
 DIRECT_SEND_GRACE = timedelta(minutes=2)
 
@@ -99,17 +102,25 @@ async def digest_round(services: Services, now: datetime) -> RoundReport:
             return RoundReport(0, 0, 0, 0)
         candidates = Candidates(services, now)
         queued = empty = conflicts = 0
-        for start in range(0, len(due), ROUND_BATCH):
-            counts = await _queue_batch(
-                services, due[start : start + ROUND_BATCH], candidates, now
-            )
+        for batch in round_batches(due):
+            counts = await _queue_batch(services, batch, candidates, now)
             queued, empty, conflicts = queued + counts[0], empty + counts[1], conflicts + counts[2]
+            services.wake_delivery.set()  # send what is queued while the next batch is built
+            if services.stopping.is_set():
+                logger.info("digest round stopped for shutdown; the rest stay due")
+                break
             await asyncio.sleep(0)  # let command handlers in between batches
         candidates.forget_other_texts()
-        services.wake_delivery.set()
         report = RoundReport(len(due), queued, empty, conflicts)
         logger.info("digest round: %s", report)
         return report
+
+
+def round_batches(due: Sequence[ChatSettings]) -> list[Sequence[ChatSettings]]:
+    """The due chats in batches: a small first one, then ROUND_BATCH at a time."""
+    batches = [due[:FIRST_BATCH]] if due else []
+    batches += [due[i : i + ROUND_BATCH] for i in range(FIRST_BATCH, len(due), ROUND_BATCH)]
+    return batches
 
 
 @dataclass(frozen=True)
@@ -239,6 +250,7 @@ async def send_now(
         now,
         chat.next_digest_at,
         not_before=now + DIRECT_SEND_GRACE,
+        keep_schedule=True,  # `chat` was read before; a round may have moved its due time
     )
     if digest_id is None:
         return False

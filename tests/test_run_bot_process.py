@@ -269,13 +269,13 @@ def test_the_token_never_reaches_the_output_even_through_faults(fake, start_bot)
     first, dropped, failed, last = (build.user(5010 + n, f"User{n}") for n in range(4))
     command_answer(fake, bot, first, "help", timeout=STARTUP_TIMEOUT)
 
-    # A reply whose connection drops, then its apology dropped too.
+    # A reply whose connection drops (and its one retry), then its apology (and its retry).
     fake.drop_connections(1.0)
     fake.private_command(dropped, "help")
-    wait_until(lambda: fake.stats.dropped_before_recording >= 2, "dropped replies", 30.0)
+    wait_until(lambda: fake.stats.dropped_before_recording >= 4, "dropped replies", 30.0)
     fake.drop_connections(0.0)
-    # A reply answered 500: the error handler apologises.
-    fake.fail_next(1, status=500, methods=("sendMessage",))
+    # A reply answered 500 twice (it is retried once): the error handler apologises.
+    fake.fail_next(2, status=500, methods=("sendMessage",))
     apology = command_answer(fake, bot, failed, "help", timeout=30.0)
     answer = command_answer(fake, bot, last, "list", timeout=30.0)
 

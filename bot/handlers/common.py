@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import ContextTypes
 
 from bot.i18n import Translator
@@ -23,6 +24,7 @@ from bot.schedule import describe_next, describe_schedule, next_digest_at
 from bot.services import Services, get_services
 from bot.store import ChatSettings
 
+logger = logging.getLogger(__name__)
 ADMIN_CACHE_SECONDS = 300
 REFUSAL_QUIET_SECONDS = 600
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -44,13 +46,25 @@ async def reply(
     message = update.effective_message
     if message is None:
         return None
-    return await message.reply_text(
-        text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=keyboard,
-        link_preview_options=None if link_preview else NO_PREVIEW,
-        do_quote=False,
-    )
+    for attempt in range(2):
+        try:
+            return await message.reply_text(
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+                link_preview_options=None if link_preview else NO_PREVIEW,
+                do_quote=False,
+            )
+        except BadRequest:
+            raise  # Telegram answered: sending it again would be refused again
+        except NetworkError as error:
+            # A dropped connection or a 5xx: once more, rather than "something went wrong".
+            # (If Telegram did take the first one, the user sees the answer twice; better
+            # than none.)
+            if attempt:
+                raise
+            logger.info("reply in chat %s failed (%s); retrying once", message.chat_id, error)
+    raise AssertionError("unreachable")
 
 
 async def edit_in_place(

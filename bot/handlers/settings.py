@@ -86,17 +86,19 @@ _SETTINGS: dict[str, tuple[str, Callable[[ChatSettings, Translator], str]]] = {
 
 
 async def apply_changes(services: Services, chat: ChatSettings, **changes: Any) -> ChatSettings:
-    """Stores the changes; a schedule change also moves the next digest time."""
-    if _SCHEDULE_FIELDS & changes.keys():
-        frequency = changes.get("frequency", chat.frequency)
-        changes["next_digest_at"] = next_digest_at(
-            frequency,
-            changes.get("digest_time", chat.digest_time),
-            changes.get("timezone", chat.timezone),
-            changes.get("weekday", chat.weekday),
-            services.clock(),
+    """Stores the changes; a schedule change also moves the next digest time, computed in the
+    same transaction from the settings as stored then (not from `chat`, which may be stale)."""
+    now = services.clock()
+
+    def reschedule(changed: ChatSettings) -> datetime | None:
+        return next_digest_at(
+            changed.frequency, changed.digest_time, changed.timezone, changed.weekday, now
         )
-    return await services.store.update_chat(chat.chat_id, **changes)
+
+    schedule_changed = bool(_SCHEDULE_FIELDS & changes.keys())
+    return await services.store.update_settings(
+        chat.chat_id, changes, reschedule if schedule_changed else None
+    )
 
 
 def describe_changes(

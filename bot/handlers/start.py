@@ -22,6 +22,7 @@ from bot.handlers.common import (
 )
 from bot.handlers.subscriptions import subscribe, topics_keyboard
 from bot.i18n import N_, Translator
+from bot.parsing import shorten_user_text
 from bot.render import escape
 from bot.selection import TOPIC
 from bot.services import Services
@@ -76,9 +77,10 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if payload:
         topic = services.topic(payload) or services.topic_commands.get(payload.casefold())
         if topic is None:
+            # Typed by hand, a payload can be thousands of characters: echo it shortened.
             note = "\n\n" + t.gettext(
                 "There is no topic “{name}”; here are the ones there are."
-            ).format(name=escape(payload))
+            ).format(name=escape(shorten_user_text(payload)))
         elif await may_change_chat(update, context):
             note = "\n\n" + await subscribe(
                 services, chat.chat_id, Subscription(TOPIC, topic.name), t

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -31,7 +31,7 @@ from bot.render import escape, truncate_text
 from bot.rounds import following_slot
 from bot.selection import KEYWORDS, TOPIC
 from bot.services import Services
-from bot.store import ChatSettings, Subscription
+from bot.store import ChatSettings, Subscription, SubscriptionLimitReached
 from summaries.matching import KeywordQuery, QueryError, stem
 from summaries.ranking import ENGLISH_FUNCTION_WORDS
 
@@ -196,8 +196,12 @@ async def toggle_topic(
     if await services.store.remove_subscription(chat.id, subscription):
         note = t.gettext("Unsubscribed from {topic}.").format(topic=topic.title)
     else:
-        await follow(services, chat.id, subscription)
-        note = t.gettext("Subscribed to {topic}.").format(topic=topic.title)
+        try:
+            await follow(services, chat.id, subscription, limit=MAX_SUBSCRIPTIONS)
+            note = t.gettext("Subscribed to {topic}.").format(topic=topic.title)
+        except SubscriptionLimitReached:
+            text = t.gettext("You follow {count} things already; /unsubscribe some first.")
+            note = text.format(count=MAX_SUBSCRIPTIONS)
     await query.answer(note)
     keyboard = await topics_keyboard(services, chat.id)
     try:
@@ -226,28 +230,36 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await reply(update, await subscribe(services, chat.chat_id, subscription, t))
 
 
-async def follow(services: Services, chat_id: int, subscription: Subscription) -> None:
-    """Adds the subscription; a chat that followed nothing gets its next slot, not a backlog."""
-    await services.store.add_subscription(chat_id, subscription)
-    chat = await services.store.get_chat(chat_id)
+async def follow(
+    services: Services, chat_id: int, subscription: Subscription, *, limit: int | None = None
+) -> bool:
+    """Adds the subscription (False if the chat had it); a chat that followed nothing gets its
+    next slot, not a backlog. `SubscriptionLimitReached` when the chat has `limit` already."""
+    added = await services.store.add_subscription(chat_id, subscription, limit=limit)
     now = services.clock()
-    if chat is not None and chat.next_digest_at is not None and chat.next_digest_at <= now:
+
+    def next_slot(chat: ChatSettings) -> datetime | None:
         # Rounds skip chats without subscriptions, so their due time may lie in the past.
-        await services.store.update_chat(chat_id, next_digest_at=following_slot(chat, now))
+        if chat.next_digest_at is not None and chat.next_digest_at <= now:
+            return following_slot(chat, now)
+        return chat.next_digest_at
+
+    await services.store.update_settings(chat_id, {}, next_slot)
+    return added
 
 
 async def subscribe(
     services: Services, chat_id: int, subscription: Subscription, t: Translator
 ) -> str:
     """Adds the subscription and says what happened, in HTML."""
-    existing = await services.store.list_subscriptions(chat_id)
     what = describe(services, subscription, t)
-    if subscription in existing:
-        return escape(t.gettext("You already follow {what}.")).format(what=what)
-    if len(existing) >= MAX_SUBSCRIPTIONS:
+    try:
+        added = await follow(services, chat_id, subscription, limit=MAX_SUBSCRIPTIONS)
+    except SubscriptionLimitReached:
         text = t.gettext("You follow {count} things already; /unsubscribe some first.")
         return escape(text.format(count=MAX_SUBSCRIPTIONS))
-    await follow(services, chat_id, subscription)
+    if not added:
+        return escape(t.gettext("You already follow {what}.")).format(what=what)
     return escape(
         t.gettext(
             "Subscribed to {what}. "
