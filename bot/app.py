@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from telegram import BotCommand, Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import (
@@ -24,6 +26,8 @@ from telegram.ext import (
     CallbackQueryHandler,
     ContextTypes,
     JobQueue,
+    MessageHandler,
+    filters,
 )
 
 from bot import callbacks
@@ -129,6 +133,10 @@ def build_application(
     ):
         application.add_handlers(module.HANDLERS)
     application.add_handlers(digests.topic_handlers(commands))
+    # Last in its group: only a command that no handler above took is unknown.
+    application.add_handler(
+        MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, start.unknown_command)
+    )
     application.add_handler(CallbackQueryHandler(dispatch_button))
     application.add_error_handler(error_handler)
     return application
@@ -155,6 +163,7 @@ async def _post_init(application: Application) -> None:
         clock=timing.clock,
     )
     application.bot_data[SERVICES_KEY] = services
+    _log_start(application, settings)
     # Load the language detector's model now, so the first article or /add does not wait.
     await asyncio.to_thread(detect_language, "Warm up the language model.")
     await _publish_commands(application, services)
@@ -269,6 +278,26 @@ def setup_user_sources(application: Application, services: Services) -> None:
     application.bot_data[sources.USER_SOURCES_KEY] = sources.UserSourceServices(
         settings, store, client, poller
     )
+
+
+def _log_start(application: Application, settings: Settings) -> None:
+    """Says who is starting, with what: the operator's first check when something is off."""
+    sources = ", ".join(f"{spec.name} ({spec.location})" for spec in settings.app.sources)
+    logger.info(
+        "starting @%s; config %s; database %s; sources: %s",
+        application.bot.username,
+        settings.app.path,
+        public_database_url(settings.bot.database_url),
+        sources or "none",
+    )
+
+
+def public_database_url(url: str) -> str:
+    """The database URL without its password, fit for a log line."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unparsable URL)"
 
 
 class DigestApplication(FairApplication):

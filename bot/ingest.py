@@ -82,7 +82,10 @@ async def ingest_source(services: Services, spec: SourceSpec, now: datetime) -> 
         last_modified=result.validators.last_modified,
         next_attempt_at=now + timedelta(minutes=spec.interval_minutes),
     )
-    logger.info("source %s: %d articles, %d new", spec.name, len(result.articles), added)
+    if result.not_modified:
+        logger.info("source %s: unchanged", spec.name)
+    else:
+        logger.info("source %s: %d articles, %d new", spec.name, len(result.articles), added)
     return IngestReport(spec.name, len(result.articles), added, None, result.not_modified)
 
 

@@ -24,7 +24,7 @@ from bot.i18n import N_, Translator
 MAX_ECHO_CHARS = 40
 MAX_TIMEZONE_CHARS = 64
 MIN_BULLETS = 1
-MAX_BULLETS = 5
+MAX_BULLETS = 10  # as summariser.bullets: every stored digest ranks up to 10
 FREQUENCIES = ("hourly", "daily", "weekly", "off")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -330,7 +330,7 @@ def parse_frequency(text: str) -> Frequency:
 
 
 def parse_bullets(text: str) -> int:
-    """'3' -> 3: how many bullets per article, 1 to 5."""
+    """'3' -> 3: how many bullets per article, 1 to 10."""
     limits = {"low": str(MIN_BULLETS), "high": str(MAX_BULLETS)}
     cleaned = text.strip()
     if not cleaned:

@@ -26,6 +26,7 @@ from bot.store import ChatSettings
 
 logger = logging.getLogger(__name__)
 ADMIN_CACHE_SECONDS = 300
+REFUSAL_QUIET_SECONDS = 600
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _ADMIN_STATUSES = (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
 
@@ -179,10 +180,23 @@ async def may_change_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         "Only this group's administrators can change its subscriptions and settings."
     )
     if update.callback_query is not None:
-        await update.callback_query.answer(refusal, show_alert=True)
-    else:
+        await update.callback_query.answer(refusal)  # a toast, seen only by who tapped
+    elif _first_refusal(update, context):
         await reply(update, refusal)
     return False
+
+
+def _first_refusal(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether to say the refusal: once per member per REFUSAL_QUIET_SECONDS, so a member
+    trying command after command does not fill the group with the same answer."""
+    user = update.effective_user
+    refused: dict[int, float] = context.chat_data.setdefault("refused", {})  # type: ignore[union-attr]
+    key = user.id if user is not None else 0
+    now = time.monotonic()
+    if now - refused.get(key, -REFUSAL_QUIET_SECONDS) < REFUSAL_QUIET_SECONDS:
+        return False
+    refused[key] = now
+    return True
 
 
 def is_bot_admin(update: Update, services: Services) -> bool:
