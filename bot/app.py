@@ -19,7 +19,7 @@ import httpx
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from telegram import BotCommand, Update
-from telegram.error import Forbidden, NetworkError, TelegramError
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -446,6 +446,14 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         chat_id = update.effective_chat.id
         logger.info("chat %s refused a reply (%s): deactivated", chat_id, error.message)
         await get_services(context).store.deactivate_chat(chat_id, f"403 {error.message}")
+        return
+    if isinstance(error, RetryAfter):
+        # Telegram's flood control outlasted the reply's one wait: an apology would be one more
+        # message into the limited chat, so only the log hears of it.
+        chat = update.effective_chat if isinstance(update, Update) else None
+        logger.warning(
+            "flood control: a reply to chat %s was dropped (%s)", chat.id if chat else None, error
+        )
         return
     if isinstance(error, StoreUnavailable):
         logger.error("storage unavailable: %s", error)

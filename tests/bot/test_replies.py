@@ -7,6 +7,7 @@ import asyncio
 import logging
 import random
 
+from tests.bot.conftest import eventually
 from tests.support import updates as build
 
 ALICE = build.user(1001, "Alice")
@@ -98,3 +99,15 @@ async def test_retry_counts_survive_a_restart(tmp_path):
     assert report.failed == 1
     assert fake.stats.requests["sendMessage"] == 1  # the third try, not three more
     store.close()
+
+
+async def test_flood_control_on_a_reply_gets_no_apology_in_the_limited_chat(running_bot, caplog):
+    fake = running_bot.fake
+    fake.flood(2, retry_after=0.2)  # the reply and its one retry are both refused
+    fake.private_command(ALICE, "help")
+    with caplog.at_level(logging.WARNING):
+        await eventually(lambda: fake.stats.rate_limited >= 2, what="two 429s")
+        await asyncio.sleep(0.5)
+    assert fake.sent(ALICE["id"]) == []  # no "Sorry, something went wrong" into a 429
+    assert any("flood control" in record.getMessage() for record in caplog.records)
+    assert not any(record.exc_info for record in caplog.records)
