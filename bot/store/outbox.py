@@ -127,13 +127,14 @@ _MESSAGE_COLUMNS = (
 
 def pending_messages(conn: Connection, now: datetime, limit: int) -> list[OutboxMessage]:
     earlier = outbox.alias("earlier")
-    # A part waits while an earlier part of its digest is held back (a retry not yet due):
-    # after a restart, part 2 must not overtake part 1. Due parts come together, in order.
+    # A message waits while an earlier message of its chat is held back (a retry not yet
+    # due): part 2 must not overtake part 1, nor a later digest an earlier one, whether the
+    # sender restarted or set the chat aside to serve others meanwhile.
     earlier_pending = (
         select(earlier.c.id)
         .where(
-            earlier.c.digest_id == outbox.c.digest_id,
-            earlier.c.part < outbox.c.part,
+            earlier.c.chat_id == outbox.c.chat_id,
+            earlier.c.id < outbox.c.id,
             earlier.c.status == "pending",
             earlier.c.not_before > now,
         )

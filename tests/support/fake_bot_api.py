@@ -1253,6 +1253,8 @@ class FakeBotApi:
             return None
         self._failures_left -= 1
         self._stats.injected_failures += 1
+        if self._failure_status == 429:  # flood control, as Telegram words it
+            return ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
         reason = "Bad Gateway" if self._failure_status == 502 else "Internal Server Error"
         return ApiError(self._failure_status, reason)
 
