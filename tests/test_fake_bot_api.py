@@ -408,6 +408,20 @@ async def test_the_next_requests_can_fail_with_a_server_error(fake, bot, status)
 # -- rate limits --------------------------------------------------------------------------
 
 
+async def test_flood_answers_the_next_sends_429_whatever_the_pace(fake, bot) -> None:
+    fake.flood(2, retry_after=3)
+
+    for chat_id in (1, 2):
+        with pytest.raises(RetryAfter) as refused:
+            await bot.send_message(chat_id, "x")
+        assert refused.value._retry_after.total_seconds() == 3
+    await bot.send_message(3, "x")
+
+    stats = fake.stats
+    assert (stats.rate_limited_chat, stats.accepted) == (2, 1)
+    assert [event.chat_id for event in stats.rate_limit_events] == [1, 2]
+
+
 async def test_a_second_message_to_a_chat_within_the_window_is_429(fake, bot) -> None:
     fake.set_rate_limits(
         RateLimits(global_per_second=None, per_chat_per_second=1, scale=SLOW_TIME)

@@ -492,6 +492,9 @@ class FakeBotApi:
         self._failures_left = 0
         self._failure_status = 502
         self._failure_methods: frozenset[str] | None = None
+        self._floods_left = 0
+        self._flood_retry_after = 1.0
+        self._flood_scope = "chat"
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -943,9 +946,14 @@ class FakeBotApi:
             return self._message_json_locked(sent)
 
     def _check_rate_limit_locked(self, chat_id: int, now: float) -> None:
-        if self._limiter is None:
+        refusal: Refusal | None = None
+        if self._floods_left > 0:
+            self._floods_left -= 1
+            refusal = Refusal(self._flood_scope, self._flood_retry_after)
+        elif self._limiter is None:
             return
-        refusal = self._limiter.check(chat_id, now)
+        else:
+            refusal = self._limiter.check(chat_id, now)
         if refusal is None:
             self._limiter.record(chat_id, now)
             return
@@ -1226,6 +1234,17 @@ class FakeBotApi:
                 None if methods is None else frozenset(m.lower() for m in methods)
             )
 
+    def flood(self, count: int, retry_after: float, *, scope: str = "chat") -> None:
+        """The next ``count`` sendMessage calls answer 429 with ``retry_after`` (in seconds).
+
+        Deterministic flood control, whatever the machine's speed: tests of how 429s are
+        honoured use this instead of racing the sliding-window limits.
+        """
+        with self._lock:
+            self._floods_left = count
+            self._flood_retry_after = retry_after
+            self._flood_scope = scope
+
     def refuse(self, method: str, error_code: int = 404, description: str | None = None) -> None:
         """Make ``method`` always fail, e.g. a server that does not implement setMyCommands."""
         default = "Not Found" if error_code == 404 else "Bad Request: method is unavailable"
@@ -1253,8 +1272,6 @@ class FakeBotApi:
             return None
         self._failures_left -= 1
         self._stats.injected_failures += 1
-        if self._failure_status == 429:  # flood control, as Telegram words it
-            return ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
         reason = "Bad Gateway" if self._failure_status == 502 else "Internal Server Error"
         return ApiError(self._failure_status, reason)
 
