@@ -39,6 +39,7 @@ import asyncio
 import contextlib
 import heapq
 import logging
+import math
 import random
 import time
 from collections import deque
@@ -77,6 +78,9 @@ _CHAT_GONE_MARKERS: Final = (
     "bot was kicked",
     "bot was blocked",
 )
+#: The claim owner of a sender that is alone (SQLite allows one process): after a restart it
+#: takes its own earlier claims back at once instead of waiting for their lease to end.
+LOCAL_OWNER: Final = "local"
 # A set-aside chat is looked for again this long after its wait, so that the store's clock,
 # which decides what is due, has surely passed the recorded not_before.
 _ASIDE_MARGIN: Final = 0.005
@@ -187,6 +191,9 @@ class OutboxSender:
         backoff_cap: float = 300.0,
         rng: random.Random | None = None,
         refresh_seconds: float = 15.0,
+        owner: str = LOCAL_OWNER,
+        lease_seconds: float = 15.0,
+        paid_broadcast: bool = False,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"OutboxSender concurrency must be >= 1, got {concurrency}")
@@ -202,9 +209,16 @@ class OutboxSender:
         self.backoff_cap = backoff_cap
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.refresh_seconds = refresh_seconds
+        if lease_seconds <= 0:
+            raise ValueError(f"OutboxSender lease_seconds must be > 0, got {lease_seconds}")
+        self.owner = owner
+        self.lease_seconds = lease_seconds
         # Outcomes Telegram gave while the store was down, in order; recorded before any read.
         self.unrecorded: deque[_Unrecorded] = deque()
         self._send_kwargs: dict[str, Any] = {}
+        if paid_broadcast:
+            # Above the free 30 msg/s Telegram charges Stars per message (see the README).
+            self._send_kwargs["allow_paid_broadcast"] = True
         limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
         if isinstance(limiter, PacingRateLimiter):
             self._send_kwargs["rate_limit_args"] = BULK
@@ -435,6 +449,9 @@ class _Drain:
         self.more_due = False  # the last page was full: more may be due beyond it
         self.reload = True  # newly due messages may exist: read the outbox again
         self.next_refresh = time.monotonic() + sender.refresh_seconds
+        # Claims: renewed every third of the lease; nothing is sent once the lease may be over.
+        self.lease_valid_until = -math.inf
+        self.next_renew = math.inf
         self.error: BaseException | None = None
 
     async def run(self) -> DrainReport:
@@ -453,6 +470,7 @@ class _Drain:
             await asyncio.gather(*workers, return_exceptions=True)
             for watcher in watchers:
                 watcher.cancel()
+            await self._release_claims()
         if self.error is not None:
             raise self.error
         if self.sender.unrecorded:
@@ -462,6 +480,14 @@ class _Drain:
             )
         waiting = bool(self.loaded or self.aside)
         return self.counts.report(stopped=self.stop.is_set() and waiting)
+
+    async def _release_claims(self) -> None:
+        """Give back what this drain still holds, so that other senders need not wait for the
+        lease (a store that is down keeps them until it runs out, which is as good)."""
+        if self.fetches == 0:
+            return
+        with contextlib.suppress(StoreError):
+            await self.sender.store.release_claims(self.sender.owner)
 
     async def _watch_stop(self) -> None:
         await self.stop.wait()
@@ -478,6 +504,8 @@ class _Drain:
     async def _coordinate(self) -> None:
         while not self.halt.is_set():
             self._release_aside()
+            if time.monotonic() >= self.next_renew:
+                await self._renew_claims()
             if self._wants_page():
                 self.reload = False
                 if await self._load_page() == 0:
@@ -497,7 +525,7 @@ class _Drain:
     def _timeout(self) -> float:
         """Seconds until a set-aside chat's time comes, or the next periodic re-read."""
         now = time.monotonic()
-        until = self.next_refresh
+        until = min(self.next_refresh, self.next_renew)
         if self.aside:
             until = min(until, self.aside[0][0])
         return max(0.0, until - now)
@@ -515,16 +543,32 @@ class _Drain:
                 self.read_floor = not_before
             self.reload = True
 
+    async def _renew_claims(self) -> None:
+        started = time.monotonic()
+        lease = self.sender.lease_seconds
+        await self.sender.store.renew_claims(
+            self.sender.owner, self.sender.clock() + timedelta(seconds=lease)
+        )
+        self._leased(started)
+
+    def _leased(self, started: float) -> None:
+        lease = self.sender.lease_seconds
+        self.lease_valid_until = started + lease
+        self.next_renew = started + lease / 3
+
     async def _load_page(self) -> int:
         self.fetches += 1
         fetch_number = self.fetches
-        # Loaded messages still pending come first (ordered by id), so ask for that many more.
-        limit = self.sender.page_size + len(self.loaded)
+        # The chats it holds are claimed again (renewed), so ask for that many more.
+        limit = self.sender.page_size + len(self.queues)
         now = self.sender.clock()
         if self.read_floor is not None and self.read_floor > now:
             now = self.read_floor
-        page = await self.sender.store.pending_messages(now, limit)
-        self.more_due = len(page) >= limit
+        started = time.monotonic()
+        lease_until = self.sender.clock() + timedelta(seconds=self.sender.lease_seconds)
+        page = await self.sender.store.claim_messages(self.sender.owner, now, lease_until, limit)
+        self._leased(started)
+        self.more_due = len({message.chat_id for message in page}) >= limit
         kept = {entry.message_id for entry in self.sender.unrecorded}
         new = 0
         for message in page:
@@ -577,6 +621,11 @@ class _Drain:
     async def _work_chat(self, chat_id: int) -> None:
         """Send a chat's loaded parts in order until done, set aside, gone, or halted."""
         while (queue := self.queues.get(chat_id)) and not self.halt.is_set():
+            if time.monotonic() >= self.lease_valid_until:
+                # The claim may have passed to another sender: sending now could go twice.
+                _LOG.warning("Outbox claims could not be renewed in time; pausing sends")
+                self.halt.set()
+                break
             message = queue[0]
             failures = self.failures.get(message.id, 0)
             result = await self.sender._send_one(message, self.counts, failures)

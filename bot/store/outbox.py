@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, true, update
+from sqlalchemy import Connection, and_, func, insert, select, true, update
 
 from bot.store.engine import chunked
 from bot.store.schema import OUTBOX_PENDING, chat_digests, chats, deliveries, outbox
@@ -126,6 +127,18 @@ _MESSAGE_COLUMNS = (
 
 
 def pending_messages(conn: Connection, now: datetime, limit: int) -> list[OutboxMessage]:
+    query = (
+        select(*_MESSAGE_COLUMNS)
+        .join(chats, chats.c.chat_id == outbox.c.chat_id)
+        .where(*_due_conditions(now))
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    return [OutboxMessage(*row) for row in conn.execute(query)]
+
+
+def _due_conditions(now: datetime) -> tuple[Any, ...]:
+    """Pending, due, of an active chat, and not behind an earlier message held back."""
     earlier = outbox.alias("earlier")
     # A message waits while an earlier message of its chat is held back (a retry not yet
     # due): part 2 must not overtake part 1, nor a later digest an earlier one, whether the
@@ -140,19 +153,92 @@ def pending_messages(conn: Connection, now: datetime, limit: int) -> list[Outbox
         )
         .exists()
     )
+    return (OUTBOX_PENDING, outbox.c.not_before <= now, chats.c.active == true(), ~earlier_pending)
+
+
+def _claimed_by_another(owner: str, now: datetime) -> Any:
+    """Some pending message of the row's chat is held by another sender whose lease runs."""
+    held = outbox.alias("held")
+    return (
+        select(held.c.id)
+        .where(
+            held.c.chat_id == outbox.c.chat_id,
+            held.c.status == "pending",
+            held.c.claimed_by != owner,
+            held.c.claim_until > now,
+        )
+        .exists()
+    )
+
+
+def claim_messages(
+    conn: Connection, owner: str, now: datetime, lease_until: datetime, chat_limit: int
+) -> list[OutboxMessage]:
+    """Claim every due message of up to `chat_limit` chats for `owner` until `lease_until`.
+
+    A chat is claimed whole and by one sender at a time: chats with a message another sender
+    holds under a running lease are skipped, and on PostgreSQL the chats' rows are locked
+    (FOR NO KEY UPDATE SKIP LOCKED) so that concurrent claimers take disjoint chats without
+    waiting. The owner's own claims are returned again (renewed). Ordered by id.
+    """
+    foreign = _claimed_by_another(owner, now)
+    candidates = (
+        select(outbox.c.chat_id)
+        .join(chats, chats.c.chat_id == outbox.c.chat_id)
+        .where(*_due_conditions(now), ~foreign)
+        .group_by(outbox.c.chat_id)
+        .order_by(func.min(outbox.c.id))
+        .limit(chat_limit)
+    )
+    chat_ids = list(conn.scalars(candidates))
+    if not chat_ids:
+        return []
+    if conn.dialect.name == "postgresql":
+        locking = (
+            select(chats.c.chat_id)
+            .where(chats.c.chat_id.in_(chat_ids))
+            .order_by(chats.c.chat_id)
+            .with_for_update(skip_locked=True, key_share=True)
+        )
+        chat_ids = list(conn.scalars(locking))
+        if not chat_ids:
+            return []
+    # Re-checked under the row locks: a claim committed meanwhile by another sender wins.
+    due_ids = (
+        select(outbox.c.id)
+        .join(chats, chats.c.chat_id == outbox.c.chat_id)
+        .where(outbox.c.chat_id.in_(chat_ids), *_due_conditions(now), ~foreign)
+        .scalar_subquery()
+    )
+    conn.execute(
+        update(outbox)
+        .where(outbox.c.id.in_(due_ids))
+        .values(claimed_by=owner, claim_until=lease_until)
+    )
     query = (
         select(*_MESSAGE_COLUMNS)
-        .join(chats, chats.c.chat_id == outbox.c.chat_id)
-        .where(
-            OUTBOX_PENDING,
-            outbox.c.not_before <= now,
-            chats.c.active == true(),
-            ~earlier_pending,
-        )
+        .where(outbox.c.claimed_by == owner, OUTBOX_PENDING, outbox.c.chat_id.in_(chat_ids))
         .order_by(outbox.c.id)
-        .limit(limit)
     )
     return [OutboxMessage(*row) for row in conn.execute(query)]
+
+
+def renew_claims(conn: Connection, owner: str, lease_until: datetime) -> int:
+    """Extend the lease on everything `owner` holds; returns how many messages that is."""
+    result = conn.execute(
+        update(outbox)
+        .where(outbox.c.claimed_by == owner, OUTBOX_PENDING)
+        .values(claim_until=lease_until)
+    )
+    return int(result.rowcount or 0)
+
+
+def release_claims(conn: Connection, owner: str, chat_ids: Sequence[int] | None = None) -> None:
+    """Give back what `owner` holds (all, or these chats'), for others to take at once."""
+    condition = and_(outbox.c.claimed_by == owner, OUTBOX_PENDING)
+    if chat_ids is not None:
+        condition = and_(condition, outbox.c.chat_id.in_(list(chat_ids)))
+    conn.execute(update(outbox).where(condition).values(claimed_by=None, claim_until=None))
 
 
 def digest_messages(conn: Connection, digest_id: int) -> list[OutboxMessage]:
@@ -190,7 +276,14 @@ def mark_retry(conn: Connection, message_id: int, not_before: datetime, error: s
     statement = (
         update(outbox)
         .where(outbox.c.id == message_id, OUTBOX_PENDING)
-        .values(attempts=outbox.c.attempts + 1, not_before=not_before, last_error=error)
+        .values(
+            attempts=outbox.c.attempts + 1,
+            not_before=not_before,
+            last_error=error,
+            # It waits in the store now: whichever sender finds it due may take it.
+            claimed_by=None,
+            claim_until=None,
+        )
     )
     if conn.execute(statement).rowcount == 0:
         _warn_if_gone(conn, message_id, "no retry recorded")

@@ -78,6 +78,17 @@ class OutboxMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class Replica:
+    """One running bot process as its heartbeat row shows it."""
+
+    replica_id: str
+    mode: str
+    leader: bool
+    started_at: datetime
+    heartbeat_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class SourceState:
     name: str
     last_fetch_at: datetime | None

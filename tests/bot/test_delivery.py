@@ -158,13 +158,13 @@ async def test_small_pages_still_deliver_everything_once(fake, bot, sqlite_store
     expected = seed_round(sqlite_store, range(1, 61), parts=2)
     store = AsyncStore(sqlite_store)
     limits_seen: list[int] = []
-    original = store.pending_messages
+    original = store.claim_messages
 
-    async def spy(now, limit):
-        limits_seen.append(limit)
-        return await original(now, limit)
+    async def spy(owner, now, lease_until, chat_limit):
+        limits_seen.append(chat_limit)
+        return await original(owner, now, lease_until, chat_limit)
 
-    store.pending_messages = spy  # type: ignore[method-assign]
+    store.claim_messages = spy  # type: ignore[method-assign]
     sender = OutboxSender(bot, store, concurrency=4, page_size=10)
     report = await sender.drain()
 
