@@ -27,22 +27,25 @@ from bot import callbacks
 from bot.commands import menu, topic_commands
 from bot.config import Settings
 from bot.delivery import OutboxSender
-from bot.handlers import admin, digests, search, start, subscriptions
+from bot.handlers import admin, digests, language, search, start, subscriptions
 from bot.handlers import settings as settings_handlers
-from bot.handlers.common import reply
+from bot.handlers.common import reply, user_language_code
+from bot.i18n import DEFAULT_LANGUAGE, N_
 from bot.ingest import ingest_due
 from bot.ratelimit import TelegramRateLimiter
 from bot.rounds import digest_round
 from bot.services import SERVICES_KEY, Services, callback_key, get_services
 from bot.store import AsyncStore, Store, StoreUnavailable
+from summaries.digest import language_of
 from summaries.matching import TopicMatcher
+from summaries.models import Article
 from summaries.sources import USER_AGENT
 
 logger = logging.getLogger(__name__)
 
-BUTTONS = subscriptions.BUTTONS | search.BUTTONS | settings_handlers.BUTTONS
+BUTTONS = subscriptions.BUTTONS | search.BUTTONS | settings_handlers.BUTTONS | language.BUTTONS
 SEARCH_INDEX_SIZE = 20_000
-DESCRIPTION = (
+DESCRIPTION = N_(
     "Regional news, condensed: follow topics or keywords and get a short bullet-point digest "
     "of the new articles at the time you choose."
 )
@@ -83,13 +86,14 @@ def build_application(
         .post_shutdown(_post_shutdown)
     )
     if bot_settings.base_url:
-        base = bot_settings.base_url.rstrip("/")
-        builder = builder.base_url(base).base_file_url(base.replace("/bot", "/file/bot"))
+        base = bot_settings.base_url  # ends in "/bot" (see bot.config.bot_api_base_url)
+        file_base = base.removesuffix("/bot") + "/file/bot"
+        builder = builder.base_url(base).base_file_url(file_base)
     application = builder.build()
     application.bot_data["settings"] = settings
     application.bot_data["timing"] = timing
     commands = topic_commands(settings.app.topics)
-    for module in (start, subscriptions, digests, search, settings_handlers, admin):
+    for module in (start, subscriptions, digests, search, settings_handlers, language, admin):
         application.add_handlers(module.HANDLERS)
     application.add_handlers(digests.topic_handlers(commands))
     application.add_handler(CallbackQueryHandler(dispatch_button))
@@ -141,21 +145,40 @@ async def _post_init(application: Application) -> None:
 
 
 async def _load_search_index(services: Services) -> None:
-    for stored in await services.store.recent_articles(None, SEARCH_INDEX_SIZE):
-        services.search_index.add(stored.article.id, stored.article.title, stored.article.text)
+    stored = await services.store.recent_articles(None, SEARCH_INDEX_SIZE)
+    # Tokenising (and detecting the language of rows stored without one) is CPU work.
+    await asyncio.to_thread(_index_articles, services, [item.article for item in stored])
+
+
+def _index_articles(services: Services, articles: list[Article]) -> None:
+    for article in articles:
+        services.search_index.add(article.id, article.title, article.text, language_of(article))
 
 
 async def _publish_commands(application: Application, services: Services) -> None:
-    """The command menu and description are nice to have: a refusal must not stop the bot."""
-    commands = [BotCommand(name, description) for name, description in menu(services.topics)]
-    for call, what in (
-        (application.bot.set_my_commands(commands), "command menu"),
-        (application.bot.set_my_description(DESCRIPTION), "description"),
-    ):
-        try:
-            await call
-        except TelegramError as error:
-            logger.warning("could not publish the %s (%s); going on without it", what, error)
+    """The command menu and description in every language (English for all the others).
+
+    They are nice to have: a refusal must not stop the bot.
+    """
+    bot = application.bot
+    for code in services.catalogs.languages:
+        t = services.catalogs.get(code)
+        # No language_code: the fallback for every language without its own menu.
+        language_code = None if code == DEFAULT_LANGUAGE else code
+        commands = [BotCommand(name, text) for name, text in menu(services.topics, t)]
+        for call, what in (
+            (bot.set_my_commands(commands, language_code=language_code), "command menu"),
+            (
+                bot.set_my_description(t.gettext(DESCRIPTION), language_code=language_code),
+                "description",
+            ),
+        ):
+            try:
+                await call
+            except TelegramError as error:
+                logger.warning(
+                    "could not publish the %s in %s (%s); going on without it", what, code, error
+                )
 
 
 async def _post_stop(application: Application) -> None:
@@ -206,7 +229,8 @@ async def dispatch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         handler = BUTTONS[button.action]
     except (callbacks.InvalidCallback, KeyError):
         logger.info("refused button data in chat %s", chat.id if chat else None)
-        await query.answer("This button is not valid here any more.")
+        t = services.catalogs.pick(None, user_language_code(update))
+        await query.answer(t.gettext("This button is not valid here any more."))
         return
     await handler(update, context, button)
 
@@ -220,10 +244,14 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     if isinstance(error, StoreUnavailable):
         logger.error("storage unavailable: %s", error)
-        text = "My storage is unavailable for a moment. Please try again in a minute."
+        text = N_("My storage is unavailable for a moment. Please try again in a minute.")
     else:
         logger.error("error while handling an update", exc_info=error)
-        text = "Sorry, something went wrong on my side. Please try again."
+        text = N_("Sorry, something went wrong on my side. Please try again.")
     if isinstance(update, Update) and update.effective_message is not None:
+        # The user's own language: the chat's stored one may be what failed to load.
+        services: Services | None = context.bot_data.get(SERVICES_KEY)
+        if services is not None:
+            text = services.catalogs.pick(None, user_language_code(update)).gettext(text)
         with contextlib.suppress(TelegramError):
             await reply(update, text)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.i18n import N_, Translator
 from summaries.models import Topic
 
 _VALID_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -14,30 +15,31 @@ _VALID_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 @dataclass(frozen=True)
 class Command:
     name: str
-    description: str
+    description: str  # English, marked for translation; shown through Translator.gettext
     admin_only: bool = False
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("start", "What this bot does; subscribe to topics with one tap"),
-    Command("help", "Every command, with what it does"),
-    Command("topics", "Topics you can follow; tap to subscribe or unsubscribe"),
-    Command("subscribe", "Follow a topic or keywords: /subscribe quantum"),
-    Command("unsubscribe", "Stop following a topic or keywords, or all"),
-    Command("list", "Your subscriptions and digest schedule"),
-    Command("digest", "The new articles for you, now"),
-    Command("search", "Find stored articles: /search satellite internet"),
-    Command("settings", "When and how you get digests"),
-    Command("time", "Digest time of day: /time 08:00"),
-    Command("timezone", "Your timezone: /timezone Asia/Shanghai"),
-    Command("frequency", "How often: /frequency daily|weekly|hourly|off"),
-    Command("bullets", "Bullets per article: /bullets 3"),
-    Command("preview", "Link previews in digests: /preview on|off"),
-    Command("pause", "Pause scheduled digests"),
-    Command("resume", "Resume scheduled digests"),
-    Command("stop", "Unsubscribe and delete everything stored about this chat"),
-    Command("stats", "Bot statistics and source health (admins)", admin_only=True),
-    Command("refresh", "Fetch all sources now (admins)", admin_only=True),
+    Command("start", N_("What this bot does; subscribe to topics with one tap")),
+    Command("help", N_("Every command, with what it does")),
+    Command("topics", N_("Topics you can follow; tap to subscribe or unsubscribe")),
+    Command("subscribe", N_("Follow a topic or keywords: /subscribe quantum")),
+    Command("unsubscribe", N_("Stop following a topic or keywords, or all")),
+    Command("list", N_("Your subscriptions and digest schedule")),
+    Command("digest", N_("The new articles for you, now")),
+    Command("search", N_("Find stored articles: /search satellite internet")),
+    Command("settings", N_("When and how you get digests")),
+    Command("language", N_("The language I write in: /language zh")),
+    Command("time", N_("Digest time of day: /time 08:00")),
+    Command("timezone", N_("Your timezone: /timezone Asia/Shanghai")),
+    Command("frequency", N_("How often: /frequency daily|weekly|hourly|off")),
+    Command("bullets", N_("Bullets per article: /bullets 3")),
+    Command("preview", N_("Link previews in digests: /preview on|off")),
+    Command("pause", N_("Pause scheduled digests")),
+    Command("resume", N_("Resume scheduled digests")),
+    Command("stop", N_("Unsubscribe and delete everything stored about this chat")),
+    Command("stats", N_("Bot statistics and source health (admins)"), admin_only=True),
+    Command("refresh", N_("Fetch all sources now (admins)"), admin_only=True),
 )
 RESERVED = frozenset(command.name for command in COMMANDS)
 
@@ -59,13 +61,19 @@ def topic_commands(topics: Iterable[Topic]) -> dict[str, Topic]:
     return commands
 
 
-def menu(topics: Iterable[Topic]) -> list[tuple[str, str]]:
-    """The (command, description) pairs published with setMyCommands."""
+def topic_command_description(topic: Topic, t: Translator) -> str:
+    return t.gettext("Latest {topic} news").format(topic=topic.title)
+
+
+def menu(topics: Iterable[Topic], t: Translator) -> list[tuple[str, str]]:
+    """The (command, description) pairs published with setMyCommands, in t's language."""
     entries = [
-        (command.name, command.description) for command in COMMANDS if not command.admin_only
+        (command.name, t.gettext(command.description))
+        for command in COMMANDS
+        if not command.admin_only
     ]
     entries += [
-        (name, f"Latest {topic.title} news"[:256])
+        (name, topic_command_description(topic, t)[:256])
         for name, topic in topic_commands(topics).items()
     ]
     return entries

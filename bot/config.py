@@ -81,11 +81,20 @@ def _bot_settings(section: Section, base: Path, environ: Mapping[str, str]) -> B
         group_messages_per_minute=delivery.get(
             "group_messages_per_minute", int, 20, check=_range(1, 600)
         ),
-        base_url=environ.get("TELEGRAM_BASE_URL") or configured_base_url,
+        base_url=bot_api_base_url(environ.get("TELEGRAM_BASE_URL") or configured_base_url),
     )
     for part in (section, digest, search, delivery, telegram):
         part.reject_unknown()
     return settings
+
+
+def bot_api_base_url(url: str | None) -> str | None:
+    """The Bot API base URL as python-telegram-bot wants it, ending in "/bot" (the token is
+    appended to it). People often write the server's address alone: the suffix is added."""
+    if not url or not url.strip():
+        return None
+    base = url.strip().rstrip("/")
+    return base if base.endswith("/bot") else base + "/bot"
 
 
 def _sqlite_url(base: Path, database: str) -> str:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from bot.services import Services
 from bot.store import SourceState
-from summaries.digest import summarise
+from summaries.digest import summarise, with_language
 from summaries.matching import TopicMatcher
 from summaries.models import Article, Digest, SummariserSettings
 from summaries.sources import FeedValidators, FetchResult, SourceSpec, fetch_source
@@ -45,7 +45,8 @@ def summarise_new(
 ) -> tuple[list[tuple[Article, Digest]], list[str]]:
     """Digests for the articles that have text; CPU-bound, so callers run it in a thread."""
     summarised, problems = [], []
-    for article in articles:
+    for unlabelled in articles:
+        article = with_language(unlabelled)  # detected once, here, and stored with it
         digest = summarise(article, settings, matcher)
         if digest.bullets:
             summarised.append((article, digest))
@@ -93,7 +94,7 @@ async def _store_new(services: Services, result: FetchResult, now: datetime) -> 
     inserted = set(await services.store.add_articles(summarised, now))
     for article, _digest in summarised:
         if article.id in inserted:
-            services.search_index.add(article.id, article.title, article.text)
+            services.search_index.add(article.id, article.title, article.text, article.language)
     return len(inserted)
 
 

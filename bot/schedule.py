@@ -7,6 +7,7 @@ computed from *now*, never once per missed slot.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -47,13 +48,58 @@ def next_digest_at(
     raise AssertionError("unreachable: a slot always exists within 15 days")
 
 
+_ETC_OFFSET = re.compile(r"Etc/GMT(?P<sign>[+-])(?P<hours>\d{1,2})")
+_SHORT_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def zone_label(timezone: str) -> str:
+    """How a zone is shown: 'Etc/GMT-8' as 'UTC+08:00' (the Etc names count the other way
+    round, POSIX style, which reads as the opposite sign); every other name as it is."""
+    match = _ETC_OFFSET.fullmatch(timezone)
+    if match is None:
+        return "UTC" if timezone in ("Etc/UTC", "Etc/GMT", "UTC") else timezone
+    hours = int(match["hours"])
+    if hours == 0:
+        return "UTC"
+    return f"UTC{'-' if match['sign'] == '+' else '+'}{hours:02d}:00"
+
+
+def format_local(moment: datetime, timezone: str) -> str:
+    """'Fri 27 Nov, 08:00': a moment on the reader's clock, independent of the process locale."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    return (
+        f"{_SHORT_WEEKDAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}, {local:%H:%M}"
+    )
+
+
 def describe_schedule(frequency: str, at: time, timezone: str, weekday: int) -> str:
     """A human sentence for /list and /settings."""
+    zone = zone_label(timezone)
     if frequency == "off":
         return "Scheduled digests are off."
     if frequency == "hourly":
-        return f"Every hour at :{at.minute:02d} ({timezone})."
-    when = f"{at:%H:%M} {timezone}"
+        return f"Every hour at minute :{at.minute:02d} ({zone})."
+    when = f"{at:%H:%M} {zone}"
     if frequency == "weekly":
         return f"Every {WEEKDAY_NAMES[weekday]} at {when}."
     return f"Every day at {when}."
+
+
+def describe_next(
+    frequency: str,
+    at: time,
+    timezone: str,
+    weekday: int,
+    *,
+    paused: bool,
+    now: datetime,
+) -> str:
+    """The next scheduled digest as a sentence, on the reader's clock."""
+    if frequency == "off":
+        return "No scheduled digests: /frequency daily turns them on."
+    if paused:
+        return "Scheduled digests are paused: /resume starts them again."
+    upcoming = next_digest_at(frequency, at, timezone, weekday, now)
+    assert upcoming is not None
+    return f"Next digest: {format_local(upcoming, timezone)} ({zone_label(timezone)})."

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bot.store import StoredArticle, Subscription
+from summaries.digest import language_of
 from summaries.matching import KeywordQuery, QueryError, TokenisedText
 
 TOPIC = "topic"
@@ -23,7 +24,7 @@ class ArticleTexts:
         article = stored.article
         text = self._texts.get(article.id)
         if text is None:
-            text = TokenisedText.of(article.title, article.text)
+            text = TokenisedText.of(article.title, article.text, language_of(article))
             self._texts[article.id] = text
         return text
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.i18n import Catalogs
 from bot.selection import ArticleTexts
 from bot.throttle import Throttle
 from summaries.matching import SearchIndex, TopicMatcher
@@ -41,6 +42,7 @@ class Services:
     topic_commands: dict[str, Topic]
     matcher: TopicMatcher
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    catalogs: Catalogs = field(default_factory=Catalogs.load)
     search_index: SearchIndex = field(default_factory=SearchIndex)
     texts: ArticleTexts = field(default_factory=ArticleTexts)
     search_throttle: Throttle = field(default_factory=lambda: Throttle(6, 60.0))

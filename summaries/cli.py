@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from summaries.config import DEFAULT_CONFIG_PATH, AppConfig, ConfigError, load_config
-from summaries.digest import summarise
+from summaries.digest import summarise, with_language
 from summaries.matching import TopicMatcher
 from summaries.models import ALGORITHMS, MAX_BULLETS, MIN_BULLETS, Article, Digest
 from summaries.sources import FetchResult, SourceSpec, fetch_source, read_local
@@ -116,7 +116,8 @@ def _digests(config: AppConfig, results: Sequence[FetchResult]) -> list[tuple[Ar
             logger.warning("%s", result.error)
         for problem in result.problems:
             logger.warning("%s", problem)
-        for article in result.articles:
+        for unlabelled in result.articles:
+            article = with_language(unlabelled)
             digest = summarise(article, config.summariser, matcher)
             if not digest.bullets:
                 logger.warning(
@@ -135,6 +136,7 @@ def digest_record(article: Article, digest: Digest) -> dict[str, Any]:
         "url": article.url,
         "published": article.published.isoformat() if article.published else None,
         "tags": list(article.tags),
+        "language": article.language,
         "topics": list(digest.topics),
         "keywords": list(digest.keywords),
         "bullets": list(digest.bullets),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import available_timezones
 
+from summaries import language as languages
 from summaries.models import ALGORITHMS, MAX_BULLETS, MIN_BULLETS, SummariserSettings, Topic
 from summaries.sources import KINDS as SOURCE_KINDS
 from summaries.sources import SourceSpec
@@ -85,6 +86,21 @@ def _check_timezone(value: str) -> str | None:
     return None if value in available_timezones() else f"unknown timezone {value!r}"
 
 
+def _check_language(value: str) -> str | None:
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        languages.parse(value)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def _source_language(value: str) -> str | None:
+    """None for "auto" (each article's language is detected), else the ISO 639-1 code."""
+    return None if value.strip().lower() == "auto" else languages.parse(value)
+
+
 def _sources(root: Section, base: Path) -> tuple[SourceSpec, ...]:
     specs: list[SourceSpec] = []
     for section in root.items("sources"):
@@ -110,6 +126,7 @@ def _sources(root: Section, base: Path) -> tuple[SourceSpec, ...]:
             fetch_full_text=section.get("fetch_full_text", bool, False),
             timezone=section.get("timezone", str, None, check=_check_timezone),
             max_articles=section.get("max_articles", int, 200, check=_in_range(1, 10_000)),
+            language=_source_language(section.get("language", str, "auto", check=_check_language)),
         )
         section.reject_unknown()
         if any(existing.name == spec.name for existing in specs):

@@ -19,8 +19,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
+from summaries import language as languages
 from summaries.cleaning import clean_sentences
 from summaries.keywords import top_keywords
 from summaries.models import (
@@ -44,8 +46,10 @@ __all__ = [
     "check_settings",
     "shorten",
     "summarise",
+    "language_of",
     "summarise_many",
     "usable_sentences",
+    "with_language",
 ]
 
 ELLIPSIS = "…"
@@ -57,7 +61,12 @@ DUPLICATE_OVERLAP = 0.8
 # otherwise the cut falls at the last word boundary instead.
 _MIN_CLAUSE_SHARE = 0.5
 _CLAUSE_END = re.compile(r"[,;:](?=\s)|\s[–—-](?=\s)|\s(?=\()")
-_TRAILING_JOINERS = re.compile(r"[\s,;:–—\-(\[\"“‘']+$")
+# Chinese clause marks: full-width comma, semicolon and colon (no space follows them).
+_ZH_CLAUSE_END = re.compile(r"[，；：](?=.)")
+_TRAILING_JOINERS = re.compile(r"[\s,;:–—\-(\[\"“‘'，、；：（《「]+$")
+# Chinese words that cannot end a shortened bullet: particles, conjunctions, prepositions.
+_ZH_DANGLING_TEXT = "的 地 得 和 与 及 或 并 而 在 对 把 被 从 向 以 为 将 是 了"
+_ZH_DANGLING_WORDS = frozenset(_ZH_DANGLING_TEXT.split())
 _DANGLING_WORDS_TEXT = (
     "a an the and or but nor of to in on at by for from with as that which who whose"
 )
@@ -68,7 +77,7 @@ _NON_SPACE = re.compile(r"\S+")
 class TopicMatcher(Protocol):
     """Anything that files an article under topic names, best first."""
 
-    def match(self, title: str, body: str) -> tuple[str, ...]: ...
+    def match(self, title: str, body: str, *, language: str = ...) -> tuple[str, ...]: ...
 
 
 def check_settings(settings: SummariserSettings) -> None:
@@ -98,19 +107,24 @@ def summarise(
 ) -> Digest:
     """The digest of one article (see the module docstring for the rules it keeps)."""
     check_settings(settings)
-    sentences = usable_sentences(article, settings.language)
+    language = language_of(article)
+    sentences = usable_sentences(article, language)
     chosen = rank_sentences(
         sentences,
         settings.bullets,
         settings.algorithm,
         article.title,
-        language=settings.language,
+        language=language,
     )
-    bullets = tuple(shorten(sentences[index], settings.max_bullet_chars) for index in chosen)
-    topics = topic_matcher.match(article.title, article.text) if topic_matcher else ()
-    keywords = top_keywords(
-        article.title, article.text, settings.keywords, language=settings.language
+    bullets = tuple(
+        shorten(sentences[index], settings.max_bullet_chars, language) for index in chosen
     )
+    topics = (
+        topic_matcher.match(article.title, article.text, language=language)
+        if topic_matcher
+        else ()
+    )
+    keywords = top_keywords(article.title, article.text, settings.keywords, language=language)
     return Digest(
         article_id=article.id,
         bullets=bullets,
@@ -118,6 +132,18 @@ def summarise(
         keywords=keywords,
         algorithm=settings.algorithm,
     )
+
+
+def language_of(article: Article) -> str:
+    """The article's language code: as configured for its source, else detected from its text."""
+    if article.language:
+        return languages.normalise_code(article.language)
+    return languages.detect(article.title + "\n" + article.text)
+
+
+def with_language(article: Article) -> Article:
+    """`article` with its `language` set (detected when its source did not say)."""
+    return article if article.language else replace(article, language=language_of(article))
 
 
 def summarise_many(
@@ -130,7 +156,7 @@ def summarise_many(
     return [summarise(article, settings, topic_matcher) for article in articles]
 
 
-def usable_sentences(article: Article, language: str = "english") -> list[str]:
+def usable_sentences(article: Article, language: str = "en") -> list[str]:
     """The article's sentences that may become bullets, in order.
 
     Page furniture, the title (and sentences equal to it) and near-duplicates are gone; of
@@ -184,33 +210,39 @@ def _same_content(first: frozenset[str], second: frozenset[str]) -> bool:
     return shared >= 2 and shared >= DUPLICATE_OVERLAP * min(len(first), len(second))
 
 
-def shorten(sentence: str, max_chars: int) -> str:
+def shorten(sentence: str, max_chars: int, language: str = "en") -> str:
     """`sentence` if it fits in max_chars, else cut at a clause or word boundary, plus "…".
 
     The result, ellipsis included, is at most max_chars long, unless the first word alone is
-    longer: a word is never split.
+    longer: a word is never split. Clauses end at , ; : (Chinese ， ； ：); in Chinese, which
+    has no spaces, word boundaries are jieba's.
     """
     sentence = sentence.strip()
     if len(sentence) <= max_chars:
         return sentence
+    segmented = languages.get(language).segmented
     limit = max_chars - len(ELLIPSIS)
     window = sentence[: limit + 1]  # one more: a boundary right at the limit counts
-    cut = _clause_cut(window, limit)
+    cut = _clause_cut(window, limit, segmented)
     if cut is None:
-        cut = _word_cut(window, limit)
+        cut = _word_cut(window, limit, segmented)
     if cut is None:  # the first word is longer than the limit: keep it whole
         first_word = sentence.split(maxsplit=1)[0]
         return first_word if first_word == sentence else first_word + ELLIPSIS
-    return _tidy_end(sentence[:cut]) + ELLIPSIS
+    return _tidy_end(sentence[:cut], segmented) + ELLIPSIS
 
 
-def _clause_cut(window: str, limit: int) -> int | None:
-    cuts = [match.start() for match in _CLAUSE_END.finditer(window) if match.start() <= limit]
+def _clause_cut(window: str, limit: int, segmented: bool) -> int | None:
+    clause_end = _ZH_CLAUSE_END if segmented else _CLAUSE_END
+    cuts = [match.start() for match in clause_end.finditer(window) if match.start() <= limit]
     good = [cut for cut in cuts if cut >= _MIN_CLAUSE_SHARE * limit and _balanced(window[:cut])]
     return max(good) if good else None
 
 
-def _word_cut(window: str, limit: int) -> int | None:
+def _word_cut(window: str, limit: int, segmented: bool) -> int | None:
+    if segmented:
+        starts = [start for start in languages.word_starts(window) if 0 < start <= limit]
+        return max(starts) if starts else None
     spaces = [index for index, char in enumerate(window) if char.isspace() and index <= limit]
     spaces = [index for index in spaces if window[:index].strip()]
     return max(spaces) if spaces else None
@@ -223,15 +255,29 @@ def _balanced(text: str) -> bool:
         and text.count("[") <= text.count("]")
         and text.count('"') % 2 == 0
         and text.count("“") <= text.count("”")
+        and text.count("（") <= text.count("）")
+        and text.count("《") <= text.count("》")
+        and text.count("「") <= text.count("」")
     )
 
 
-def _tidy_end(text: str) -> str:
+def _tidy_end(text: str, segmented: bool = False) -> str:
     """Strip trailing punctuation and dangling function words ("the", "and") before "…"."""
     text = _TRAILING_JOINERS.sub("", text)
+    if segmented:
+        return _tidy_segmented_end(text)
     words = list(_NON_SPACE.finditer(text))
     while len(words) > 1 and words[-1].group().lower() in _DANGLING_WORDS:
         words.pop()
         text = _TRAILING_JOINERS.sub("", text[: words[-1].end()])
         words = list(_NON_SPACE.finditer(text))
+    return text
+
+
+def _tidy_segmented_end(text: str) -> str:
+    """The same for Chinese: no trailing 的, 和, 在 ... (jieba's words decide what a word is)."""
+    starts = languages.word_starts(text)
+    while len(starts) > 1 and text[starts[-1] :] in _ZH_DANGLING_WORDS:
+        text = _TRAILING_JOINERS.sub("", text[: starts[-1]])
+        starts = languages.word_starts(text)
     return text

@@ -1,25 +1,26 @@
 """An article's top keywords: frequent content words, title words counting extra.
 
-Words are grouped by stem ("satellite", "satellites" are one keyword), stop words and short or
-numeric tokens are left out, and each keyword is shown in the surface form readers saw most
-often: lower case unless the word is always capitalised (a name such as "Shanghai").
+Words are found, stemmed and filtered in the article's language (`summaries.language`; Chinese
+is segmented into words): grouped by stem ("satellite", "satellites" are one keyword), stop
+words and short or numeric tokens are left out, and each keyword is shown in the surface form
+readers saw most often: lower case unless the word is always capitalised (a name such as
+"Shanghai").
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from summaries.ranking import stop_words
+from summaries import language as languages
 
 __all__ = ["TITLE_WEIGHT", "top_keywords"]
 
 # A title word is worth this many body occurrences: the title says what the article is about.
 TITLE_WEIGHT = 3.0
 _MIN_LENGTH = 3
+_MIN_HAN_LENGTH = 2
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 
@@ -46,40 +47,21 @@ class _Candidate:
         )
 
 
-@lru_cache(maxsize=8)
-def _stemmer(language: str) -> Callable[[str], str]:
-    """The Snowball stemmer (the algorithm sumy uses via NLTK), memoised: news repeats words.
-
-    From the light `snowballstemmer` package: importing NLTK costs a fifth of a second.
-    """
-    import snowballstemmer
-
-    try:
-        stemmer = snowballstemmer.stemmer(language)
-    except KeyError:  # no Snowball stemmer for this language: compare lower-cased words
-        return str.lower
-    return lru_cache(maxsize=65536)(lambda word: str(stemmer.stemWord(word.lower())))
+def _min_length(word: str) -> int:
+    # Most Chinese words are two characters long; a Latin word that short is rarely a keyword.
+    return _MIN_HAN_LENGTH if languages.has_han(word) else _MIN_LENGTH
 
 
-def _stop_words_and_stemmer(language: str) -> tuple[frozenset[str], Callable[[str], str]]:
-    try:
-        ignored = stop_words(language)
-    except LookupError:
-        ignored = frozenset()
-    return ignored, _stemmer(language)
-
-
-def top_keywords(title: str, text: str, n: int, *, language: str = "english") -> tuple[str, ...]:
+def top_keywords(title: str, text: str, n: int, *, language: str = "en") -> tuple[str, ...]:
     """The n most characteristic words of an article, best first (fewer if it has fewer)."""
     if n <= 0:
         return ()
-    ignored, stem = _stop_words_and_stemmer(language)
+    ignored, stem = languages.stop_words(language), languages.stemmer(language)
     candidates: dict[str, _Candidate] = {}
     position = 0
     for weight, part in ((TITLE_WEIGHT, title), (1.0, text)):
-        for match in _WORD.finditer(part):
-            word = _POSSESSIVE.sub("", match.group())
-            if len(word) < _MIN_LENGTH or word.lower() in ignored:
+        for word in languages.segment_han(_POSSESSIVE.sub("", w) for w in _WORD.findall(part)):
+            if len(word) < _min_length(word) or word.lower() in ignored:
                 continue
             candidate = candidates.setdefault(stem(word.lower()), _Candidate(first_seen=position))
             candidate.score += weight

@@ -2,6 +2,10 @@
 
 Everything works on stemmed, case-folded word tokens, so "satellites" finds "satellite" and
 "Quantum" finds "quantum"; phrases match as consecutive stems, never inside other words.
+Words are stemmed in the article's language (`summaries.language`): a topic keyword or a
+query, whose language we do not know, is stemmed like the article it is compared with.
+Chinese is segmented into words, and a long Chinese word also answers for the shorter
+dictionary words inside it, so "量子" finds an article about "量子通信网".
 """
 
 from __future__ import annotations
@@ -13,14 +17,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-import snowballstemmer
-
+from summaries import language as languages
 from summaries.models import Topic
 
-_WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*", re.UNICODE)
 _QUOTED_OR_WORD = re.compile(r'"([^"]*)"|“([^”]*)”|(\S+)')
-# The Snowball English stemmer (what NLTK wraps), without importing all of NLTK at start-up.
-_STEMMER = snowballstemmer.stemmer("english")
 
 # Title words say more about what an article is about than any single body word.
 TITLE_WEIGHT = 3.0
@@ -29,18 +29,28 @@ TOPIC_THRESHOLD = 2.0
 MAX_QUERY_TERMS = 8
 
 
-@lru_cache(maxsize=65536)
-def stem(word: str) -> str:
-    return str(_STEMMER.stemWord(word.casefold().replace("’", "'")))
+def stem(word: str, language: str = languages.DEFAULT_LANGUAGE) -> str:
+    return languages.stem(word, language)
 
 
 def words(text: str) -> list[str]:
     """The word tokens of `text`, in order, keeping their original spelling."""
-    return _WORD.findall(text)
+    return languages.word_tokens(text)
 
 
-def stems(text: str) -> tuple[str, ...]:
-    return tuple(stem(word) for word in words(text))
+@lru_cache(maxsize=65536)
+def _stemmed(surface: tuple[str, ...], language: str) -> tuple[str, ...]:
+    stem_word = languages.stemmer(language)
+    return tuple(stem_word(word) for word in surface)
+
+
+def stems(text: str, language: str = languages.DEFAULT_LANGUAGE) -> tuple[str, ...]:
+    return _stemmed(tuple(words(text)), language)
+
+
+def _sub_word_stems(surface: Iterable[str], language: str) -> tuple[str, ...]:
+    stem_word = languages.stemmer(language)
+    return tuple(stem_word(part) for word in surface for part in languages.sub_words(word))
 
 
 def _count_phrase(tokens: Sequence[str], phrase: tuple[str, ...]) -> int:
@@ -58,39 +68,78 @@ def _count_phrase(tokens: Sequence[str], phrase: tuple[str, ...]) -> int:
 
 @dataclass(frozen=True, slots=True)
 class TokenisedText:
-    """An article's title and body as stems, computed once and reused for every match."""
+    """An article's title and body as stems, computed once and reused for every match.
+
+    `title_parts` and `body_parts` hold the shorter words inside long Chinese words, which
+    a single-word term matches too (never a phrase: they are not in reading order).
+    """
 
     title: tuple[str, ...]
     body: tuple[str, ...]
+    language: str = languages.DEFAULT_LANGUAGE
+    title_parts: tuple[str, ...] = ()
+    body_parts: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, title: str, body: str) -> TokenisedText:
-        return cls(stems(title), stems(body))
+    def of(
+        cls, title: str, body: str, language: str = languages.DEFAULT_LANGUAGE
+    ) -> TokenisedText:
+        language = languages.normalise_code(language)
+        title_words, body_words = words(title), words(body)
+        return cls(
+            _stemmed(tuple(title_words), language),
+            _stemmed(tuple(body_words), language),
+            language,
+            _sub_word_stems(title_words, language),
+            _sub_word_stems(body_words, language),
+        )
 
     def weighted_count(self, phrase: tuple[str, ...]) -> float:
-        return TITLE_WEIGHT * _count_phrase(self.title, phrase) + _count_phrase(self.body, phrase)
+        count = TITLE_WEIGHT * _count_phrase(self.title, phrase) + _count_phrase(self.body, phrase)
+        if len(phrase) == 1:
+            count += TITLE_WEIGHT * self.title_parts.count(phrase[0])
+            count += self.body_parts.count(phrase[0])
+        return count
+
+    def term_counts(self) -> dict[str, float]:
+        """Each stem's weighted count, title words counting TITLE_WEIGHT times."""
+        counts: dict[str, float] = dict(Counter(self.body + self.body_parts))
+        for token in self.title + self.title_parts:
+            counts[token] = counts.get(token, 0.0) + TITLE_WEIGHT
+        return counts
 
 
 class TopicMatcher:
     """Files articles under the configured topics by their stemmed keywords and phrases."""
 
     def __init__(self, topics: Iterable[Topic], threshold: float = TOPIC_THRESHOLD) -> None:
-        self._phrases = {
-            topic.name: tuple({stems(keyword) for keyword in topic.keywords} - {()})
+        self._keywords = {
+            topic.name: tuple(tuple(words(keyword)) for keyword in topic.keywords)
             for topic in topics
         }
         self._threshold = threshold
 
-    def scores(self, title: str, body: str) -> dict[str, float]:
-        text = TokenisedText.of(title, body)
+    def _phrases(self, language: str) -> dict[str, tuple[tuple[str, ...], ...]]:
         return {
-            name: sum(text.weighted_count(phrase) for phrase in phrases)
-            for name, phrases in self._phrases.items()
+            name: tuple({_stemmed(keyword, language) for keyword in keywords} - {()})
+            for name, keywords in self._keywords.items()
         }
 
-    def match(self, title: str, body: str) -> tuple[str, ...]:
+    def scores(
+        self, title: str, body: str, *, language: str = languages.DEFAULT_LANGUAGE
+    ) -> dict[str, float]:
+        text = TokenisedText.of(title, body, language)
+        return {
+            name: sum(text.weighted_count(phrase) for phrase in phrases)
+            for name, phrases in self._phrases(text.language).items()
+        }
+
+    def match(
+        self, title: str, body: str, *, language: str = languages.DEFAULT_LANGUAGE
+    ) -> tuple[str, ...]:
         """The topics this article belongs to, best first."""
-        ranked = sorted(self.scores(title, body).items(), key=lambda item: (-item[1], item[0]))
+        scores = self.scores(title, body, language=language)
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         return tuple(name for name, score in ranked if score >= self._threshold)
 
 
@@ -98,9 +147,22 @@ class QueryError(ValueError):
     """A keyword query that cannot be used; the message says why, for the user."""
 
 
+def _joined(term: Sequence[str]) -> str:
+    """A term's words as a reader writes them: Chinese words run together, others spaced."""
+    text = term[0]
+    for previous, word in zip(term, term[1:], strict=False):
+        both_han = languages.has_han(previous[-1]) and languages.has_han(word[0])
+        text += word if both_han else " " + word
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class KeywordQuery:
-    """Free keywords, news-alert style: every term must occur; a quoted term is a phrase."""
+    """Free keywords, news-alert style: every term must occur; a quoted term is a phrase.
+
+    `terms` hold each term's words as typed; they are stemmed in the language of whatever
+    article the query is compared with (`terms_in`).
+    """
 
     terms: tuple[tuple[str, ...], ...]
     text: str
@@ -109,27 +171,38 @@ class KeywordQuery:
     def parse(cls, text: str) -> KeywordQuery:
         surface: list[str] = []
         terms: list[tuple[str, ...]] = []
+        seen: set[tuple[str, ...]] = set()
         for match in _QUOTED_OR_WORD.finditer(text):
             quoted = match.group(1) if match.group(1) is not None else match.group(2)
             raw = quoted if quoted is not None else match.group(3)
-            term = stems(raw)
-            if not term or term in terms:
+            term = tuple(words(raw))
+            key = stems(raw)  # "satellite satellites" is one term
+            if not term or key in seen:
                 continue
+            seen.add(key)
             terms.append(term)
-            shown = " ".join(words(raw))
-            surface.append(f'"{shown}"' if len(term) > 1 else shown)
+            shown = _joined(term)
+            surface.append(f'"{shown}"' if " " in shown else shown)
         if not terms:
             raise QueryError("the query has no words to look for")
         if len(terms) > MAX_QUERY_TERMS:
             raise QueryError(f"a query can have at most {MAX_QUERY_TERMS} words or phrases")
         return cls(tuple(terms), " ".join(surface).casefold())
 
+    def terms_in(self, language: str) -> tuple[tuple[str, ...], ...]:
+        """The terms stemmed for text in `language`."""
+        return tuple(_stemmed(term, language) for term in self.terms)
+
+    def stems_in(self, language: str = languages.DEFAULT_LANGUAGE) -> frozenset[str]:
+        return frozenset(token for term in self.terms_in(language) for token in term)
+
     @property
     def stems(self) -> frozenset[str]:
-        return frozenset(token for term in self.terms for token in term)
+        """The query's stems for English text (kept for highlighting English results)."""
+        return self.stems_in(languages.DEFAULT_LANGUAGE)
 
     def matches(self, text: TokenisedText) -> bool:
-        return all(text.weighted_count(term) > 0 for term in self.terms)
+        return all(text.weighted_count(term) > 0 for term in self.terms_in(text.language))
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,13 +233,17 @@ class SearchIndex:
     def __contains__(self, article_id: object) -> bool:
         return article_id in self._texts
 
-    def add(self, article_id: str, title: str, body: str) -> None:
+    def add(
+        self,
+        article_id: str,
+        title: str,
+        body: str,
+        language: str = languages.DEFAULT_LANGUAGE,
+    ) -> None:
         if article_id in self._texts:
             return
-        text = TokenisedText.of(title, body)
-        counts: dict[str, float] = dict(Counter(text.body))
-        for token in text.title:
-            counts[token] = counts.get(token, 0.0) + TITLE_WEIGHT
+        text = TokenisedText.of(title, body, language)
+        counts = text.term_counts()
         self._texts[article_id] = text
         self._term_counts[article_id] = counts
         self._document_frequency.update(counts.keys())
@@ -191,7 +268,7 @@ class SearchIndex:
         length = len(text.body) + len(text.title)
         documents = len(self._texts)
         score = 0.0
-        for token in query.stems:
+        for token in query.stems_in(text.language):
             frequency = counts.get(token, 0)
             if not frequency:
                 continue

@@ -45,7 +45,9 @@ class Article:
     """One news article as ingested from a source.
 
     `source` is the file path or URL the article came from; `paragraphs` hold the body text
-    (never the title). `published` is timezone-aware when known.
+    (never the title). `published` is timezone-aware when known. `language` is an ISO 639-1
+    code ("en", "zh"), from the source's configuration; "" until known (see
+    `summaries.digest.with_language`, which detects it).
     """
 
     id: str
@@ -55,6 +57,7 @@ class Article:
     url: str | None = None
     published: datetime | None = None
     tags: tuple[str, ...] = ()
+    language: str = ""
 
     @property
     def text(self) -> str:
@@ -70,6 +73,7 @@ class Article:
         url: str | None = None,
         published: datetime | None = None,
         tags: tuple[str, ...] | list[str] = (),
+        language: str = "",
     ) -> Article:
         paragraphs = tuple(paragraphs)
         return cls(
@@ -80,6 +84,7 @@ class Article:
             url=url,
             published=published,
             tags=tuple(tags),
+            language=language,
         )
 
 
@@ -110,4 +115,3 @@ class SummariserSettings:
     algorithm: str = "default"
     max_bullet_chars: int = 280
     keywords: int = 5
-    language: str = "english"

@@ -35,13 +35,13 @@ count-matrix product, well under a millisecond for a typical article.
 from __future__ import annotations
 
 import logging
-import pkgutil
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
+from summaries import language as languages
 from summaries.models import ALGORITHMS, SUMY_ALGORITHMS
 from summaries.sentences import SumyTokenizer
 
@@ -84,7 +84,7 @@ def rank_sentences(
     algorithm: str,
     title: str = "",
     *,
-    language: str = "english",
+    language: str = "en",
 ) -> list[int]:
     """Indices of the k sentences that `algorithm` chooses, in article order.
 
@@ -112,7 +112,7 @@ def _top_k(scores: Sequence[float], k: int) -> list[int]:
     return sorted(order[:k])
 
 
-def content_tokens(sentence: str, language: str = "english") -> list[str]:
+def content_tokens(sentence: str, language: str = "en") -> list[str]:
     """Lower-cased words and numbers of a sentence, function words out, plurals folded.
 
     Words with an apostrophe ("firm's", "don't") are kept as they are: measured on bbc-dev,
@@ -124,13 +124,14 @@ def content_tokens(sentence: str, language: str = "english") -> list[str]:
 @lru_cache(maxsize=4096)  # the digest asks for the same sentences' tokens several times
 def _content_tokens(sentence: str, language: str) -> tuple[str, ...]:
     ignored = _function_words(language)
-    tokens = [token for token in _TOKEN.findall(sentence.lower()) if token not in ignored]
-    if language == "english":
+    words = languages.segment_han(_TOKEN.findall(sentence.lower()))  # Chinese has no spaces
+    tokens = [token for token in words if token not in ignored]
+    if languages.get(language).code == "en":
         return tuple(_fold_plural(token) for token in tokens)
     return tuple(tokens)
 
 
-def centrality_scores(sentences: Sequence[str], language: str = "english") -> list[float]:
+def centrality_scores(sentences: Sequence[str], language: str = "en") -> list[float]:
     """Each sentence's summed, length-normalised content overlap with every other sentence."""
     import numpy as np  # deferred: only the default ranker needs it
 
@@ -169,38 +170,30 @@ def _fold_plural(token: str) -> str:
 
 @lru_cache(maxsize=8)
 def _function_words(language: str) -> frozenset[str]:
-    if language == "english":
+    if languages.get(language).code == "en":
         return ENGLISH_FUNCTION_WORDS
-    try:
-        return stop_words(language)
-    except LookupError:
+    ignored = languages.stop_words(language)
+    if not ignored:
         logger.warning("no stop words for language %r; every word counts", language)
-        return frozenset()
+    return ignored
 
 
 @lru_cache(maxsize=8)
-def stemmer(language: str = "english") -> Callable[[str], str]:
-    """sumy's stemmer for `language` (NLTK's Snowball: code only, no data)."""
+def stemmer(language: str = "en") -> Callable[[str], str]:
+    """sumy's stemmer for `language` (NLTK's Snowball: code only, no data), else ours."""
     from sumy.nlp.stemmers import Stemmer
 
-    stem: Callable[[str], str] = Stemmer(language)
+    try:
+        stem: Callable[[str], str] = Stemmer(languages.get(language).name)
+    except LookupError:  # sumy has none: Snowball's, or case folding
+        stem = languages.stemmer(language)
     return stem
 
 
 @lru_cache(maxsize=8)
-def stop_words(language: str = "english") -> frozenset[str]:
-    """sumy's stop-word list for `language` (shipped in the sumy wheel, nothing downloaded).
-
-    Read with pkgutil rather than sumy.utils.get_stop_words, which would import requests.
-    Raises LookupError when sumy has no list for the language.
-    """
-    try:
-        data = pkgutil.get_data("sumy", f"data/stopwords/{language.lower()}.txt")
-    except OSError as error:
-        raise LookupError(f"sumy has no stop words for language {language!r}") from error
-    if data is None:
-        raise LookupError(f"sumy has no stop words for language {language!r}")
-    return frozenset(line.strip() for line in data.decode("utf-8").splitlines() if line.strip())
+def stop_words(language: str = "en") -> frozenset[str]:
+    """The stop words for `language` (`summaries.language.stop_words`; may be empty)."""
+    return languages.stop_words(language)
 
 
 def _rank_with_sumy(

@@ -27,11 +27,8 @@ title-like line is a boundary too; any other single newline is a soft wrap.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from punkt import PunktSentenceTokenizer
+from summaries import language as languages
 
 __all__ = ["SumyTokenizer", "split_paragraphs", "split_sentences", "words"]
 
@@ -113,13 +110,6 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 
 
-@lru_cache(maxsize=4)
-def _punkt_tokenizer(language: str) -> PunktSentenceTokenizer:
-    import punkt  # deferred: the model is loaded on first use, not at import time
-
-    return punkt.tokenizer_for(language, prefixes=True)
-
-
 def split_paragraphs(text: str) -> list[str]:
     """Blocks of text separated by blank lines, stripped, empty ones dropped."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -176,7 +166,7 @@ def _split_segment(segment: str, language: str) -> list[str]:
     """Punkt's sentences for one segment, with the two repairs described above."""
     text = _SPACES.sub(" ", segment).strip()
     spans: list[tuple[int, int]] = []
-    for start, end in _punkt_tokenizer(language).span_tokenize(text):
+    for start, end in languages.punkt_tokenizer(language).span_tokenize(text):
         if spans and _continues_previous(text[spans[-1][0] : spans[-1][1]], text[start:end]):
             spans[-1] = (spans[-1][0], end)  # merge, keeping the original spacing
         else:
@@ -190,14 +180,21 @@ def _split_segment(segment: str, language: str) -> list[str]:
     ]
 
 
-def split_sentences(text: str, language: str = "english") -> list[str]:
+def split_sentences(text: str, language: str = "en") -> list[str]:
     """Split article text into sentences, paragraph-aware and offline.
 
-    Blank lines end paragraphs; a single newline after a title-like line (no final
-    punctuation, followed by a line that starts like a sentence) is a boundary too, so a
-    heading never merges with the sentence after it; other single newlines are soft wraps.
-    Whitespace inside each sentence is collapsed to single spaces.
+    `language` is a code or name (see `summaries.language`). Blank lines end paragraphs; a
+    single newline after a title-like line (no final punctuation, followed by a line that
+    starts like a sentence) is a boundary too, so a heading never merges with the sentence
+    after it; other single newlines are soft wraps. Whitespace inside each sentence is
+    collapsed to single spaces. Chinese follows its own rules (`_split_chinese`).
     """
+    if languages.get(language).segmented:
+        return [
+            sentence
+            for paragraph in split_paragraphs(text)
+            for sentence in _split_chinese(paragraph)
+        ]
     return [
         sentence
         for paragraph in split_paragraphs(text)
@@ -206,18 +203,69 @@ def split_sentences(text: str, language: str = "english") -> list[str]:
     ]
 
 
-def words(sentence: str) -> tuple[str, ...]:
+# Chinese sentence enders, and what may close a sentence after them: quotes and brackets.
+_ZH_ENDERS = re.compile(r"(?:[。！？!?]+|…{2}|\.{6})")
+_ZH_CLOSERS = "”’」』）)】》〉"
+_ZH_LINE_ENDS = re.compile(r"[。！？!?…，、；：,;:]$|[”’」』）)】》]$")
+# A line this short without final punctuation is a heading, not a wrapped part of a sentence.
+_ZH_HEADING_CHARS = 30
+
+
+def _split_chinese(paragraph: str) -> list[str]:
+    """Sentences of a Chinese paragraph: each ends after 。！？ (or ……) and its closing quotes.
+
+    An ASCII quote after the ender closes the sentence only if the sentence opened one.
+    A line without final punctuation is a heading when it is short, else a hard wrap
+    (joined without a space: Chinese puts none between words).
+    """
+    sentences: list[str] = []
+    for block in _chinese_blocks(paragraph):
+        start = 0
+        for match in _ZH_ENDERS.finditer(block):
+            if match.start() < start:
+                continue
+            end = match.end()
+            while end < len(block) and (
+                block[end] in _ZH_CLOSERS
+                or (block[end] in "\"'" and block[start:end].count(block[end]) % 2 == 1)
+            ):
+                end += 1
+            sentences.append(block[start:end])
+            start = end
+        sentences.append(block[start:])
+    return [_SPACES.sub(" ", sentence).strip() for sentence in sentences if sentence.strip()]
+
+
+def _chinese_blocks(paragraph: str) -> list[str]:
+    blocks: list[str] = []
+    joining = False
+    for line in (line.strip() for line in paragraph.split("\n")):
+        if not line:
+            continue
+        if joining and blocks:
+            space = " " if blocks[-1][-1].isascii() and line[0].isascii() else ""
+            blocks[-1] += space + line
+        else:
+            blocks.append(line)
+        is_heading = not _ZH_LINE_ENDS.search(line) and len(line) <= _ZH_HEADING_CHARS
+        joining = not is_heading
+    return blocks
+
+
+def words(sentence: str, language: str = "en") -> tuple[str, ...]:
     """Word tokens (letters, inner apostrophes and hyphens), possessive 's dropped.
 
-    A regex, not NLTK's word_tokenize, which would need NLTK's downloadable data.
+    A regex, not NLTK's word_tokenize, which would need NLTK's downloadable data; Chinese
+    runs are segmented into words (`summaries.language.segment_han`) in any language.
     """
-    return tuple(_POSSESSIVE.sub("", match) for match in _WORD.findall(sentence))
+    tokens = (_POSSESSIVE.sub("", match) for match in _WORD.findall(sentence))
+    return tuple(languages.segment_han(tokens))
 
 
 class SumyTokenizer:
     """A sumy tokenizer (``to_sentences``/``to_words``) that needs no NLTK data."""
 
-    def __init__(self, language: str = "english") -> None:
+    def __init__(self, language: str = "en") -> None:
         self._language = language
 
     @property
@@ -228,4 +276,4 @@ class SumyTokenizer:
         return tuple(split_sentences(paragraph, self._language))
 
     def to_words(self, sentence: str) -> tuple[str, ...]:
-        return words(sentence)
+        return words(sentence, self._language)

@@ -5,9 +5,11 @@ from pathlib import Path
 
 from bot.commands import COMMANDS, menu
 from bot.handlers.start import help_text
+from bot.i18n import Catalogs
 from summaries.config import DEFAULT_CONFIG_PATH, load_config
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+ENGLISH = Catalogs.load().get("en")
 
 
 def readme_commands() -> dict[str, str]:
@@ -28,21 +30,21 @@ def test_readme_lists_every_command_with_the_same_description():
 
 def test_help_lists_every_public_command_and_topic_command():
     services = FakeServices()
-    text = help_text(services, admin=False)
+    text = help_text(services, ENGLISH, admin=False)
     public = [command for command in COMMANDS if not command.admin_only]
     for command in public:
         assert f"/{command.name} — {command.description}".replace("&", "&amp;") in text
     for name in services.topic_commands:
         assert f"/{name} — " in text
     assert "/stats" not in text
-    assert "/stats" in help_text(services, admin=True)
+    assert "/stats" in help_text(services, ENGLISH, admin=True)
 
 
 def test_published_menu_matches_help():
     topics = load_config(DEFAULT_CONFIG_PATH).topics
-    published = dict(menu(topics))
+    published = dict(menu(topics, ENGLISH))
     services = FakeServices()
-    text = help_text(services, admin=False)
+    text = help_text(services, ENGLISH, admin=False)
     for name, description in published.items():
         assert re.fullmatch(r"[a-z0-9_]{1,32}", name)
         assert 3 <= len(description) <= 256

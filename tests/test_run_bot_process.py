@@ -298,7 +298,7 @@ def test_preview_json_prints_the_bundled_sample():
     assert finished.returncode == 0, finished.stderr
     records = json.loads(finished.stdout)
     assert isinstance(records, list)
-    assert len(records) == 6
+    assert len(records) == 11  # six English sample articles, five Chinese
     for record in records:
         assert record.keys() >= PREVIEW_KEYS
         assert record["bullets"]

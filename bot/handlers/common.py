@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from html import escape
 
 from telegram import (
@@ -13,9 +14,11 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.schedule import next_digest_at
+from bot.i18n import Translator
+from bot.schedule import describe_next, describe_schedule, next_digest_at
 from bot.services import Services, get_services
 from bot.store import ChatSettings
 
@@ -48,6 +51,21 @@ async def reply(
     )
 
 
+async def edit_in_place(
+    update: Update, text: str, keyboard: InlineKeyboardMarkup | None = None
+) -> None:
+    """Redraw the message a button is under; a double tap that changes nothing is fine."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        await query.edit_message_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=keyboard, link_preview_options=NO_PREVIEW
+        )
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
+
+
 async def reply_usage(update: Update, problem: str) -> None:
     await reply(update, escape(problem))
 
@@ -65,7 +83,47 @@ async def ensure_chat(update: Update, services: Services) -> ChatSettings:
         services.clock(),
     )
     title = chat.title or chat.full_name or chat.username or ""
-    return await services.store.ensure_chat(chat.id, chat.type, title, defaults, first_digest)
+    stored = await services.store.ensure_chat(chat.id, chat.type, title, defaults, first_digest)
+    if stored.language is None:
+        # A new chat speaks the language of the user who first writes (in a group: usually the
+        # admin who added the bot) until /language says otherwise.
+        detected = services.catalogs.supported(user_language_code(update))
+        if detected is not None:
+            stored = await services.store.update_chat(stored.chat_id, language=detected)
+    return stored
+
+
+def user_language_code(update: Update) -> str | None:
+    user = update.effective_user
+    return user.language_code if user is not None else None
+
+
+def translator(services: Services, update: Update, chat: ChatSettings | None) -> Translator:
+    """The language to answer in: the chat's own, else the language of the user writing."""
+    return services.catalogs.pick(chat.language if chat else None, user_language_code(update))
+
+
+async def chat_translator(update: Update, services: Services) -> Translator:
+    """`translator` for handlers that have not loaded the chat (reads it; creates nothing)."""
+    chat = update.effective_chat
+    stored = await services.store.get_chat(chat.id) if chat is not None else None
+    return translator(services, update, stored)
+
+
+def schedule_text(chat: ChatSettings) -> str:
+    return describe_schedule(chat.frequency, chat.digest_time, chat.timezone, chat.weekday)
+
+
+def next_digest_text(chat: ChatSettings, now: datetime) -> str:
+    """'Next digest: Fri 27 Nov, 08:00 (Asia/Shanghai).', or why there is none."""
+    return describe_next(
+        chat.frequency,
+        chat.digest_time,
+        chat.timezone,
+        chat.weekday,
+        paused=chat.paused,
+        now=now,
+    )
 
 
 def is_private(update: Update) -> bool:
@@ -99,7 +157,10 @@ async def may_change_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """
     if is_private(update) or await is_group_admin(update, context):
         return True
-    refusal = "Only this group's administrators can change its subscriptions and settings."
+    t = await chat_translator(update, services_of(context))
+    refusal = t.gettext(
+        "Only this group's administrators can change its subscriptions and settings."
+    )
     if update.callback_query is not None:
         await update.callback_query.answer(refusal, show_alert=True)
     else:

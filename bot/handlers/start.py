@@ -8,20 +8,25 @@ from telegram import ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus
 from telegram.ext import ChatMemberHandler, CommandHandler, ContextTypes
 
-from bot.commands import COMMANDS
+from bot.commands import COMMANDS, topic_command_description
 from bot.handlers.common import (
+    chat_translator,
     ensure_chat,
     is_bot_admin,
     may_change_chat,
+    next_digest_text,
     reply,
+    schedule_text,
     services_of,
+    translator,
 )
 from bot.handlers.subscriptions import subscribe, topics_keyboard
+from bot.i18n import N_, Translator
 from bot.selection import TOPIC
 from bot.services import Services
 from bot.store import Subscription
 
-INTRO = (
+INTRO = N_(
     "I read the regional news so you don't have to: every article condensed into a few "
     "bullet points, sent to you as a digest at the time you choose.\n\n"
     "Tap a topic below to follow it, or follow keywords with /subscribe. "
@@ -29,42 +34,50 @@ INTRO = (
 )
 
 
-def help_text(services: Services, *, admin: bool) -> str:
-    lines = ["<b>Commands</b>"]
+def help_text(services: Services, t: Translator, *, admin: bool) -> str:
+    lines = ["<b>" + escape(t.gettext("Commands")) + "</b>"]
     lines += [
-        f"/{command.name} — {escape(command.description)}"
+        f"/{command.name} — {escape(t.gettext(command.description))}"
         for command in COMMANDS
         if admin or not command.admin_only
     ]
-    lines += ["", "<b>Topic digests</b>"]
+    lines += ["", "<b>" + escape(t.gettext("Topic digests")) + "</b>"]
     lines += [
-        f"/{name} — Latest {escape(topic.title)} news"
+        f"/{name} — {escape(topic_command_description(topic, t))}"
         for name, topic in services.topic_commands.items()
     ]
-    lines += ["", "In a private chat, any other message is a search."]
+    lines += ["", escape(t.gettext("In a private chat, any other message is a search."))]
     return "\n".join(lines)
 
 
 async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
     payload = " ".join(context.args or []).strip()
     note = ""
     if payload:
         topic = services.topic(payload) or services.topic_commands.get(payload.casefold())
         if topic is None:
-            note = f"\n\nThere is no topic “{escape(payload)}”; here are the ones there are."
+            note = "\n\n" + t.gettext(
+                "There is no topic “{name}”; here are the ones there are."
+            ).format(name=escape(payload))
         elif await may_change_chat(update, context):
             note = "\n\n" + await subscribe(
                 services, chat.chat_id, Subscription(TOPIC, topic.name)
             )
     keyboard = await topics_keyboard(services, chat.chat_id)
-    await reply(update, escape(INTRO) + note, keyboard=keyboard)
+    schedule = (
+        f"\n\nDigests come on this schedule: {schedule_text(chat)} "
+        f"{next_digest_text(chat, services.clock())} /settings changes it."
+    )
+    await reply(update, escape(t.gettext(INTRO)) + note + escape(schedule), keyboard=keyboard)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
-    await reply(update, help_text(services, admin=is_bot_admin(update, services)))
+    t = await chat_translator(update, services)
+    await reply(update, help_text(services, t, admin=is_bot_admin(update, services)))
 
 
 def _was_added(change: ChatMemberUpdated) -> bool:
@@ -89,10 +102,18 @@ async def bot_membership_changed(update: Update, context: ContextTypes.DEFAULT_T
     if change.chat.type == "private" or not _was_added(change):
         return
     chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
     keyboard = await topics_keyboard(services, chat.chat_id)
-    greeting = (
-        f"Hello, {escape(change.chat.title or 'everyone')}! {escape(INTRO)}\n\n"
-        "Only this group's administrators can change what it follows."
+    hello = (
+        t.gettext("Hello, {group}!").format(group=escape(change.chat.title))
+        if change.chat.title
+        else t.gettext("Hello, everyone!")
+    )
+    greeting = "\n\n".join(
+        [
+            f"{hello} {escape(t.gettext(INTRO))}",
+            escape(t.gettext("Only this group's administrators can change what it follows.")),
+        ]
     )
     await context.bot.send_message(
         change.chat.id, greeting, parse_mode="HTML", reply_markup=keyboard

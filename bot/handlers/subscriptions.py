@@ -15,13 +15,14 @@ from bot.handlers.common import (
     argument_text,
     ensure_chat,
     may_change_chat,
+    next_digest_text,
     reply,
     reply_usage,
+    schedule_text,
     services_of,
 )
 from bot.parsing import UsageError, check_argument_text
 from bot.rounds import following_slot
-from bot.schedule import describe_schedule
 from bot.selection import KEYWORDS, TOPIC
 from bot.services import Services
 from bot.store import Subscription
@@ -202,10 +203,11 @@ async def list_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     lines += [f"• {describe(services, sub)}" for sub in subscriptions] or [
         "nothing yet — /topics to choose, or /subscribe keywords"
     ]
-    schedule = describe_schedule(chat.frequency, chat.digest_time, chat.timezone, chat.weekday)
-    lines += ["", f"<b>Schedule</b>: {escape(schedule)}"]
-    if chat.paused:
-        lines.append("Digests are <b>paused</b>; /resume to continue.")
+    lines += [
+        "",
+        f"<b>Schedule</b>: {escape(schedule_text(chat))}",
+        escape(next_digest_text(chat, services.clock())),
+    ]
     lines.append(
         f"{chat.bullets} bullets per article; "
         f"link previews {'on' if chat.link_preview else 'off'}."

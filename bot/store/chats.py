@@ -38,6 +38,7 @@ _SETTINGS_COLUMNS = (
     "next_digest_at",
     "last_digest_at",
     "created_at",
+    "language",
 )
 
 
@@ -57,6 +58,7 @@ CHAT_COLUMNS = (
     chats.c.next_digest_at,
     chats.c.last_digest_at,
     chats.c.created_at,
+    chats.c.language,
 )
 
 

@@ -109,25 +109,35 @@ schema_migrations = Table(
     Column("applied_at", UtcDateTime, nullable=False),
 )
 
+
+def _chat_columns_v1() -> list[Column[Any]]:
+    """The chats table as migration 1 created it (a function: a Column belongs to one Table)."""
+    return [
+        Column("chat_id", BIG_ID, primary_key=True, autoincrement=False),
+        Column("chat_type", String(20), nullable=False),
+        Column("title", Text, nullable=False, default=""),
+        Column("timezone", String(64), nullable=False),
+        Column("digest_time", Time, nullable=False),
+        Column("frequency", String(10), nullable=False),
+        Column("weekday", SmallInteger, nullable=False),
+        Column("bullets", SmallInteger, nullable=False),
+        Column("link_preview", Boolean, nullable=False),
+        Column("paused", Boolean, nullable=False),
+        Column("active", Boolean, nullable=False),
+        Column("deactivated_reason", Text),
+        Column("next_digest_at", UtcDateTime),
+        Column("last_digest_at", UtcDateTime),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("updated_at", UtcDateTime, nullable=False),
+    ]
+
+
 chats = Table(
     "chats",
     metadata,
-    Column("chat_id", BIG_ID, primary_key=True, autoincrement=False),
-    Column("chat_type", String(20), nullable=False),
-    Column("title", Text, nullable=False, default=""),
-    Column("timezone", String(64), nullable=False),
-    Column("digest_time", Time, nullable=False),
-    Column("frequency", String(10), nullable=False),
-    Column("weekday", SmallInteger, nullable=False),
-    Column("bullets", SmallInteger, nullable=False),
-    Column("link_preview", Boolean, nullable=False),
-    Column("paused", Boolean, nullable=False),
-    Column("active", Boolean, nullable=False),
-    Column("deactivated_reason", Text),
-    Column("next_digest_at", UtcDateTime),
-    Column("last_digest_at", UtcDateTime),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
+    *_chat_columns_v1(),
+    # The language of the bot's texts ("en", "zh"); NULL until known. Migration 2.
+    Column("language", String(16)),
 )
 
 subscriptions = Table(
@@ -202,13 +212,13 @@ outbox = Table(
     Column("telegram_message_id", BigInteger),
     Column("last_error", Text),
     # Which sender holds the message and until when (a lease): several replicas share the
-    # outbox, and a dead one's claims are taken over when the lease runs out (migration 2).
+    # outbox, and a dead one's claims are taken over when the lease runs out (migration 3).
     Column("claimed_by", String(64)),
     Column("claim_until", UtcDateTime),
     sqlite_autoincrement=True,
 )
 
-# One row per running bot process (replica): its heartbeat, for /stats (migration 2).
+# One row per running bot process (replica): its heartbeat, for /stats (migration 3).
 replicas = Table(
     "replicas",
     metadata,
@@ -242,13 +252,18 @@ CHAT_SCHEDULED = and_(
 )
 OUTBOX_PENDING = outbox.c.status == literal_column("'pending'")
 
-Index(
-    "ix_chats_due",
-    chats.c.next_digest_at,
-    chats.c.chat_id,
-    sqlite_where=CHAT_SCHEDULED,
-    postgresql_where=CHAT_SCHEDULED,
-)
+
+def _chats_due_index(table: Table) -> Index:
+    return Index(
+        "ix_chats_due",
+        table.c.next_digest_at,
+        table.c.chat_id,
+        sqlite_where=CHAT_SCHEDULED,
+        postgresql_where=CHAT_SCHEDULED,
+    )
+
+
+_chats_due_index(chats)
 Index("ix_articles_fetched", articles.c.fetched_at, articles.c.published)
 Index("ix_chat_digests_chat", chat_digests.c.chat_id)
 Index("ix_deliveries_digest", deliveries.c.digest_id)
@@ -271,7 +286,11 @@ class Migration:
 
 
 def _create_v1(conn: Connection) -> None:
-    tables = [chats, subscriptions, articles, chat_digests, deliveries, outbox, sources]
+    # The chats table as first shipped; later migrations add its newer columns.
+    chats_v1 = Table("chats", MetaData(), *_chat_columns_v1())
+    _chats_due_index(chats_v1)
+    chats_v1.create(conn, checkfirst=False)
+    tables = [subscriptions, articles, chat_digests, deliveries, outbox, sources]
     metadata.create_all(conn, tables=tables, checkfirst=False)
 
 
@@ -286,10 +305,15 @@ def _add_outbox_claims_and_replicas(conn: Connection) -> None:
     replicas.create(conn, checkfirst=True)
 
 
+def _add_chat_language(conn: Connection) -> None:
+    conn.execute(text("ALTER TABLE chats ADD COLUMN language VARCHAR(16)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "chats, subscriptions, articles, outbox", _create_v1),
+    Migration(2, "chats.language", _add_chat_language),
     Migration(
-        2,
+        3,
         "outbox claims (replicas share the outbox), replica heartbeats",
         _add_outbox_claims_and_replicas,
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -34,6 +35,7 @@ class ChatSettings:
     next_digest_at: datetime | None
     last_digest_at: datetime | None
     created_at: datetime
+    language: str | None = None  # None: not chosen yet (the user's Telegram language applies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,11 @@ def _check_next_digest_at(value: Any) -> None:
         require_aware(value, "next_digest_at")
 
 
+def _check_language(value: Any) -> None:
+    if value is not None and not (isinstance(value, str) and re.fullmatch(r"[a-z]{2,8}", value)):
+        raise ValueError(f"language must be a code like 'en' or 'zh', got {value!r}")
+
+
 def _check_title(value: Any) -> None:
     if not isinstance(value, str):
         raise TypeError(f"title must be a string, got {value!r}")
@@ -197,6 +204,7 @@ SETTING_CHECKS: Mapping[str, Callable[[Any], None]] = {
     "paused": _check_bool("paused"),
     "next_digest_at": _check_next_digest_at,
     "title": _check_title,
+    "language": _check_language,
 }
 
 

@@ -72,7 +72,8 @@ class SourceSpec:
     """One configured source.
 
     `timezone` applies to naive published times; None means the format's own default
-    (Asia/Shanghai for the seed format, UTC otherwise).
+    (Asia/Shanghai for the seed format, UTC otherwise). `language` is the ISO 639-1 code of
+    the source's articles; None detects each article's language from its text.
     """
 
     name: str
@@ -82,6 +83,7 @@ class SourceSpec:
     fetch_full_text: bool = False
     timezone: str | None = None
     max_articles: int = 200
+    language: str | None = None
 
     def __post_init__(self) -> None:
         if not self.name.strip() or not self.location.strip():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from summaries.sources.base import (
@@ -91,7 +92,10 @@ def read_local(spec: SourceSpec) -> FetchResult:
 def limit_articles(
     spec: SourceSpec, result: ParseResult, validators: FeedValidators
 ) -> FetchResult:
-    """The FetchResult of a parse, cut to the source's `max_articles` with a note when cut."""
+    """The FetchResult of a parse, cut to the source's `max_articles` with a note when cut.
+
+    Articles are tagged with the source's configured language, if it has one.
+    """
     articles, problems = result.articles, result.problems
     if len(articles) > spec.max_articles:
         problems += (
@@ -99,4 +103,9 @@ def limit_articles(
             "(max_articles)",
         )
         articles = articles[: spec.max_articles]
+    if spec.language:
+        articles = tuple(
+            article if article.language else replace(article, language=spec.language)
+            for article in articles
+        )
     return FetchResult(spec.name, articles, problems, validators)

@@ -30,7 +30,8 @@ from summaries.sources.base import (
     soft_wrapped_paragraphs,
 )
 
-_RELEASE_TIME = re.compile(r"^release\s*time\s*[:：]\s*(?P<value>.*)$", re.IGNORECASE)
+# The label as the English and the Chinese editions of the sites print it.
+_RELEASE_TIME = re.compile(r"^(?:release\s*time|发布时间)\s*[:：]\s*(?P<value>.*)$", re.IGNORECASE)
 _TAG_SEPARATOR = re.compile(r"\s+\|(?:\s+|$)")
 # A doubled line longer than this is a repeated paragraph, not a title.
 MAX_TITLE_CHARS = 400

@@ -149,10 +149,28 @@ class RunningBot:
         return (await self.fake.wait_for_messages(user["id"]))[0]
 
 
+def ticking(clock: Clock) -> Timing:
+    """Digest rounds every 50 ms of real time (the clock decides what is due); no polling,
+    so a test ingests when it chooses (a poll finishing late would race the round)."""
+    return Timing(
+        round_seconds=0.05,
+        poll_seconds=3600,
+        first_round_seconds=0.05,
+        first_poll_seconds=3600,
+        clock=clock,
+    )
+
+
 async def start_bot(
-    fake: FakeBotApi, config: Path, clock: Clock, timing: Timing | None = None
+    fake: FakeBotApi,
+    config: Path,
+    clock: Clock,
+    timing: Timing | None = None,
+    *,
+    base_url: str | None = None,
 ) -> Any:
-    settings = load_settings(config, environ={"TELEGRAM_BASE_URL": fake.base_url})
+    environ = {"TELEGRAM_BASE_URL": base_url or fake.base_url}
+    settings = load_settings(config, environ=environ)
     timing = timing or Timing(
         round_seconds=3600,
         poll_seconds=3600,

@@ -106,10 +106,11 @@ async def test_settings_commands_and_buttons_change_the_schedule(running_bot):
         button["callback_data"]
         for row in panel.reply_markup["inline_keyboard"]
         for button in row
-        if button["text"] == "2"
+        if button["text"] == "2 bullets"
     )
     query_id = fake.press_button(ALICE["id"], panel.message_id, bullets_two, ALICE)
-    assert (await fake.wait_for_callback_answer(query_id)).text == "Saved."
+    answer = await fake.wait_for_callback_answer(query_id)
+    assert answer.text == "Bullets per article: 2 (was 3)."
     edited = await fake.wait_for_edit(ALICE["id"], panel.message_id)
     assert "Bullets per article: 2" in edited.text
     chat = await running_bot.services.store.get_chat(ALICE["id"])
@@ -172,7 +173,8 @@ async def test_pause_and_resume(running_bot):
     assert "paused" in reply.text
     assert (await running_bot.services.store.get_chat(ALICE["id"])).paused
     reply = await running_bot.command(ALICE, "resume")
-    assert "Digests resumed. Every day at 08:00 Asia/Shanghai." in reply.text
+    assert "Scheduled digests: active (was paused)." in reply.text
+    assert "Next digest: Fri 27 Nov, 08:00 (Asia/Shanghai)." in reply.text
 
 
 async def test_html_in_user_input_is_escaped(running_bot):

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from bot.schedule import describe_schedule, next_digest_at
+from bot.schedule import describe_schedule, next_digest_at, zone_label
 
 
 def at(text: str) -> datetime:
@@ -64,3 +64,15 @@ def test_describe_schedule():
     )
     assert describe_schedule("weekly", time(9), "UTC", 4) == "Every Friday at 09:00 UTC."
     assert describe_schedule("off", time(9), "UTC", 4) == "Scheduled digests are off."
+    assert describe_schedule("daily", time(8), "Etc/GMT-8", 0) == "Every day at 08:00 UTC+08:00."
+    assert describe_schedule("hourly", time(8, 5), "Etc/GMT+5", 0) == (
+        "Every hour at minute :05 (UTC-05:00)."
+    )
+
+
+def test_zone_labels_read_with_the_sign_people_write():
+    assert zone_label("Etc/GMT-8") == "UTC+08:00"
+    assert zone_label("Etc/GMT+12") == "UTC-12:00"
+    assert zone_label("Etc/GMT-14") == "UTC+14:00"
+    assert zone_label("Etc/GMT") == "UTC"
+    assert zone_label("Europe/Berlin") == "Europe/Berlin"

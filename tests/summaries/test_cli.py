@@ -20,23 +20,46 @@ def test_json_preview_of_the_bundled_sample(capsys):
     status, out, _ = preview(capsys, "--json")
     assert status == 0
     records = json.loads(out)
-    assert len(records) == 6
+    assert len(records) == 11
     for record in records:
         assert record.keys() >= KEYS
         assert 1 <= len(record["bullets"]) <= 3
         assert all(isinstance(bullet, str) and bullet for bullet in record["bullets"])
         assert record["title"] not in record["bullets"]
-        assert record["source"].endswith("shanghai-news.txt")
-    first = records[0]
+    english = [record for record in records if record["source"].endswith("shanghai-news.txt")]
+    assert len(english) == 6
+    assert {record["language"] for record in english} == {"en"}
+    first = english[0]
     assert first["published"] == "2024-05-24T11:48:00+08:00"
     assert "g60" in first["topics"]
+
+
+def test_the_chinese_sample_is_summarised_in_chinese(capsys):
+    records = json.loads(preview(capsys, "--json")[1])
+    chinese = [r for r in records if r["source"].endswith("shanghai-news-zh.txt")]
+    assert len(chinese) == 5
+    text = Path("config/samples/shanghai-news-zh.txt").read_text(encoding="utf-8")
+    for record in chinese:
+        assert record["language"] == "zh"
+        assert len(record["bullets"]) == 3
+        for bullet in record["bullets"]:
+            assert bullet in text  # a whole sentence of the article, not a fragment
+            assert bullet.endswith(("。", "！", "？", "”"))
+            assert "。" not in bullet[:-1]  # one sentence
+        assert all(1 < len(keyword) <= 4 for keyword in record["keywords"])
+    topics = {record["title"][:6]: record["topics"] for record in chinese}
+    assert topics["松江建成跨区"][0] == "quantum"
+    assert topics["徐汇滨江美术"] == ["culture"]
+    assert topics["张江药企抗体"] == ["biomedicine"]
+    assert topics["临港卫星工厂"] == ["satellite"]
+    assert topics["静安老小区完"] == ["governance"]
 
 
 def test_text_preview_is_readable(capsys):
     status, out, _ = preview(capsys)
     assert status == 0
     assert "  • " in out
-    assert out.rstrip().endswith("6 articles.")
+    assert out.rstrip().endswith("11 articles.")
 
 
 def test_topic_bullets_and_algorithm_options(capsys, tmp_path):

@@ -13,8 +13,9 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_shipped_configuration_loads_with_sample_source_and_topics():
     config = load_config(DEFAULT_CONFIG_PATH)
-    assert [source.name for source in config.sources] == ["shanghai-sample"]
-    assert Path(config.sources[0].location).is_file()
+    assert [source.name for source in config.sources] == ["shanghai-sample", "shanghai-sample-zh"]
+    assert all(Path(source.location).is_file() for source in config.sources)
+    assert [source.language for source in config.sources] == ["en", "zh"]
     names = {topic.name for topic in config.topics}
     assert {
         "quantum",
@@ -48,6 +49,10 @@ def test_relative_source_paths_resolve_against_the_config_file(tmp_path):
             "sources:\n  - name: a\n    location: x\n    timezone: Mars/Base\n",
             "line 4: sources[0].timezone: unknown timezone",
         ),
+        (
+            "sources:\n  - name: a\n    location: x\n    language: klingon\n",
+            "line 4: sources[0].language: unknown or unsupported language 'klingon'; use auto",
+        ),
         ("summariser: [1, 2\n", "invalid YAML"),
         ("summariser:\n  bullets: yes\n", "expected a whole number"),
     ],
@@ -69,3 +74,16 @@ def test_duplicate_topic_names_are_refused(tmp_path):
     text = "topics:\n  - name: a\n    keywords: [x]\n  - name: a\n    keywords: [y]\n"
     with pytest.raises(ConfigError, match="line 4: topics\\[1\\].name: two topics"):
         load_config(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("auto", None), ("zh-CN", "zh"), ("German", "de"), ('"no"', "no")]
+)
+def test_a_source_language_is_a_code_or_auto(tmp_path, value, expected):
+    text = f"sources:\n  - name: a\n    location: x\n    language: {value}\n"
+    assert load_config(write(tmp_path, text)).sources[0].language == expected
+
+
+def test_a_source_without_language_is_detected(tmp_path):
+    text = "sources:\n  - name: a\n    location: x\n"
+    assert load_config(write(tmp_path, text)).sources[0].language is None

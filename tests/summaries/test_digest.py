@@ -45,7 +45,7 @@ class FixedTopics:
         self.names = names
         self.calls: list[tuple[str, str]] = []
 
-    def match(self, title: str, body: str) -> tuple[str, ...]:
+    def match(self, title: str, body: str, *, language: str = "en") -> tuple[str, ...]:
         self.calls.append((title, body))
         return self.names
 

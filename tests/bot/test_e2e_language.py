@@ -1,0 +1,92 @@
+"""The reader's language, end to end: Telegram's language_code, /language, groups, the menu."""
+
+from __future__ import annotations
+
+from tests.support import updates as build
+
+LI = build.user(2001, "Li", language_code="zh-hans")
+ALICE = build.user(2002, "Alice", language_code="en")
+PIERRE = build.user(2003, "Pierre", language_code="fr")
+GROUP = build.group(-4101, "讨论组")
+
+
+async def test_a_chinese_user_gets_chinese_and_language_en_switches_back(running_bot):
+    welcome = await running_bot.command(LI, "start")
+    assert "本地新闻我来替你读" in welcome.text
+    help_text = await running_bot.command(LI, "help")
+    assert "<b>命令</b>" in help_text.text
+    assert "/language — 我使用的语言" in help_text.text
+    assert "/quantum — 最新消息：Quantum communication" in help_text.text
+
+    switched = await running_bot.command(LI, "language", "en")
+    assert switched.text == "From now on I write in English here."
+    help_text = await running_bot.command(LI, "help")
+    assert "<b>Commands</b>" in help_text.text
+    # The choice is stored: the user's Telegram language no longer decides.
+    welcome = await running_bot.command(LI, "start")
+    assert "I read the regional news" in welcome.text
+
+    back = await running_bot.command(LI, "language", "中文")
+    assert back.text == "从现在起，我在这里使用简体中文。"
+    assert (await running_bot.services.store.get_chat(LI["id"])).language == "zh"
+
+
+async def test_language_buttons_switch_and_say_so_in_the_new_language(running_bot):
+    fake = running_bot.fake
+    panel = await running_bot.command(ALICE, "language")
+    assert "I write to this chat in <b>English</b>." in panel.text
+    labels = [button["text"] for button in panel.buttons()]
+    assert labels == ["✓ English", "简体中文"]
+
+    query_id = fake.press_button(ALICE["id"], panel.message_id, panel.callback_data()[1], ALICE)
+    answer = await fake.wait_for_callback_answer(query_id)
+    assert answer.text == "从现在起，我在这里使用简体中文。"
+    edited = await fake.wait_for_edit(ALICE["id"], panel.message_id)
+    assert "我在这个聊天中使用<b>简体中文</b>。" in edited.text
+    assert [button["text"] for button in edited.buttons()] == ["English", "✓ 简体中文"]
+    assert "<b>命令</b>" in (await running_bot.command(ALICE, "help")).text
+
+
+async def test_an_unknown_language_gets_english_and_a_clear_answer(running_bot):
+    welcome = await running_bot.command(PIERRE, "start")
+    assert "I read the regional news" in welcome.text
+    answer = await running_bot.command(PIERRE, "language", "klingon")
+    assert answer.text.startswith("I do not write in “klingon” yet.")
+    assert "/language zh (简体中文)" in answer.text
+    assert (await running_bot.services.store.get_chat(PIERRE["id"])).language is None
+
+
+async def test_a_group_speaks_the_language_its_admins_choose(running_bot):
+    fake = running_bot.fake
+    fake.set_admins(GROUP["id"], [ALICE["id"]])
+    fake.bot_added_to_group(GROUP, ALICE)
+    greeting = (await fake.wait_for_messages(GROUP["id"]))[0]
+    assert greeting.text.startswith("Hello, 讨论组!")
+
+    refused = await running_bot.command(LI, "language", "zh", chat=GROUP)
+    assert (
+        refused.text
+        == "Only this group's administrators can change its subscriptions and settings."
+    )
+
+    switched = await running_bot.command(ALICE, "language", "zh", chat=GROUP)
+    assert switched.text == "从现在起，我在这里使用简体中文。"
+    # Everyone in the group now reads Chinese, whatever their own app's language.
+    help_text = await running_bot.command(ALICE, "help", chat=GROUP)
+    assert "<b>命令</b>" in help_text.text
+    # And the private chat of the admin is untouched.
+    assert "<b>Commands</b>" in (await running_bot.command(ALICE, "help")).text
+
+
+async def test_the_command_menu_and_description_are_published_per_language(running_bot):
+    fake = running_bot.fake
+    english = {entry["command"]: entry["description"] for entry in fake.commands()}
+    chinese = {
+        entry["command"]: entry["description"] for entry in fake.commands(language_code="zh")
+    }
+    assert english.keys() == chinese.keys()
+    assert english["language"] == "The language I write in: /language zh"
+    assert chinese["language"] == "我使用的语言：/language en"
+    assert chinese["quantum"] == "最新消息：Quantum communication"
+    assert fake.description().startswith("Regional news, condensed")
+    assert fake.description(language_code="zh").startswith("本地新闻精华")

@@ -1,0 +1,166 @@
+"""The catalogs match the code: every text translated, nothing stale, placeholders intact."""
+
+from __future__ import annotations
+
+import ast
+import re
+import string
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog, Message
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.pofile import read_po
+
+from bot.i18n import DEFAULT_LANGUAGE, LOCALE_DIR, Catalogs, language_tag
+
+BOT_DIR = Path(__file__).resolve().parents[2] / "bot"
+PO_FILES = sorted(LOCALE_DIR.glob("*/LC_MESSAGES/messages.po"))
+_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+
+
+def extracted() -> dict[str | tuple[str, ...], Path]:
+    """What `pybabel extract -F babel.cfg` finds in bot/: each message and one file using it."""
+    found: dict[str | tuple[str, ...], Path] = {}
+    for filename, _line, message, _comments, _context in extract_from_dir(
+        BOT_DIR, method_map=[("**.py", "python")], keywords=DEFAULT_KEYWORDS
+    ):
+        found.setdefault(message, BOT_DIR / filename)
+    return found
+
+
+def load(po_file: Path) -> Catalog:
+    with po_file.open("rb") as handle:
+        return read_po(handle, locale=po_file.parent.parent.name)
+
+
+def entries(catalog: Catalog) -> list[Message]:
+    return [message for message in catalog if message.id]
+
+
+def ids(message: Message) -> tuple[str, ...]:
+    return message.id if isinstance(message.id, tuple) else (message.id,)
+
+
+def strings(message: Message) -> tuple[str, ...]:
+    return message.string if isinstance(message.string, tuple) else (message.string,)
+
+
+def placeholders(text: str) -> Counter[str]:
+    return Counter(name for _, name, _, _ in string.Formatter().parse(text) if name is not None)
+
+
+def test_there_is_a_catalog_besides_english():
+    assert [po.parent.parent.name for po in PO_FILES] == ["zh"]
+
+
+@pytest.mark.parametrize("po_file", PO_FILES, ids=lambda po: po.parent.parent.name)
+def test_every_text_in_the_code_is_translated_and_nothing_else(po_file):
+    catalog = load(po_file)
+    in_code = extracted()
+    in_catalog = {message.id for message in entries(catalog)}
+    missing = [f"{in_code[m]}: {m!r}" for m in in_code if m not in in_catalog]
+    assert not missing, "not in the catalog (see README, 'Adding a language'):\n" + "\n".join(
+        missing
+    )
+    stale = [m for m in in_catalog if m not in in_code]
+    assert not stale, f"in the catalog but no longer in the code: {stale}"
+    assert not catalog.obsolete, f"obsolete entries: {list(catalog.obsolete)}"
+
+
+@pytest.mark.parametrize("po_file", PO_FILES, ids=lambda po: po.parent.parent.name)
+def test_every_entry_is_translated_and_not_fuzzy(po_file):
+    catalog = load(po_file)
+    for message in entries(catalog):
+        assert not message.fuzzy, f"fuzzy: {message.id!r}"
+        assert all(text.strip() for text in strings(message)), f"untranslated: {message.id!r}"
+        if isinstance(message.id, tuple):
+            assert len(strings(message)) == catalog.num_plurals, message.id
+
+
+@pytest.mark.parametrize("po_file", PO_FILES, ids=lambda po: po.parent.parent.name)
+def test_translations_keep_placeholders_and_markup(po_file):
+    for message in entries(load(po_file)):
+        expected = placeholders(ids(message)[-1])
+        tags = Counter(_TAG.findall(ids(message)[0]))
+        for text in strings(message):
+            # A plural translation may leave out {count} ("one article"), never add a name.
+            found = placeholders(text)
+            if isinstance(message.id, tuple):
+                assert set(found) <= set(expected), (message.id, text)
+            else:
+                assert found == expected, (message.id, text)
+            assert Counter(_TAG.findall(text)) == tags, (message.id, text)
+            text.format(**dict.fromkeys(expected, "x"))  # no stray braces
+
+
+class _LiteralCalls(ast.NodeVisitor):
+    """Every gettext-style call with a literal first argument, also inside f-strings."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        first = node.args[0] if node.args else None
+        if (
+            name in DEFAULT_KEYWORDS
+            and isinstance(first, ast.Constant)
+            and isinstance(first.value, str)
+        ):
+            self.found.append(first.value)
+        self.generic_visit(node)
+
+
+def test_the_extractor_sees_every_literal_text():
+    """Babel skips calls inside f-strings: such a text would never reach a catalog."""
+    seen = {m if isinstance(m, str) else m[0] for m in extracted()}
+    for path in BOT_DIR.rglob("*.py"):
+        visitor = _LiteralCalls()
+        visitor.visit(ast.parse(path.read_text(encoding="utf-8")))
+        unseen = [text for text in visitor.found if text not in seen]
+        assert not unseen, f"{path}: move these out of f-strings: {unseen}"
+
+
+# --- choosing a language ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("zh", "zh"),
+        ("zh-hans", "zh"),
+        ("zh-CN", "zh"),
+        ("zh_SG", "zh"),
+        ("en", "en"),
+        ("en-US", "en"),
+        ("fr", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_telegram_language_codes_map_to_a_catalog(code, expected):
+    assert Catalogs.load().supported(code) == expected
+
+
+def test_the_chat_language_wins_over_the_users_and_english_is_the_fallback():
+    catalogs = Catalogs.load()
+    assert catalogs.pick("en", "zh-hans").language == "en"
+    assert catalogs.pick(None, "zh-hans").language == "zh"
+    assert catalogs.pick(None, "de").language == DEFAULT_LANGUAGE
+    assert catalogs.pick("xx", None).language == DEFAULT_LANGUAGE
+
+
+def test_translators_translate_and_fall_back_to_english():
+    catalogs = Catalogs.load()
+    zh = catalogs.get("zh")
+    assert zh.gettext("Commands") == "命令"
+    assert zh.gettext("A text nobody translated") == "A text nobody translated"
+    assert catalogs.get("en").gettext("Commands") == "Commands"
+    assert catalogs.languages == ("en", "zh")
+
+
+def test_language_tag():
+    assert language_tag(" ZH_hant-TW ") == "zh"

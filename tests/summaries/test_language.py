@@ -1,0 +1,199 @@
+"""The per-language text tools, one path per language: splitting, words, stems, detection."""
+
+import pytest
+
+from summaries import language as languages
+from summaries.keywords import top_keywords
+from summaries.matching import KeywordQuery, SearchIndex, TokenisedText, TopicMatcher
+from summaries.models import Topic
+from summaries.ranking import ALGORITHMS, content_tokens, rank_sentences
+from summaries.sentences import split_sentences
+
+# Original short texts, one per language, each with an abbreviation Punkt must not break at.
+TEXTS = {
+    "de": (
+        "Die Stadt hat am Montag z. B. neue Satelliten vorgestellt. Dr. Müller sprach von "
+        "einem Erfolg. Die Satellitenbilder zeigen den Hafen. Am Abend gab es ein Konzert."
+    ),
+    "fr": (
+        "La ville a présenté lundi de nouveaux satellites. M. Dupont a parlé d'un succès. "
+        "Les images satellites montrent le port. Le soir, un concert a eu lieu."
+    ),
+    "es": (
+        "La ciudad presentó el lunes nuevos satélites. El Sr. García habló de un éxito. "
+        "Las imágenes de los satélites muestran el puerto. Por la noche hubo un concierto."
+    ),
+    "ru": (
+        "Город представил в понедельник новые спутники. Как сообщил т. е. мэр, это успех. "
+        "Снимки со спутников показывают порт. Вечером прошёл концерт."
+    ),
+}
+EXPECTED_SENTENCES = 4
+# An inflected form in each language and the form a user might search for.
+INFLECTED = {
+    "de": ("Satelliten", "Satellit"),
+    "fr": ("satellites", "satellite"),
+    "es": ("satélites", "satélite"),
+    "ru": ("спутники", "спутник"),
+}
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [("zh", "zh"), ("zh-CN", "zh"), ("zh_Hans", "zh"), ("Chinese", "zh"), ("DE", "de"),
+     ("german", "de"), ("pt-BR", "pt"), ("nb", "no")],
+)  # fmt: skip
+def test_language_codes_and_names_normalise(value, code):
+    assert languages.parse(value) == code
+
+
+def test_an_unsupported_language_is_refused_for_config_but_gets_neutral_tools():
+    with pytest.raises(ValueError, match="unsupported language 'klingon'.*zh"):
+        languages.parse("klingon")
+    neutral = languages.get("xx")
+    assert languages.stop_words("xx") == frozenset()
+    assert languages.stem("Words", neutral.code) == "words"
+
+
+@pytest.mark.parametrize("code", ["de", "fr", "es", "ru"])
+def test_sentences_split_with_the_languages_own_rules(code):
+    sentences = split_sentences(TEXTS[code], code)
+    assert len(sentences) == EXPECTED_SENTENCES, sentences
+    assert "".join(sentences).replace(" ", "") == TEXTS[code].replace(" ", "")
+
+
+@pytest.mark.parametrize("code", ["de", "fr", "es", "ru"])
+def test_inflected_forms_share_a_stem(code):
+    inflected, base = INFLECTED[code]
+    assert languages.stem(inflected, code) == languages.stem(base, code)
+
+
+@pytest.mark.parametrize("code", ["de", "fr", "es", "ru", "zh"])
+def test_each_language_has_stop_words(code):
+    assert len(languages.stop_words(code)) > 20
+
+
+@pytest.mark.parametrize("code", ["de", "fr", "es", "ru"])
+def test_a_query_finds_the_inflected_word_in_an_article_of_that_language(code):
+    inflected, base = INFLECTED[code]
+    text = TokenisedText.of("", TEXTS[code], code)
+    assert KeywordQuery.parse(base).matches(text)
+    assert not KeywordQuery.parse("quantum").matches(text)
+    index = SearchIndex()
+    index.add("a", "", TEXTS[code], code)
+    assert [hit.article_id for hit in index.search(KeywordQuery.parse(inflected))] == ["a"]
+
+
+@pytest.mark.parametrize("code", ["de", "fr", "es", "ru"])
+def test_detection_names_the_language(code):
+    assert languages.detect(TEXTS[code]) == code
+
+
+def test_detection_of_chinese_needs_no_model_and_empty_text_gets_the_default():
+    assert languages.detect("上海发布量子通信新进展，G60科创走廊九城市参与。") == "zh"
+    assert languages.detect("  123 !!! ") == languages.DEFAULT_LANGUAGE
+
+
+# --- Chinese --------------------------------------------------------------------------------
+
+ZH_PARAGRAPH = (
+    "松江区日前宣布，量子通信示范网已完成建设。负责人表示：“现在专线上可以直接加密传输。”"
+    "这是真的吗？当然！示范网全长约一百二十公里"
+)
+
+
+def test_chinese_sentences_end_at_full_stops_and_keep_their_closing_quote():
+    assert split_sentences(ZH_PARAGRAPH, "zh") == [
+        "松江区日前宣布，量子通信示范网已完成建设。",
+        "负责人表示：“现在专线上可以直接加密传输。”",
+        "这是真的吗？",
+        "当然！",
+        "示范网全长约一百二十公里",
+    ]
+
+
+def test_a_chinese_heading_line_stands_alone_and_a_hard_wrap_joins_without_a_space():
+    text = (
+        "量子通信示范网建成\n松江区日前宣布，覆盖区内主要科创园区的量子通信示范网已完成建设，首批"
+        "\n三条政务专线正式投入使用。"
+    )
+    assert split_sentences(text, "zh") == [
+        "量子通信示范网建成",
+        "松江区日前宣布，覆盖区内主要科创园区的量子通信示范网已完成建设，首批三条政务专线正式投入使用。",
+    ]
+
+
+def test_an_ascii_quote_closes_a_chinese_sentence_only_if_it_opened_there():
+    assert split_sentences('他说"很好。"然后走了。"下一句"开始了。', "zh") == [
+        '他说"很好。"',
+        "然后走了。",
+        '"下一句"开始了。',
+    ]
+
+
+def test_chinese_words_are_segmented_for_every_consumer():
+    assert languages.word_tokens("长三角G60科创走廊发布量子通信应用场景") == [
+        "长三角",
+        "G60",
+        "科创",
+        "走廊",
+        "发布",
+        "量子",
+        "通信",
+        "应用",
+        "场景",
+    ]
+    tokens = content_tokens("示范网的设备全部由企业研制。", "zh")
+    assert tokens == ["示范", "网", "设备", "全部", "企业", "研制"]  # 的 and 由 are stop words
+
+
+def test_index_terms_hold_the_words_inside_long_chinese_words():
+    terms = languages.index_terms("中国科学院发布量子通信成果", "zh")
+    assert {"中国科学院", "科学院", "中国", "量子", "通信", "发布"} <= set(terms)
+    assert terms == languages.index_terms("中国科学院发布量子通信成果", "zh")  # pure
+    assert languages.index_terms("Satellites launched", "en") == ["satellit", "launch"]
+
+
+def test_a_chinese_query_matches_chinese_articles_and_sub_words():
+    article = TokenisedText.of("松江建成量子通信示范网", "中国科学院的专家参加了发布会。", "zh")
+    assert KeywordQuery.parse("量子").matches(article)
+    assert KeywordQuery.parse("量子通信").matches(article)
+    assert KeywordQuery.parse("科学院").matches(article)  # inside 中国科学院
+    assert KeywordQuery.parse("量子 松江").matches(article)
+    assert not KeywordQuery.parse("卫星").matches(article)
+    assert not KeywordQuery.parse("量子 卫星").matches(article)
+
+
+def test_a_chinese_topic_keyword_list_files_chinese_articles():
+    topics = [
+        Topic("quantum", "Quantum", "", ("quantum", "量子", "量子通信")),
+        Topic("satellite", "Satellites", "", ("satellite", "卫星", "卫星互联网")),
+    ]
+    matcher = TopicMatcher(topics)
+    title = "松江建成跨区量子通信示范网"
+    body = "示范网采用量子密钥分发技术。下一步将测试新的量子通信设备。"
+    assert matcher.match(title, body, language="zh") == ("quantum",)
+    assert matcher.match("Quantum network", "A quantum lab.", language="en") == ("quantum",)
+
+
+def test_chinese_keywords_are_words_not_whole_clauses():
+    keywords = top_keywords(
+        "临港卫星工厂首颗低轨卫星下线",
+        "临港新片区一家卫星制造工厂近日迎来首颗低轨通信卫星下线。这批卫星将用于卫星互联网。",
+        3,
+        language="zh",
+    )
+    assert keywords[0] == "卫星"
+    assert all(1 < len(keyword) <= 4 for keyword in keywords)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("code", ["zh", "de", "fr", "es", "ru"])
+def test_every_algorithm_ranks_every_language(code, algorithm):
+    if code == "zh":
+        sentences = split_sentences(ZH_PARAGRAPH, "zh")
+    else:
+        sentences = split_sentences(TEXTS[code], code)
+    chosen = rank_sentences(sentences, 2, algorithm, "", language=code)
+    assert len(chosen) == 2
+    assert chosen == sorted(set(chosen))
