@@ -38,6 +38,18 @@ class BotSettings:
     messages_per_second: float = 30.0
     group_messages_per_minute: int = 20
     base_url: str | None = None
+    # Several replicas (PostgreSQL only): see bot.replicas and the README.
+    takeover_seconds: float = 15.0
+    redis_url: str | None = None
+    redis_prefix: str = "digest-bot"
+    # Telegram's paid broadcasts: digests above the free 30 msg/s, charged in Stars.
+    paid_broadcast: bool = False
+    paid_messages_per_second: float = 1000.0
+
+    @property
+    def send_rate(self) -> float:
+        """The global rate the bot paces by: paid broadcasts raise it."""
+        return self.paid_messages_per_second if self.paid_broadcast else self.messages_per_second
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,8 @@ def _bot_settings(section: Section, base: Path, environ: Mapping[str, str]) -> B
     database_url = environ.get("DATABASE_URL") or _sqlite_url(base, database)
     digest, search = section.section("digest"), section.section("search")
     delivery, telegram = section.section("delivery"), section.section("telegram")
+    replicas, redis = section.section("replicas"), section.section("redis")
+    configured_redis = redis.get("url", str, None)
     # Read even when the environment wins: an unread key is refused by reject_unknown below.
     configured_base_url = telegram.get("base_url", str, None)
     settings = BotSettings(
@@ -82,8 +96,15 @@ def _bot_settings(section: Section, base: Path, environ: Mapping[str, str]) -> B
             "group_messages_per_minute", int, 20, check=_range(1, 600)
         ),
         base_url=bot_api_base_url(environ.get("TELEGRAM_BASE_URL") or configured_base_url),
+        takeover_seconds=replicas.get("takeover_seconds", float, 15.0, check=_range(3, 600)),
+        redis_url=environ.get("REDIS_URL") or configured_redis,
+        redis_prefix=redis.get("prefix", str, "digest-bot"),
+        paid_broadcast=delivery.get("paid_broadcast", bool, False),
+        paid_messages_per_second=delivery.get(
+            "paid_messages_per_second", float, 1000.0, check=_range(1, 1000)
+        ),
     )
-    for part in (section, digest, search, delivery, telegram):
+    for part in (section, digest, search, delivery, telegram, replicas, redis):
         part.reject_unknown()
     return settings
 

@@ -518,7 +518,9 @@ class _Drain:
                 await asyncio.wait_for(self.changed.wait(), self._timeout())
 
     def _wants_page(self) -> bool:
-        if len(self.loaded) >= 2 * self.sender.concurrency:
+        # Claiming is a write: take the next page when half of this one is done, not per send.
+        low_water = self.sender.concurrency if self.more_due else 2 * self.sender.concurrency
+        if len(self.loaded) >= low_water:
             return False
         return self.reload or self.more_due
 
@@ -559,8 +561,10 @@ class _Drain:
     async def _load_page(self) -> int:
         self.fetches += 1
         fetch_number = self.fetches
-        # The chats it holds are claimed again (renewed), so ask for that many more.
-        limit = self.sender.page_size + len(self.queues)
+        # The chats it holds are claimed again (renewed), so ask for that many more. A page is
+        # what this sender can start on soon: other replicas take the rest meanwhile.
+        page_chats = min(self.sender.page_size, 2 * self.sender.concurrency)
+        limit = page_chats + len(self.queues)
         now = self.sender.clock()
         if self.read_floor is not None and self.read_floor > now:
             now = self.read_floor

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
     from bot.delivery import OutboxSender
+    from bot.replicas import Coordinator
     from bot.store import AsyncStore
 
 SERVICES_KEY = "services"
@@ -49,6 +50,8 @@ class Services:
     wake_delivery: asyncio.Event = field(default_factory=asyncio.Event)
     stop_delivery: asyncio.Event = field(default_factory=asyncio.Event)
     background: list[asyncio.Task[Any]] = field(default_factory=list)
+    # Several replicas on PostgreSQL: who leads (None when the bot runs alone on SQLite).
+    replicas: Coordinator | None = None
     # Serialises digest rounds: the minute job and /refresh must not build the same round twice.
     round_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from html import escape
 
 from telegram import Update
@@ -37,6 +38,7 @@ async def stats_text(services: Services) -> str:
         f"Deliveries: {stats.deliveries} articles sent",
         f"Outbox: {stats.outbox_pending} pending, {stats.outbox_sent} sent, "
         f"{stats.outbox_failed} failed",
+        *await _replica_lines(services),
         "",
         "<b>Sources</b>",
     ]
@@ -46,6 +48,27 @@ async def stats_text(services: Services) -> str:
             _source_line(state) if state else f"• <b>{escape(spec.name)}</b>: not fetched yet"
         )
     return "\n".join(lines)
+
+
+async def _replica_lines(services: Services) -> list[str]:
+    """Replicas sharing the database, the leader first, with their last heartbeat."""
+    coordinator = services.replicas
+    if coordinator is None:
+        return []
+    now = services.clock()
+    alive = await services.store.list_replicas(
+        now - timedelta(seconds=3 * coordinator.tick_seconds)
+    )
+    lines = ["", f"<b>Replicas</b>: {len(alive)}"]
+    for replica in alive:
+        ago = max(0.0, (now - replica.heartbeat_at).total_seconds())
+        role = "leader" if replica.leader else "standby"
+        here = " (this one)" if replica.replica_id == coordinator.replica_id else ""
+        lines.append(
+            f"• <code>{escape(replica.replica_id)}</code>: {role}, {escape(replica.mode)}, "
+            f"heartbeat {ago:.0f} s ago{here}"
+        )
+    return lines
 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -21,6 +21,8 @@ from bot.store.values import OutboxMessage
 logger = logging.getLogger(__name__)
 
 _IN_CHUNK = 500
+# How many pages of candidate chats a PostgreSQL claim looks at (see claim_messages).
+_CLAIM_LOOKAHEAD = 4
 
 
 def delivered_article_ids(
@@ -188,21 +190,22 @@ def claim_messages(
         .where(*_due_conditions(now), ~foreign)
         .group_by(outbox.c.chat_id)
         .order_by(func.min(outbox.c.id))
-        .limit(chat_limit)
     )
-    chat_ids = list(conn.scalars(candidates))
-    if not chat_ids:
-        return []
-    if conn.dialect.name == "postgresql":
+    if conn.dialect.name != "postgresql":
+        chat_ids = list(conn.scalars(candidates.limit(chat_limit)))  # one writer at a time
+    else:
+        # Concurrent claimers see the same first candidates: look a few pages ahead, so that
+        # skipping the chats another one is locking still leaves a page to take.
+        window = list(conn.scalars(candidates.limit(_CLAIM_LOOKAHEAD * chat_limit)))
         locking = (
             select(chats.c.chat_id)
-            .where(chats.c.chat_id.in_(chat_ids))
-            .order_by(chats.c.chat_id)
+            .where(chats.c.chat_id.in_(window))
+            .limit(chat_limit)
             .with_for_update(skip_locked=True, key_share=True)
         )
         chat_ids = list(conn.scalars(locking))
-        if not chat_ids:
-            return []
+    if not chat_ids:
+        return []
     # Re-checked under the row locks: a claim committed meanwhile by another sender wins.
     due_ids = (
         select(outbox.c.id)

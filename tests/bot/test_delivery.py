@@ -327,13 +327,13 @@ async def test_a_chat_in_backoff_never_delays_digests_queued_later(fake, bot, sq
     wake, stop = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(sender.run_forever(wake, stop, idle_poll=600))
     try:
-        await fake.wait_for(lambda: fake._stats.injected_failures == 1, what="the 502")
+        await fake.wait_for(lambda: fake._stats.injected_failures == 1, timeout=60, what="502")
         enqueue_later_digest(sqlite_store, 2, "queued by a later round")
         wake.set()
-        (message,) = await fake.wait_for_messages(2, timeout=30)
+        (message,) = await fake.wait_for_messages(2, timeout=60)
         assert message.text == "queued by a later round"
         assert fake.sent(1) == []  # still waiting out its backoff
-        await fake.wait_for(lambda: sqlite_store.count_pending() == 1, what="chat 2 recorded")
+        await fake.wait_for(lambda: sqlite_store.count_pending() == 1, timeout=60, what="chat 2")
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
@@ -351,10 +351,12 @@ async def test_chats_waiting_out_backoffs_do_not_fill_the_senders_slots(fake, bo
     wake = asyncio.Event()
     drain = asyncio.create_task(sender.drain(stop, wake))
     try:
-        await fake.wait_for(lambda: fake._stats.injected_failures == len(waiting), what="502s")
+        await fake.wait_for(
+            lambda: fake._stats.injected_failures == len(waiting), timeout=60, what="502s"
+        )
         enqueue_later_digest(sqlite_store, 99, "later")
         wake.set()
-        (message,) = await fake.wait_for_messages(99, timeout=30)
+        (message,) = await fake.wait_for_messages(99, timeout=60)
         assert message.text == "later"
     finally:
         stop.set()
