@@ -34,18 +34,16 @@ from bot.i18n import DEFAULT_LANGUAGE, N_
 from bot.ingest import ingest_due
 from bot.ratelimit import PacingRateLimiter, TelegramRateLimiter, configured_limits
 from bot.replicas import Coordinator
+from bot.rerank import rerank_in_background
 from bot.rounds import digest_round
 from bot.services import SERVICES_KEY, Services, callback_key, get_services
 from bot.store import AsyncStore, Store, StoreUnavailable
-from summaries.digest import language_of
 from summaries.matching import TopicMatcher
-from summaries.models import Article
 from summaries.sources import USER_AGENT
 
 logger = logging.getLogger(__name__)
 
 BUTTONS = subscriptions.BUTTONS | search.BUTTONS | settings_handlers.BUTTONS | language.BUTTONS
-SEARCH_INDEX_SIZE = 20_000
 DESCRIPTION = N_(
     "Regional news, condensed: follow topics or keywords and get a short bullet-point digest "
     "of the new articles at the time you choose."
@@ -173,7 +171,6 @@ async def _post_init(application: Application) -> None:
         clock=timing.clock,
     )
     application.bot_data[SERVICES_KEY] = services
-    await _load_search_index(services)
     await _publish_commands(application, services)
     services.replicas = await _start_coordinator(application, services, settings, timing)
     sender = services.sender = OutboxSender(
@@ -190,6 +187,9 @@ async def _post_init(application: Application) -> None:
             name="outbox-sender",
         )
     )
+    services.background.append(
+        asyncio.create_task(rerank_in_background(services), name="rerank-articles")
+    )
     job_queue = application.job_queue
     assert job_queue is not None, "install python-telegram-bot[job-queue]"
     job_queue.run_repeating(
@@ -201,17 +201,6 @@ async def _post_init(application: Application) -> None:
         first=timing.first_round_seconds,
         name="digest-round",
     )
-
-
-async def _load_search_index(services: Services) -> None:
-    stored = await services.store.recent_articles(None, SEARCH_INDEX_SIZE)
-    # Tokenising (and detecting the language of rows stored without one) is CPU work.
-    await asyncio.to_thread(_index_articles, services, [item.article for item in stored])
-
-
-def _index_articles(services: Services, articles: list[Article]) -> None:
-    for article in articles:
-        services.search_index.add(article.id, article.title, article.text, language_of(article))
 
 
 async def _publish_commands(application: Application, services: Services) -> None:

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.services import Services
-from bot.store import SourceState
+from bot.store import AsyncStore, SourceState
 from summaries.digest import summarise, with_language
 from summaries.matching import TopicMatcher
-from summaries.models import Article, Digest, SummariserSettings
+from summaries.models import Article, Digest, SummariserSettings, make_article_id
 from summaries.sources import FeedValidators, FetchResult, SourceSpec, fetch_source
 
 logger = logging.getLogger(__name__)
@@ -81,9 +81,28 @@ async def ingest_source(services: Services, spec: SourceSpec, now: datetime) -> 
     return IngestReport(spec.name, len(result.articles), added, None, result.not_modified)
 
 
+async def stored_under_link_id(store: AsyncStore, articles: Sequence[Article]) -> set[str]:
+    """Ids of `articles` already stored under the id their link alone gave them.
+
+    Feed items used to be identified by their link; one now identified by its guid was stored
+    before under its link's id when that stored article has the same title. Without this, an
+    upgrade would store (and deliver) every such item a second time.
+    """
+    by_link = {a.id: make_article_id(a.url, a.title, a.paragraphs) for a in articles if a.url}
+    by_link = {article_id: old for article_id, old in by_link.items() if old != article_id}
+    if not by_link:
+        return set()
+    titles = {
+        s.article.id: s.article.title for s in await store.get_articles(list(by_link.values()))
+    }
+    return {a.id for a in articles if a.id in by_link and titles.get(by_link[a.id]) == a.title}
+
+
 async def _store_new(services: Services, result: FetchResult, now: datetime) -> int:
     known = await services.store.known_article_ids([a.id for a in result.articles])
     fresh = list({a.id: a for a in result.articles if a.id not in known}.values())
+    known = await stored_under_link_id(services.store, fresh)
+    fresh = [article for article in fresh if article.id not in known]
     if not fresh:
         return 0
     summarised, problems = await asyncio.to_thread(
@@ -91,11 +110,8 @@ async def _store_new(services: Services, result: FetchResult, now: datetime) -> 
     )
     for problem in problems:
         logger.warning("%s", problem)
-    inserted = set(await services.store.add_articles(summarised, now))
-    for article, _digest in summarised:
-        if article.id in inserted:
-            services.search_index.add(article.id, article.title, article.text, article.language)
-    return len(inserted)
+    # The store indexes them for search in the same transaction.
+    return len(await services.store.add_articles(summarised, now))
 
 
 async def _record_failure(

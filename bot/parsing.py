@@ -11,9 +11,15 @@ import difflib
 import re
 import unicodedata
 import zoneinfo
+from collections.abc import Callable
 from datetime import time
 from functools import cache
 from typing import NamedTuple
+
+from babel import Locale
+from babel.lists import format_list
+
+from bot.i18n import N_, Translator
 
 MAX_ECHO_CHARS = 40
 MAX_TIMEZONE_CHARS = 64
@@ -72,8 +78,49 @@ _FREQUENCY_ALIASES = {
 }
 
 
+# What summaries.matching.QueryError says (in English: summaries/ knows no languages), marked
+# here so that the catalogs translate it when it is passed on as a Phrase.
+QUERY_PROBLEMS = (
+    N_("the query has no words to look for"),
+    N_("a query can have at most 8 words or phrases"),
+)
+
+
+class Phrase(str):
+    """A value for a placeholder that is itself a text to translate (marked with N_)."""
+
+
+class Choices(tuple[str, ...]):
+    """A value for a placeholder that lists alternatives: 'a, b or c', in the reader's language."""
+
+
 class UsageError(ValueError):
-    """A command argument the bot cannot use; the message is the answer for the user."""
+    """A command argument the bot cannot use; the message is the answer for the user.
+
+    `text` is an English sentence marked with N_ and `values` fill its {placeholders}:
+    `message(t)` is the answer in t's language, `str(error)` the English one.
+    """
+
+    def __init__(self, text: str, /, **values: str | Choices) -> None:
+        self.text = text
+        self.values = values
+        super().__init__(_fill(text, values, lambda message: message, Locale.parse("en")))
+
+    def message(self, t: Translator) -> str:
+        return _fill(t.gettext(self.text), self.values, t.gettext, t.locale)
+
+
+def _fill(
+    text: str, values: dict[str, str | Choices], translate: Callable[[str], str], locale: Locale
+) -> str:
+    def shown(value: str | Choices) -> str:
+        if isinstance(value, Phrase):
+            return translate(value)
+        if isinstance(value, Choices):
+            return format_list(list(value), style="or", locale=locale)
+        return value
+
+    return text.format(**{name: shown(value) for name, value in values.items()})
 
 
 class Frequency(NamedTuple):
@@ -101,24 +148,28 @@ def _is_control(char: str) -> bool:
 
 def parse_time(text: str) -> time:
     """'08:00', '8:30', '8', '8am', '8 pm', '20.15' -> a time of day (24-hour clock)."""
-    example = "Send it as HH:MM, for example /time 08:00"
+    not_a_time = N_("{text} is not a time. Send it as HH:MM, for example /time 08:00")
     cleaned = text.strip()
     if not cleaned:
-        raise UsageError("Send the time of day as HH:MM, for example /time 08:00")
+        raise UsageError(N_("Send the time of day as HH:MM, for example /time 08:00"))
     match = _TIME.fullmatch(cleaned)
     if match is None:
-        raise UsageError(f"{_echo(cleaned)} is not a time. {example}")
+        raise UsageError(not_a_time, text=_echo(cleaned))
     hour = int(match["hour"])
     minute = int(match["minute"]) if match["minute"] else 0
     half = match["half"]
     if half:
         if not 1 <= hour <= 12:
             raise UsageError(
-                f"{_echo(cleaned)} is not a time: with am/pm the hour is 1-12. {example}"
+                N_(
+                    "{text} is not a time: with am/pm the hour is 1-12. "
+                    "Send it as HH:MM, for example /time 08:00"
+                ),
+                text=_echo(cleaned),
             )
         hour = hour % 12 + (12 if half.lower().startswith("p") else 0)
     if hour > 23 or minute > 59:
-        raise UsageError(f"{_echo(cleaned)} is not a time. {example}")
+        raise UsageError(not_a_time, text=_echo(cleaned))
     return time(hour, minute)
 
 
@@ -148,12 +199,18 @@ def _zone_preference(name: str) -> tuple[bool, int, str]:
 
 def parse_timezone(text: str) -> str:
     """An IANA timezone name ('Asia/Shanghai', 'europe/berlin', 'Berlin', 'UTC', 'UTC+8')."""
-    example = "for example /timezone Europe/Berlin or /timezone UTC+8"
     cleaned = text.strip()
     if not cleaned:
-        raise UsageError(f"Send a timezone name, {example}")
+        raise UsageError(
+            N_("Send a timezone name, for example /timezone Europe/Berlin or /timezone UTC+8")
+        )
     if len(cleaned) > MAX_TIMEZONE_CHARS:
-        raise UsageError(f"That is too long for a timezone name. Send one, {example}")
+        raise UsageError(
+            N_(
+                "That is too long for a timezone name. Send one, "
+                "for example /timezone Europe/Berlin or /timezone UTC+8"
+            )
+        )
     key = _WHITESPACE.sub("_", cleaned).lower()
     if key in ("utc", "gmt", "z", "zulu", "utc0", "gmt0"):
         return "UTC"
@@ -166,13 +223,22 @@ def parse_timezone(text: str) -> str:
     candidates = list(_zone_names()) + list(_zones_by_city())
     close = difflib.get_close_matches(key, candidates, n=3, cutoff=0.6)
     suggestions = list(dict.fromkeys(_zone_names().get(c) or _zones_by_city()[c] for c in close))
-    hint = f" Did you mean {_either(suggestions)}?" if suggestions else ""
-    raise UsageError(f"{_echo(cleaned)} is not a timezone I know.{hint} Send its name, {example}")
-
-
-def _either(names: list[str]) -> str:
-    """'a', 'a or b', 'a, b or c'."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    if suggestions:
+        raise UsageError(
+            N_(
+                "{text} is not a timezone I know. Did you mean {zones}? Send its name, "
+                "for example /timezone Europe/Berlin or /timezone UTC+8"
+            ),
+            text=_echo(cleaned),
+            zones=Choices(suggestions),
+        )
+    raise UsageError(
+        N_(
+            "{text} is not a timezone I know. Send its name, "
+            "for example /timezone Europe/Berlin or /timezone UTC+8"
+        ),
+        text=_echo(cleaned),
+    )
 
 
 def _offset_zone(cleaned: str, offset: re.Match[str]) -> str:
@@ -181,17 +247,23 @@ def _offset_zone(cleaned: str, offset: re.Match[str]) -> str:
     hours = int(offset["hours"])
     minutes = int(offset["minutes"] or 0)
     if minutes:
-        zone = _FRACTIONAL_OFFSET_ZONES.get((sign, hours, minutes))
-        hint = f"for example /timezone {zone}" if zone else "for example /timezone Asia/Kolkata"
         raise UsageError(
-            f"{_echo(cleaned)} has no fixed-offset zone; send the name of a city's zone, {hint}"
+            N_(
+                "{text} has no fixed-offset zone; send the name of a city's zone, "
+                "for example /timezone {zone}"
+            ),
+            text=_echo(cleaned),
+            zone=_FRACTIONAL_OFFSET_ZONES.get((sign, hours, minutes), "Asia/Kolkata"),
         )
     if hours == 0:
         return "UTC"
     if (sign > 0 and hours > 14) or (sign < 0 and hours > 12):
         raise UsageError(
-            f"{_echo(cleaned)} is outside UTC-12 to UTC+14. Send an offset in that range "
-            "or a name, for example /timezone UTC+8 or /timezone Asia/Shanghai"
+            N_(
+                "{text} is outside UTC-12 to UTC+14. Send an offset in that range "
+                "or a name, for example /timezone UTC+8 or /timezone Asia/Shanghai"
+            ),
+            text=_echo(cleaned),
         )
     return f"Etc/GMT{'-' if sign > 0 else '+'}{hours}"
 
@@ -207,48 +279,83 @@ def parse_weekday(text: str) -> int:
             if day.startswith(word):
                 return index
     raise UsageError(
-        f"{_echo(text)} is not a day of the week. Send it after weekly, "
-        "for example /frequency weekly mon"
+        N_(
+            "{text} is not a day of the week. Send it after weekly, "
+            "for example /frequency weekly mon"
+        ),
+        text=_echo(text),
     )
 
 
 def parse_frequency(text: str) -> Frequency:
     """'daily', 'hourly', 'off', 'weekly', 'weekly mon', 'weekly on Friday' -> a Frequency."""
-    example = "for example /frequency daily or /frequency weekly mon"
     words = text.strip().lower().split()
     if not words:
         raise UsageError(
-            f"Send how often you want digests: hourly, daily, weekly or off, {example}"
+            N_(
+                "Send how often you want digests: hourly, daily, weekly or off, "
+                "for example /frequency daily or /frequency weekly mon"
+            )
         )
     frequency = _FREQUENCY_ALIASES.get(words[0])
     if frequency is None:
         raise UsageError(
-            f"{_echo(text.strip())} is not a frequency. "
-            f"Send hourly, daily, weekly or off, {example}"
+            N_(
+                "{text} is not a frequency. Send hourly, daily, weekly or off, "
+                "for example /frequency daily or /frequency weekly mon"
+            ),
+            text=_echo(text.strip()),
         )
     rest = [word for word in words[1:] if word != "on"]
     if not rest:
         return Frequency(frequency)
     if frequency != "weekly":
-        raise UsageError(f"A day only goes with weekly, {example}")
+        raise UsageError(
+            N_(
+                "A day only goes with weekly, "
+                "for example /frequency daily or /frequency weekly mon"
+            )
+        )
     if len(rest) > 1:
-        raise UsageError(f"Send one day after weekly, {example}")
+        raise UsageError(
+            N_("Send one day after weekly, for example /frequency daily or /frequency weekly mon")
+        )
     return Frequency(frequency, parse_weekday(rest[0]))
 
 
 def parse_bullets(text: str) -> int:
     """'3' -> 3: how many bullets per article, 1 to 5."""
-    example = f"Send a number from {MIN_BULLETS} to {MAX_BULLETS}, for example /bullets 3"
+    limits = {"low": str(MIN_BULLETS), "high": str(MAX_BULLETS)}
     cleaned = text.strip()
     if not cleaned:
-        raise UsageError(f"How many bullets per article? {example}")
+        raise UsageError(
+            N_(
+                "How many bullets per article? "
+                "Send a number from {low} to {high}, for example /bullets 3"
+            ),
+            **limits,
+        )
     if not (cleaned.isascii() and cleaned.isdigit()):
-        raise UsageError(f"{_echo(cleaned)} is not a number. {example}")
+        raise UsageError(
+            N_(
+                "{text} is not a number. "
+                "Send a number from {low} to {high}, for example /bullets 3"
+            ),
+            text=_echo(cleaned),
+            **limits,
+        )
     significant = cleaned.lstrip("0") or "0"
     # Compare lengths first: int() refuses strings of thousands of digits.
     value = int(significant) if len(significant) <= 2 else MAX_BULLETS + 1
     if not MIN_BULLETS <= value <= MAX_BULLETS:
-        raise UsageError(f"{_echo(cleaned)} is out of range. {example}")
+        raise UsageError(
+            N_(
+                "{text} is out of range. "
+                "Send a number from {low} to {high}, for example /bullets 3"
+            ),
+            text=_echo(cleaned),
+            **limits,
+        )
     return value
 
 
@@ -256,9 +363,14 @@ def parse_switch(text: str, *, command: str = "/preview") -> bool:
     """'on'/'off', 'yes'/'no', 'true'/'false', '1'/'0' -> True/False."""
     cleaned = text.strip()
     value = _SWITCH_VALUES.get(cleaned.lower())
+    if value is None and cleaned:
+        raise UsageError(
+            N_("{text} is neither on nor off. Send on or off, for example {command} on"),
+            text=_echo(cleaned),
+            command=command,
+        )
     if value is None:
-        shown = f"{_echo(cleaned)} is neither on nor off. " if cleaned else ""
-        raise UsageError(f"{shown}Send on or off, for example {command} on")
+        raise UsageError(N_("Send on or off, for example {command} on"), command=command)
     return value
 
 
@@ -266,24 +378,34 @@ def check_argument_text(
     text: str,
     *,
     max_chars: int = 200,
-    what: str = "keywords",
+    what: str = N_("keywords"),
     example: str = "/subscribe quantum",
 ) -> str:
     """Free text for a command (keywords, a search): stripped, spaces collapsed, checked.
 
+    `what` names the text in the sentences below; mark it with N_ where it is written.
     Refuses empty text, text longer than `max_chars`, and control characters such as NUL.
     """
+    values = {"what": Phrase(what), "example": example}
     if any(_is_control(char) and not char.isspace() for char in text):
         raise UsageError(
-            f"The {what} contain a control character I cannot use. "
-            f"Send plain words, for example {example}"
+            N_(
+                "The {what} contain a control character I cannot use. "
+                "Send plain words, for example {example}"
+            ),
+            **values,
         )
     collapsed = _WHITESPACE.sub(" ", text).strip()
     if not collapsed:
-        raise UsageError(f"Send some {what} after the command, for example {example}")
+        raise UsageError(N_("Send some {what} after the command, for example {example}"), **values)
     if len(collapsed) > max_chars:
         raise UsageError(
-            f"That is {len(collapsed)} characters; {what} can be at most {max_chars}. "
-            f"Send something shorter, for example {example}"
+            N_(
+                "That is {count} characters; {what} can be at most {limit}. "
+                "Send something shorter, for example {example}"
+            ),
+            count=str(len(collapsed)),
+            limit=str(max_chars),
+            **values,
         )
     return collapsed

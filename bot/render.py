@@ -480,7 +480,7 @@ def render_entry(
 ) -> str:
     """One article as an HTML block: bold (linked) title, "• " bullets, italic source and date."""
     lines = [_title_line(entry.article, number)]
-    shown = entry.digest.bullets if bullets is None else entry.digest.bullets[: max(bullets, 0)]
+    shown = entry.digest.top(bullets)
     for bullet in shown:
         text = collapse_whitespace(clean_text(bullet))
         if text:
@@ -590,7 +590,7 @@ def render_search_results(
     first = (max(page, 1) - 1) * page_size + 1
     last = first + len(entries) - 1
     header = f"🔎 <b>Results for “{query}”</b> · {first}–{last} of {max(total, last)}"
-    most = max((len(entry.digest.bullets) for entry in entries), default=0)
+    most = max((entry.digest.most for entry in entries), default=0)
     shown = most if bullets is None else min(bullets, most)
     # Fewer bullets for every result, down to titles only, before cutting any result short.
     for count in range(max(shown, 0), -1, -1):

@@ -11,6 +11,10 @@ import re
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
+
+from bot.i18n import Translator
+
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -49,8 +53,6 @@ def next_digest_at(
 
 
 _ETC_OFFSET = re.compile(r"Etc/GMT(?P<sign>[+-])(?P<hours>\d{1,2})")
-_SHORT_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def zone_label(timezone: str) -> str:
@@ -65,25 +67,34 @@ def zone_label(timezone: str) -> str:
     return f"UTC{'-' if match['sign'] == '+' else '+'}{hours:02d}:00"
 
 
-def format_local(moment: datetime, timezone: str) -> str:
-    """'Fri 27 Nov, 08:00': a moment on the reader's clock, independent of the process locale."""
-    local = moment.astimezone(ZoneInfo(timezone))
-    return (
-        f"{_SHORT_WEEKDAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}, {local:%H:%M}"
-    )
+def weekday_name(weekday: int, t: Translator, width: str = "wide") -> str:
+    """'Monday' (0) .. 'Sunday' (6) in t's language, from Babel's locale data ('Mon': width
+    "abbreviated")."""
+    return str(t.locale.days["format"][width][weekday])
 
 
-def describe_schedule(frequency: str, at: time, timezone: str, weekday: int) -> str:
+def format_local(moment: datetime, timezone: str, t: Translator) -> str:
+    """'Fri 27 Nov, 08:00': a moment on the reader's clock, in the reader's language."""
+    # Translators: a date and time as Unicode CLDR pattern letters (EEE: short weekday,
+    # d: day, MMM: short month, HH:mm: 24-hour time); text in quotes is shown as it is.
+    pattern = t.gettext("EEE d MMM, HH:mm")
+    return format_datetime(moment.astimezone(ZoneInfo(timezone)), pattern, locale=t.locale)
+
+
+def describe_schedule(frequency: str, at: time, timezone: str, weekday: int, t: Translator) -> str:
     """A human sentence for /list and /settings."""
     zone = zone_label(timezone)
     if frequency == "off":
-        return "Scheduled digests are off."
+        return t.gettext("Scheduled digests are off.")
     if frequency == "hourly":
-        return f"Every hour at minute :{at.minute:02d} ({zone})."
-    when = f"{at:%H:%M} {zone}"
+        return t.gettext("Every hour at minute :{minute} ({zone}).").format(
+            minute=f"{at.minute:02d}", zone=zone
+        )
     if frequency == "weekly":
-        return f"Every {WEEKDAY_NAMES[weekday]} at {when}."
-    return f"Every day at {when}."
+        return t.gettext("Every {weekday} at {time} {zone}.").format(
+            weekday=weekday_name(weekday, t), time=f"{at:%H:%M}", zone=zone
+        )
+    return t.gettext("Every day at {time} {zone}.").format(time=f"{at:%H:%M}", zone=zone)
 
 
 def describe_next(
@@ -91,15 +102,18 @@ def describe_next(
     at: time,
     timezone: str,
     weekday: int,
+    t: Translator,
     *,
     paused: bool,
     now: datetime,
 ) -> str:
     """The next scheduled digest as a sentence, on the reader's clock."""
     if frequency == "off":
-        return "No scheduled digests: /frequency daily turns them on."
+        return t.gettext("No scheduled digests: /frequency daily turns them on.")
     if paused:
-        return "Scheduled digests are paused: /resume starts them again."
+        return t.gettext("Scheduled digests are paused: /resume starts them again.")
     upcoming = next_digest_at(frequency, at, timezone, weekday, now)
     assert upcoming is not None
-    return f"Next digest: {format_local(upcoming, timezone)} ({zone_label(timezone)})."
+    return t.gettext("Next digest: {when} ({zone}).").format(
+        when=format_local(upcoming, timezone, t), zone=zone_label(timezone)
+    )

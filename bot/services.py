@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from bot.i18n import Catalogs
 from bot.selection import ArticleTexts
 from bot.throttle import Throttle
-from summaries.matching import SearchIndex, TopicMatcher
+from summaries.matching import TopicMatcher
 from summaries.models import Topic
 
 if TYPE_CHECKING:
@@ -44,7 +44,6 @@ class Services:
     matcher: TopicMatcher
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     catalogs: Catalogs = field(default_factory=Catalogs.load)
-    search_index: SearchIndex = field(default_factory=SearchIndex)
     texts: ArticleTexts = field(default_factory=ArticleTexts)
     search_throttle: Throttle = field(default_factory=lambda: Throttle(6, 60.0))
     wake_delivery: asyncio.Event = field(default_factory=asyncio.Event)

@@ -4,8 +4,9 @@ Real article text carries lines that are not news: bylines ("By John Smith, BBC 
 datelines, timestamps ("PUBLISHED: 14:11 EST, 3 May 2024", "Release time:May 24, 2024"),
 photo captions and credits ("Image caption ...", "(Getty Images)", "[Photo/Xinhua]"), prompts
 ("Read more", "Share this", "Click here", "Follow us on ..."), editor's notes, "Related:" lists,
-agency footers ("Reporting by ...; Editing by ..."). They are removed BEFORE ranking: left in,
-they would take bullets and, being repeated on a page, distort overlap-based centrality.
+agency footers ("Reporting by ...; Editing by ..."), and their Chinese equivalents
+("责任编辑：", "来源：", "（完）"). They are removed BEFORE ranking: left in, they would take
+bullets and, being repeated on a page, distort overlap-based centrality.
 
 Each rule matches the whole sentence (or a bracketed credit or dateline at its edge) and is
 anchored on the label that gives it away, so ordinary sentences that merely mention a photo,
@@ -107,6 +108,14 @@ _PROMPT = re.compile(
     r")",
     re.IGNORECASE,
 )
+# The same furniture in Chinese pages: "责任编辑：王明", "来源：新华社", "原标题：...", "（完）".
+_ZH_LABELLED = re.compile(
+    r"^[\W_]*(?:责任编辑|编辑|来源|记者|通讯员|摄影|摄|图片来源|图源|原标题|作者|校对|审核|"
+    r"监制|发布时间|更新时间|发布日期)\s*[:：]"
+)
+_ZH_END_MARK = re.compile(r"^[(（\[【]\s*完\s*[)）\]】]$")
+# A labelled Chinese line longer than this is news that happens to start with the label.
+_MAX_ZH_LABELLED_CHARS = 40
 _LETTER = re.compile(r"[^\W\d_]")
 _SPACES = re.compile(r"\s{2,}")
 # Prompts are short; a long sentence that starts "Sign up for ..." is probably news.
@@ -159,7 +168,14 @@ def is_boilerplate(sentence: str) -> bool:
         or _BBC_CAPTION.match(text)
         or (_PROMPT.match(text) and len(text.split()) <= _MAX_PROMPT_WORDS)
         or _is_dateline_only(text)
+        or _is_chinese_furniture(text)
     )
+
+
+def _is_chinese_furniture(text: str) -> bool:
+    if _ZH_END_MARK.match(text):
+        return True
+    return bool(_ZH_LABELLED.match(text)) and len(text) <= _MAX_ZH_LABELLED_CHARS
 
 
 def clean_sentence(sentence: str) -> str:

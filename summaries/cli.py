@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from summaries import language as languages
 from summaries.config import DEFAULT_CONFIG_PATH, AppConfig, ConfigError, load_config
 from summaries.digest import summarise, with_language
 from summaries.matching import TopicMatcher
@@ -20,6 +21,7 @@ from summaries.models import ALGORITHMS, MAX_BULLETS, MIN_BULLETS, Article, Dige
 from summaries.sources import FetchResult, SourceSpec, fetch_source, read_local
 
 logger = logging.getLogger(__name__)
+_WRAP_COLUMNS = 96
 
 
 class UsageError(Exception):
@@ -161,7 +163,13 @@ def _as_text(entries: Sequence[tuple[Article, Digest]]) -> str:
         lines = [article.title, "  " + " · ".join(details)]
         for bullet in digest.bullets:
             lines.append(
-                textwrap.fill(bullet, width=96, initial_indent="  • ", subsequent_indent="    ")
+                textwrap.fill(
+                    bullet,
+                    # A Chinese character takes two columns of a terminal: half as many fit.
+                    width=_WRAP_COLUMNS // 2 if languages.has_han(bullet) else _WRAP_COLUMNS,
+                    initial_indent="  • ",
+                    subsequent_indent="    ",
+                )
             )
         if digest.keywords:
             lines.append("  keywords: " + ", ".join(digest.keywords))

@@ -12,6 +12,9 @@ chosen sentences for reading. Rules every digest keeps:
   and ends with "…";
 - an article with k or fewer usable sentences is given whole; one with none gets no bullets
   (the caller decides how to warn).
+
+Besides the k bullets, a digest keeps the ranking of up to 10 shortened sentences, best first,
+so that a reader's own bullet count is served from the stored digest (`Digest.top`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from summaries.models import (
     MIN_BULLETS,
     Article,
     Digest,
+    RankedBullet,
     SummariserSettings,
     normalise_text,
 )
@@ -42,8 +46,10 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "ELLIPSIS",
     "MIN_BULLET_CHARS",
+    "RANKER_VERSION",
     "TopicMatcher",
     "check_settings",
+    "ranked_order",
     "shorten",
     "summarise",
     "language_of",
@@ -52,6 +58,10 @@ __all__ = [
     "with_language",
 ]
 
+# Which ranking code made a stored digest's ranking. Bump it with any change to splitting,
+# cleaning, ranking or shortening that changes the bullets: the bot then re-ranks the stored
+# articles in the background.
+RANKER_VERSION = "2"
 ELLIPSIS = "…"
 MIN_BULLET_CHARS = 40
 # Two sentences say the same thing when this share of the shorter one's content words (and
@@ -109,15 +119,10 @@ def summarise(
     check_settings(settings)
     language = language_of(article)
     sentences = usable_sentences(article, language)
-    chosen = rank_sentences(
-        sentences,
-        settings.bullets,
-        settings.algorithm,
-        article.title,
-        language=language,
-    )
-    bullets = tuple(
-        shorten(sentences[index], settings.max_bullet_chars, language) for index in chosen
+    order = ranked_order(sentences, settings, article.title, language)
+    ranking = tuple(
+        RankedBullet(index, shorten(sentences[index], settings.max_bullet_chars, language))
+        for index in order
     )
     topics = (
         topic_matcher.match(article.title, article.text, language=language)
@@ -125,13 +130,38 @@ def summarise(
         else ()
     )
     keywords = top_keywords(article.title, article.text, settings.keywords, language=language)
-    return Digest(
+    digest = Digest(
         article_id=article.id,
-        bullets=bullets,
+        bullets=(),
         topics=tuple(topics),
         keywords=keywords,
         algorithm=settings.algorithm,
+        ranking=ranking,
+        ranker_version=RANKER_VERSION,
     )
+    return replace(digest, bullets=digest.top(settings.bullets))
+
+
+def ranked_order(
+    sentences: Sequence[str], settings: SummariserSettings, title: str, language: str = "en"
+) -> list[int]:
+    """Indices of up to MAX_BULLETS sentences, best first.
+
+    Asked for k = 1, 2, ... sentences in turn, the ranker's choice grows by the next best one;
+    that order is the ranking (for a ranker whose k+1 choice is not its k choice plus one, the
+    sentences new at k+1 come in article order).
+    """
+    order: list[int] = []
+    seen: set[int] = set()
+    for k in range(1, min(MAX_BULLETS, len(sentences)) + 1):
+        if settings.algorithm == "lead":
+            added = [k - 1]
+        else:
+            chosen = rank_sentences(sentences, k, settings.algorithm, title, language=language)
+            added = [index for index in chosen if index not in seen]
+        order.extend(added)
+        seen.update(added)
+    return order[:MAX_BULLETS]
 
 
 def language_of(article: Article) -> str:
@@ -229,7 +259,8 @@ def shorten(sentence: str, max_chars: int, language: str = "en") -> str:
     if cut is None:  # the first word is longer than the limit: keep it whole
         first_word = sentence.split(maxsplit=1)[0]
         return first_word if first_word == sentence else first_word + ELLIPSIS
-    return _tidy_end(sentence[:cut], segmented) + ELLIPSIS
+    english = languages.get(language).code == "en"
+    return _tidy_end(sentence[:cut], segmented, english) + ELLIPSIS
 
 
 def _clause_cut(window: str, limit: int, segmented: bool) -> int | None:
@@ -261,13 +292,18 @@ def _balanced(text: str) -> bool:
     )
 
 
-def _tidy_end(text: str, segmented: bool = False) -> str:
-    """Strip trailing punctuation and dangling function words ("the", "and") before "…"."""
+def _tidy_end(text: str, segmented: bool = False, english: bool = True) -> str:
+    """Strip trailing punctuation and dangling function words ("the", "and") before "…".
+
+    Only English and Chinese have such a list: elsewhere a short word may carry meaning
+    (French "pas"), so it stays.
+    """
     text = _TRAILING_JOINERS.sub("", text)
     if segmented:
         return _tidy_segmented_end(text)
+    dangling = _DANGLING_WORDS if english else frozenset()
     words = list(_NON_SPACE.finditer(text))
-    while len(words) > 1 and words[-1].group().lower() in _DANGLING_WORDS:
+    while len(words) > 1 and words[-1].group().lower() in dangling:
         words.pop()
         text = _TRAILING_JOINERS.sub("", text[: words[-1].end()])
         words = list(_NON_SPACE.finditer(text))

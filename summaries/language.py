@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import pkgutil
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -135,6 +136,8 @@ def get(code: str) -> Language:
 
 # Enough text to be sure of the language; classifying more costs time and adds nothing.
 _DETECT_CHARS = 2000
+# Below this probability the detector is guessing (typical of a headline alone).
+_MIN_CONFIDENCE = 0.3
 
 
 @lru_cache(maxsize=1)
@@ -142,7 +145,7 @@ def _identifier() -> Any:
     # Deferred: loading the model takes about a second and a half, once per process.
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE)
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 def detect(text: str, default: str = DEFAULT_LANGUAGE) -> str:
@@ -156,8 +159,46 @@ def detect(text: str, default: str = DEFAULT_LANGUAGE) -> str:
         return default
     if _HAN.search(sample) and len(_HAN.findall(sample)) * 2 >= sum(c.isalpha() for c in sample):
         return "zh"  # mostly Han characters: no classifier needed, and no model to load
-    code, _score = _identifier().classify(sample)
+    if _plainly_english(sample):
+        return "en"
+    code, probability = _identifier().classify(sample)
+    if probability < _MIN_CONFIDENCE:
+        return default  # a few words ("Quantum network opens" reads as Bikol): not evidence
     return normalise_code(str(code))
+
+
+# A shortcut for the commonest case, so that a preview of English files never pays for loading
+# the detector's model (about 1.5 s, more than summarising 50 articles). Measured over bbc-dev
+# and 300 news-dev articles: English stop words are at least 29% of the words of every
+# article, other languages' lists at most a third as many; German, French, Spanish, Russian,
+# Dutch, Danish, Norwegian, Finnish and Turkish sample texts reach at most 19% English ones.
+_MIN_ENGLISH_SHARE = 0.25
+_MAX_OTHER_SHARE = 0.5  # of the English share
+_MIN_WORDS = 20
+
+
+def _plainly_english(sample: str) -> bool:
+    counts = Counter(word.lower() for word in _WORD.findall(sample))
+    total = sum(counts.values())
+    if total < _MIN_WORDS:
+        return False
+    english = _stop_word_count(counts, stop_words("en"))
+    if english < _MIN_ENGLISH_SHARE * total:
+        return False
+    return all(
+        _stop_word_count(counts, listed) <= _MAX_OTHER_SHARE * english
+        for listed in _other_stop_word_lists()
+    )
+
+
+def _stop_word_count(counts: Counter[str], listed: frozenset[str]) -> int:
+    return sum(count for word, count in counts.items() if word in listed)
+
+
+@lru_cache(maxsize=1)
+def _other_stop_word_lists() -> tuple[frozenset[str], ...]:
+    lists = (stop_words(code) for code in SUPPORTED if code not in ("en", "zh"))
+    return tuple(listed for listed in lists if listed)
 
 
 # --- words ----------------------------------------------------------------------------------

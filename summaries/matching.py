@@ -1,4 +1,4 @@
-"""Match articles to topics and keyword queries, and rank articles for a search.
+"""Match articles to topics and keyword queries (search itself runs in the database).
 
 Everything works on stemmed, case-folded word tokens, so "satellites" finds "satellite" and
 "Quantum" finds "quantum"; phrases match as consecutive stems, never inside other words.
@@ -10,9 +10,7 @@ dictionary words inside it, so "量子" finds an article about "量子通信网"
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -101,13 +99,6 @@ class TokenisedText:
             count += self.body_parts.count(phrase[0])
         return count
 
-    def term_counts(self) -> dict[str, float]:
-        """Each stem's weighted count, title words counting TITLE_WEIGHT times."""
-        counts: dict[str, float] = dict(Counter(self.body + self.body_parts))
-        for token in self.title + self.title_parts:
-            counts[token] = counts.get(token, 0.0) + TITLE_WEIGHT
-        return counts
-
 
 class TopicMatcher:
     """Files articles under the configured topics by their stemmed keywords and phrases."""
@@ -160,38 +151,41 @@ def _joined(term: Sequence[str]) -> str:
 class KeywordQuery:
     """Free keywords, news-alert style: every term must occur; a quoted term is a phrase.
 
-    `terms` hold each term's words as typed; they are stemmed in the language of whatever
-    article the query is compared with (`terms_in`).
+    `terms` hold each term's English stems (as they always have); `words` hold the words as
+    typed, which `terms_in` stems in the language of the article the query is compared with.
     """
 
     terms: tuple[tuple[str, ...], ...]
     text: str
+    words: tuple[tuple[str, ...], ...] = ()
 
     @classmethod
     def parse(cls, text: str) -> KeywordQuery:
         surface: list[str] = []
+        typed: list[tuple[str, ...]] = []
         terms: list[tuple[str, ...]] = []
-        seen: set[tuple[str, ...]] = set()
         for match in _QUOTED_OR_WORD.finditer(text):
             quoted = match.group(1) if match.group(1) is not None else match.group(2)
             raw = quoted if quoted is not None else match.group(3)
-            term = tuple(words(raw))
-            key = stems(raw)  # "satellite satellites" is one term
-            if not term or key in seen:
+            term = stems(raw)
+            if not term or term in terms:  # "satellite satellites" is one term
                 continue
-            seen.add(key)
             terms.append(term)
-            shown = _joined(term)
+            typed.append(tuple(words(raw)))
+            shown = _joined(typed[-1])
             surface.append(f'"{shown}"' if " " in shown else shown)
         if not terms:
             raise QueryError("the query has no words to look for")
         if len(terms) > MAX_QUERY_TERMS:
             raise QueryError(f"a query can have at most {MAX_QUERY_TERMS} words or phrases")
-        return cls(tuple(terms), " ".join(surface).casefold())
+        return cls(tuple(terms), " ".join(surface).casefold(), tuple(typed))
 
     def terms_in(self, language: str) -> tuple[tuple[str, ...], ...]:
         """The terms stemmed for text in `language`."""
-        return tuple(_stemmed(term, language) for term in self.terms)
+        code = languages.normalise_code(language)
+        if code == languages.DEFAULT_LANGUAGE or not self.words:
+            return self.terms
+        return tuple(_stemmed(term, code) for term in self.words)
 
     def stems_in(self, language: str = languages.DEFAULT_LANGUAGE) -> frozenset[str]:
         return frozenset(token for term in self.terms_in(language) for token in term)
@@ -203,84 +197,3 @@ class KeywordQuery:
 
     def matches(self, text: TokenisedText) -> bool:
         return all(text.weighted_count(term) > 0 for term in self.terms_in(text.language))
-
-
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    article_id: str
-    score: float
-
-
-class SearchIndex:
-    """BM25 over titles and bodies, with title hits weighted up; every query term must match.
-
-    Kept in memory: a regional news bot holds thousands of articles, not millions, and this
-    keeps search identical on SQLite and PostgreSQL.
-    """
-
-    K1 = 1.2
-    B = 0.75
-
-    def __init__(self) -> None:
-        self._texts: dict[str, TokenisedText] = {}
-        self._term_counts: dict[str, dict[str, float]] = {}
-        self._document_frequency: Counter[str] = Counter()
-        self._total_length = 0
-
-    def __len__(self) -> int:
-        return len(self._texts)
-
-    def __contains__(self, article_id: object) -> bool:
-        return article_id in self._texts
-
-    def add(
-        self,
-        article_id: str,
-        title: str,
-        body: str,
-        language: str = languages.DEFAULT_LANGUAGE,
-    ) -> None:
-        if article_id in self._texts:
-            return
-        text = TokenisedText.of(title, body, language)
-        counts = text.term_counts()
-        self._texts[article_id] = text
-        self._term_counts[article_id] = counts
-        self._document_frequency.update(counts.keys())
-        self._total_length += len(text.body) + len(text.title)
-
-    def search(self, query: KeywordQuery) -> list[SearchHit]:
-        """Articles containing every term of `query`, best first."""
-        if not self._texts:
-            return []
-        average_length = self._total_length / len(self._texts)
-        hits = [
-            SearchHit(article_id, self._score(article_id, query, average_length))
-            for article_id, text in self._texts.items()
-            if query.matches(text)
-        ]
-        hits.sort(key=lambda hit: (-hit.score, hit.article_id))
-        return hits
-
-    def _score(self, article_id: str, query: KeywordQuery, average_length: float) -> float:
-        counts = self._term_counts[article_id]
-        text = self._texts[article_id]
-        length = len(text.body) + len(text.title)
-        documents = len(self._texts)
-        score = 0.0
-        for token in query.stems_in(text.language):
-            frequency = counts.get(token, 0)
-            if not frequency:
-                continue
-            rarity = math.log(
-                1
-                + (documents - self._document_frequency[token] + 0.5)
-                / (self._document_frequency[token] + 0.5)
-            )
-            saturation = (
-                frequency
-                * (self.K1 + 1)
-                / (frequency + self.K1 * (1 - self.B + self.B * length / average_length))
-            )
-            score += rarity * saturation
-        return score

@@ -31,9 +31,21 @@ def normalise_text(text: str) -> str:
     return _WHITESPACE.sub(" ", folded).strip()
 
 
-def make_article_id(url: str | None, title: str, paragraphs: tuple[str, ...] | list[str]) -> str:
-    """A stable id: from the URL when there is one, else from the normalised title and text."""
-    if url:
+def make_article_id(
+    url: str | None,
+    title: str,
+    paragraphs: tuple[str, ...] | list[str],
+    guid: str | None = None,
+) -> str:
+    """A stable id: from a feed item's guid when it has one other than its URL (live blogs and
+    updates give several items one link), else from the URL, else from the normalised text.
+
+    A guid equal to the URL (RSS permalinks) gives the URL's id, as before guids counted.
+    """
+    guid = (guid or "").strip()
+    if guid and guid != (url or "").strip():
+        basis = "guid:" + guid + "\nurl:" + (url or "").strip()
+    elif url:
         basis = "url:" + url.strip()
     else:
         basis = "text:" + normalise_text(title + "\n" + "\n".join(paragraphs))
@@ -74,10 +86,11 @@ class Article:
         published: datetime | None = None,
         tags: tuple[str, ...] | list[str] = (),
         language: str = "",
+        guid: str | None = None,
     ) -> Article:
         paragraphs = tuple(paragraphs)
         return cls(
-            id=make_article_id(url, title, paragraphs),
+            id=make_article_id(url, title, paragraphs, guid),
             source=source,
             title=title,
             paragraphs=paragraphs,
@@ -89,14 +102,46 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class RankedBullet:
+    """A bullet, and the place (counting from 0) of its sentence among the article's."""
+
+    position: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
-    """The condensed form of one article: k bullets in article order, topics and keywords."""
+    """The condensed form of one article: k bullets in article order, topics and keywords.
+
+    `ranking` holds up to MAX_BULLETS bullets, best first, so that any bullet count a reader
+    chooses is rendered from it (`top`) without summarising again; `ranker_version` says which
+    ranking code produced it, so that a newer one can re-rank stored articles.
+    """
 
     article_id: str
     bullets: tuple[str, ...]
     topics: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     algorithm: str = "default"
+    ranking: tuple[RankedBullet, ...] = ()
+    ranker_version: str = ""
+
+    def top(self, k: int | None = None) -> tuple[str, ...]:
+        """The best `k` bullets in article order (`bullets` when k is None).
+
+        A digest stored before rankings were kept has only `bullets`: their first k.
+        """
+        if k is None:
+            return self.bullets
+        if not self.ranking:
+            return self.bullets[: max(k, 0)]
+        chosen = sorted(self.ranking[: max(k, 0)], key=lambda bullet: bullet.position)
+        return tuple(bullet.text for bullet in chosen)
+
+    @property
+    def most(self) -> int:
+        """How many bullets `top` can give at most."""
+        return max(len(self.ranking), len(self.bullets))
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ title-like line is a boundary too; any other single newline is a soft wrap.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from summaries import language as languages
 
@@ -37,8 +38,10 @@ _SPACES = re.compile(r"\s+")
 # A line that ends like this continues on the next line: sentence-internal punctuation,
 # a hyphen, an opening bracket.
 _CONTINUES = re.compile(r"[,;:(\[\-–—/&]$")
-_ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*$")
-_STARTS_LIKE_SENTENCE = re.compile(r"^[\"'“‘(\[]*[A-Z0-9À-Ý]")
+_ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’“»«)\]]*$")
+# Quotes, brackets and dialogue dashes that may open a sentence or a continuation, in the
+# styles of the languages we split (English, German „…“, French « … », Russian — ...).
+_OPENERS = "\"'“‘”’«»„‚‹›([—–- \u00a0"
 _LIST_ITEM = re.compile(r"^(?:[-*•·▪●]|\d{1,2}[.)])\s+")
 # Words that cannot end a heading: a line ending in one of these is wrapped prose.
 _FUNCTION_WORDS = frozenset(
@@ -101,7 +104,7 @@ _FUNCTION_WORDS = frozenset(
 )
 # Punkt sometimes breaks before a lower-case continuation ("...?" asked the magazine):
 # a fragment that starts with a lower-case word or a comma continues the sentence before it.
-_CONTINUATION_START = re.compile(r"^[\"'“‘]*(?:[a-z][a-z'’-]*\b|[,;:)\]])")
+_CONTINUATION_MARKS = ",;:)]"
 # Punkt treats "Mr P." as an initial and keeps a quoted sentence that follows it attached:
 # terminal punctuation, a closing quote, then an opening quote and a letter is a boundary.
 _QUOTE_BOUNDARY = re.compile(r"(?<=[.!?][\"”])\s+(?=[\"“][^\W\d_])")
@@ -116,19 +119,37 @@ def split_paragraphs(text: str) -> list[str]:
     return [block.strip() for block in _BLANK_LINES.split(text) if block.strip()]
 
 
-def _is_title_like(line: str, next_line: str) -> bool:
+def _starts_like_sentence(line: str) -> bool:
+    """A capital letter (in any alphabet) or a digit, after any opening quotes or brackets."""
+    text = line.lstrip(_OPENERS)
+    return bool(text) and (text[0].isupper() or text[0].isdigit())
+
+
+def _is_title_like(line: str, next_line: str, language: str) -> bool:
     """Whether a line break after `line` is a layout boundary rather than a soft wrap."""
     if _LIST_ITEM.match(next_line) or line.startswith("#"):
         return True
     if _ENDS_SENTENCE.search(line) or _CONTINUES.search(line):
         return False
-    if not _STARTS_LIKE_SENTENCE.match(line) or not _STARTS_LIKE_SENTENCE.match(next_line):
+    if not _starts_like_sentence(line) or not _starts_like_sentence(next_line):
         return False
     last_word = line.rsplit(maxsplit=1)[-1].lower()
-    return last_word not in _FUNCTION_WORDS
+    return last_word not in _FUNCTION_WORDS and last_word not in _heading_enders(language)
 
 
-def _segments(paragraph: str) -> list[str]:
+@lru_cache(maxsize=32)
+def _heading_enders(language: str) -> frozenset[str]:
+    """Words that cannot end a heading in `language` (English: the list above).
+
+    Its short stop words: articles, prepositions, conjunctions ("für", "pour", "для"). The
+    long ones are left out because some lists hold content words too (Italian "città").
+    """
+    if languages.get(language).code == "en":
+        return frozenset()
+    return frozenset(word for word in languages.stop_words(language) if len(word) <= 4)
+
+
+def _segments(paragraph: str, language: str) -> list[str]:
     """Split a paragraph at title-like line breaks and join the soft-wrapped lines."""
     lines = [line.strip() for line in paragraph.split("\n") if line.strip()]
     segments: list[list[str]] = []
@@ -145,7 +166,7 @@ def _segments(paragraph: str) -> list[str]:
                 not is_last
                 and previous_ended_sentence
                 and len(segments[-1]) == 1
-                and _is_title_like(line, lines[index + 1])
+                and _is_title_like(line, lines[index + 1], language)
             )
             or not is_last
             and _LIST_ITEM.match(lines[index + 1])
@@ -156,7 +177,13 @@ def _segments(paragraph: str) -> list[str]:
 
 
 def _continues_previous(previous: str, fragment: str) -> bool:
-    if not _CONTINUATION_START.match(fragment):
+    """A fragment that starts in lower case (any alphabet) or with , ; : continues a sentence.
+
+    Quotes and dashes before it do not count: ``„Ist das möglich?“ fragte er.``,
+    ``«¿Es posible?» preguntó.``, ``— Это возможно? — спросил мэр.`` are one sentence each.
+    """
+    text = fragment.lstrip(_OPENERS)
+    if not text or not (text[0].islower() or text[0] in _CONTINUATION_MARKS):
         return False
     # '..." "think ...': a quoted sentence after a closed quote stands on its own.
     return not (_CLOSED_QUOTE_END.search(previous) and fragment[0] in '"“')
@@ -198,7 +225,7 @@ def split_sentences(text: str, language: str = "en") -> list[str]:
     return [
         sentence
         for paragraph in split_paragraphs(text)
-        for segment in _segments(paragraph)
+        for segment in _segments(paragraph, language)
         for sentence in _split_segment(segment, language)
     ]
 

@@ -3,50 +3,66 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from html import escape
 
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
-from bot.handlers.common import is_bot_admin, reply, services_of
-from bot.ingest import ingest_due
+from bot.handlers.common import chat_translator, is_bot_admin, reply, services_of
+from bot.i18n import N_, Translator
+from bot.ingest import IngestReport, ingest_due
+from bot.render import escape
 from bot.rounds import digest_round
 from bot.services import Services
 from bot.store import SourceState
 
-NOT_ADMIN = "Sorry, only the bot's administrators can use this command."
+NOT_ADMIN = N_("Sorry, only the bot's administrators can use this command.")
 
 
-def _source_line(state: SourceState) -> str:
-    when = state.last_fetch_at.strftime("%Y-%m-%d %H:%M UTC") if state.last_fetch_at else "never"
-    line = f"• <b>{escape(state.name)}</b>: last fetch {when}"
-    if state.last_error:
-        line += (
-            f" — <i>failing ({state.consecutive_failures}×): {escape(state.last_error[:200])}</i>"
+def _source_line(state: SourceState, t: Translator) -> str:
+    if state.last_fetch_at:
+        when = t.gettext("last fetch {when}").format(
+            when=state.last_fetch_at.strftime("%Y-%m-%d %H:%M UTC")
         )
+    else:
+        when = t.gettext("never fetched")
+    line = f"• <b>{escape(state.name)}</b>: {escape(when)}"
+    if state.last_error:
+        failing = t.gettext("failing ({count}×): {error}").format(
+            count=state.consecutive_failures, error=state.last_error[:200]
+        )
+        line += f" — <i>{escape(failing)}</i>"
     return line
 
 
-async def stats_text(services: Services) -> str:
+def _bold(text: str) -> str:
+    return f"<b>{escape(text)}</b>"
+
+
+async def stats_text(services: Services, t: Translator) -> str:
     stats = await services.store.stats()
     states = {state.name: state for state in await services.store.source_states()}
+    figures = [
+        t.gettext("Chats: {active} active of {total}").format(
+            active=stats.chats_active, total=stats.chats_total
+        ),
+        t.gettext("Subscriptions: {count}").format(count=stats.subscriptions),
+        t.gettext("Articles: {count}").format(count=stats.articles),
+        t.gettext("Deliveries: {count} articles sent").format(count=stats.deliveries),
+        t.gettext("Outbox: {pending} pending, {sent} sent, {failed} failed").format(
+            pending=stats.outbox_pending, sent=stats.outbox_sent, failed=stats.outbox_failed
+        ),
+    ]
     lines = [
-        "<b>Statistics</b>",
-        f"Chats: {stats.chats_active} active of {stats.chats_total}",
-        f"Subscriptions: {stats.subscriptions}",
-        f"Articles: {stats.articles}",
-        f"Deliveries: {stats.deliveries} articles sent",
-        f"Outbox: {stats.outbox_pending} pending, {stats.outbox_sent} sent, "
-        f"{stats.outbox_failed} failed",
+        _bold(t.gettext("Statistics")),
+        *map(escape, figures),
         *await _replica_lines(services),
         "",
-        "<b>Sources</b>",
+        _bold(t.gettext("Sources")),
     ]
     for spec in services.settings.app.sources:
         state = states.get(spec.name)
-        lines.append(
-            _source_line(state) if state else f"• <b>{escape(spec.name)}</b>: not fetched yet"
-        )
+        not_yet = f"• <b>{escape(spec.name)}</b>: " + escape(t.gettext("not fetched yet"))
+        lines.append(_source_line(state, t) if state else not_yet)
     return "\n".join(lines)
 
 
@@ -73,30 +89,34 @@ async def _replica_lines(services: Services) -> list[str]:
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
+    t = await chat_translator(update, services)
     if not is_bot_admin(update, services):
-        await reply(update, NOT_ADMIN)
+        await reply(update, escape(t.gettext(NOT_ADMIN)))
         return
-    await reply(update, await stats_text(services))
+    await reply(update, await stats_text(services, t))
+
+
+def _outcome(report: IngestReport, t: Translator) -> str:
+    if report.error:
+        return t.gettext("failed: {error}").format(error=report.error)
+    if report.not_modified:
+        return t.gettext("unchanged")
+    return t.gettext("{fetched} articles, {added} new").format(
+        fetched=report.fetched, added=report.added
+    )
 
 
 async def refresh_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
+    t = await chat_translator(update, services)
     if not is_bot_admin(update, services):
-        await reply(update, NOT_ADMIN)
+        await reply(update, escape(t.gettext(NOT_ADMIN)))
         return
-    await reply(update, "Fetching every source now…")
+    await reply(update, escape(t.gettext("Fetching every source now…")))
     reports = await ingest_due(services, services.clock(), force=True)
     await digest_round(services, services.clock())
-    lines = ["<b>Fetched</b>"]
-    for report in reports:
-        outcome = (
-            f"failed: {escape(report.error)}"
-            if report.error
-            else "unchanged"
-            if report.not_modified
-            else f"{report.fetched} articles, {report.added} new"
-        )
-        lines.append(f"• {escape(report.source)}: {outcome}")
+    lines = [_bold(t.gettext("Fetched"))]
+    lines += [f"• {escape(report.source)}: {escape(_outcome(report, t))}" for report in reports]
     await reply(update, "\n".join(lines))
 
 

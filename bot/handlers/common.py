@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from html import escape
 
 from telegram import (
     ChatMember,
@@ -18,6 +17,8 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.i18n import Translator
+from bot.parsing import UsageError
+from bot.render import escape
 from bot.schedule import describe_next, describe_schedule, next_digest_at
 from bot.services import Services, get_services
 from bot.store import ChatSettings
@@ -66,8 +67,9 @@ async def edit_in_place(
             raise
 
 
-async def reply_usage(update: Update, problem: str) -> None:
-    await reply(update, escape(problem))
+async def reply_usage(update: Update, t: Translator, error: UsageError) -> None:
+    """The parser's explanation of what was wrong, in the reader's language."""
+    await reply(update, escape(error.message(t)))
 
 
 async def ensure_chat(update: Update, services: Services) -> ChatSettings:
@@ -110,17 +112,18 @@ async def chat_translator(update: Update, services: Services) -> Translator:
     return translator(services, update, stored)
 
 
-def schedule_text(chat: ChatSettings) -> str:
-    return describe_schedule(chat.frequency, chat.digest_time, chat.timezone, chat.weekday)
+def schedule_text(chat: ChatSettings, t: Translator) -> str:
+    return describe_schedule(chat.frequency, chat.digest_time, chat.timezone, chat.weekday, t)
 
 
-def next_digest_text(chat: ChatSettings, now: datetime) -> str:
+def next_digest_text(chat: ChatSettings, now: datetime, t: Translator) -> str:
     """'Next digest: Fri 27 Nov, 08:00 (Asia/Shanghai).', or why there is none."""
     return describe_next(
         chat.frequency,
         chat.digest_time,
         chat.timezone,
         chat.weekday,
+        t,
         paused=chat.paused,
         now=now,
     )

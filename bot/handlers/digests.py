@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from functools import partial
-from html import escape
 
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
@@ -16,9 +15,11 @@ from bot.handlers.common import (
     reply,
     reply_usage,
     services_of,
+    translator,
 )
 from bot.handlers.subscriptions import resolve_subscription
 from bot.parsing import UsageError
+from bot.render import escape
 from bot.rounds import candidate_pool, digest_messages, plan_batch, send_now
 from bot.selection import TOPIC
 from bot.services import Services
@@ -32,20 +33,21 @@ TOPIC_COMMAND_ARTICLES = 5
 async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
     if context.args:
         try:
             subscriptions = [resolve_subscription(services, argument_text(context))]
         except UsageError as error:
-            await reply_usage(update, str(error))
+            await reply_usage(update, t, error)
             return
     else:
         subscriptions = await services.store.list_subscriptions(chat.chat_id)
         if not subscriptions:
-            await reply(
-                update,
+            text = t.gettext(
                 "You follow nothing yet. Pick topics with /topics, or try "
-                "/digest quantum for one topic now.",
+                "/digest quantum for one topic now."
             )
+            await reply(update, escape(text))
             return
     await send_unsent_digest(services, chat, subscriptions, context)
 
@@ -65,8 +67,9 @@ async def send_unsent_digest(
     wanted = {chat.chat_id: list(subscriptions)}
     [plan] = plan_batch(services, [chat], wanted, delivered, pool, now)
     if not plan.article_ids:
+        t = services.catalogs.pick(chat.language, None)
         await context.bot.send_message(
-            chat.chat_id, "Nothing new for you right now. /search finds older articles."
+            chat.chat_id, t.gettext("Nothing new for you right now. /search finds older articles.")
         )
         return
     await send_now(context.bot, services.store, chat, plan.article_ids, plan.messages, now)
@@ -78,14 +81,17 @@ async def topic_command(
     """The latest articles of one topic, whether or not this chat has seen them."""
     services = services_of(context)
     chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
     pool = await candidate_pool(services, services.clock())
     latest = [stored for stored in pool if topic.name in stored.digest.topics]
     if not latest:
-        await reply(
-            update,
-            f"No {escape(topic.title)} articles in the last "
-            f"{services.settings.bot.lookback_days} days.",
+        days = services.settings.bot.lookback_days
+        text = t.ngettext(
+            "No {topic} articles in the last {days} day.",
+            "No {topic} articles in the last {days} days.",
+            days,
         )
+        await reply(update, escape(text.format(topic=topic.title, days=days)))
         return
     messages = digest_messages(
         services,
@@ -93,7 +99,7 @@ async def topic_command(
         latest[:TOPIC_COMMAND_ARTICLES],
         [Subscription(TOPIC, topic.name)],
         services.clock(),
-        title=f"Latest: {topic.title}",
+        title=t.gettext("Latest: {topic}").format(topic=topic.title),
     )
     for text in messages:
         await reply(update, text, link_preview=chat.link_preview)

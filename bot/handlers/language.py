@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CommandHandler, ContextTypes
 
@@ -18,6 +16,7 @@ from bot.handlers.common import (
     translator,
 )
 from bot.i18n import LANGUAGE_NAMES, N_, Translator
+from bot.render import escape
 from bot.services import Services
 from bot.store import ChatSettings
 

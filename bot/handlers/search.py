@@ -2,42 +2,46 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import secrets
-from collections import OrderedDict
-from dataclasses import dataclass
-from html import escape
+from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot import callbacks
-from bot.handlers.common import argument_text, reply, reply_usage, services_of
-from bot.parsing import UsageError, check_argument_text
-from bot.render import DigestEntry, render_search_results
+from bot.handlers.common import (
+    argument_text,
+    chat_translator,
+    reply,
+    reply_usage,
+    services_of,
+)
+from bot.i18n import N_, Translator
+from bot.parsing import Phrase, UsageError, check_argument_text
+from bot.render import DigestEntry, escape, render_search_results
 from bot.services import Services
+from bot.store import SavedSearch
 from summaries.matching import KeywordQuery, QueryError, stem
+from summaries.search_text import highlight_stems, query_terms
 
 MORE = "more"
+SEARCH_EXAMPLE = N_('For example: /search quantum network, or /search "satellite internet".')
+# Results kept for paging: 20 pages of 5 is more than anyone reads.
+MAX_RESULTS = 100
+# Only this many of the newest matching articles are ranked, so a common word stays fast.
+RANKED_CANDIDATES = 1000
+# Saved searches live in the database (any replica can serve "More"), a few per chat, a day.
 REMEMBERED_SEARCHES = 20
-SEARCH_EXAMPLE = 'For example: /search quantum network, or /search "satellite internet".'
-
-
-@dataclass(frozen=True)
-class SavedSearch:
-    query: KeywordQuery
-    article_ids: tuple[str, ...]
-
-
-def saved_searches(context: ContextTypes.DEFAULT_TYPE) -> OrderedDict[str, SavedSearch]:
-    chat_data = context.chat_data
-    assert chat_data is not None
-    return chat_data.setdefault("searches", OrderedDict())
+SEARCH_LIFETIME = timedelta(days=1)
 
 
 async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not context.args:
-        await reply(update, "What should I look for? " + escape(SEARCH_EXAMPLE))
+        t = await chat_translator(update, services_of(context))
+        text = t.gettext("What should I look for?") + " " + t.gettext(SEARCH_EXAMPLE)
+        await reply(update, escape(text))
         return
     await run_search(update, context, argument_text(context))
 
@@ -50,51 +54,66 @@ async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 async def run_search(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
     services = services_of(context)
+    t = await chat_translator(update, services)
     user = update.effective_user
     wait = services.search_throttle.try_acquire(user.id if user else 0)
     if wait > 0:
-        await reply(
-            update, f"That's a lot of searches. Please wait {math.ceil(wait)} s and try again."
-        )
+        text = t.gettext("That's a lot of searches. Please wait {seconds} s and try again.")
+        await reply(update, escape(text.format(seconds=math.ceil(wait))))
         return
     try:
-        query = KeywordQuery.parse(
-            check_argument_text(text, what="search words", example="/search quantum network")
+        words = check_argument_text(
+            text, what=N_("search words"), example="/search quantum network"
         )
+        query = parse_query(words)
     except UsageError as error:
-        await reply_usage(update, str(error))
+        await reply_usage(update, t, error)
         return
-    except QueryError as error:
-        await reply_usage(update, f"Cannot search for that: {error}. {SEARCH_EXAMPLE}")
-        return
-    hits = services.search_index.search(query)
+    # Segmenting Chinese is CPU work (and loads jieba's dictionary the first time).
+    terms = await asyncio.to_thread(query_terms, query)
+    hits = await services.store.search_articles(
+        terms, limit=MAX_RESULTS, candidates=RANKED_CANDIDATES
+    )
     if not hits:
-        await reply(
-            update, f"No stored article mentions {escape(query.text)}. Try fewer or other words."
-        )
+        text = t.gettext("No stored article mentions {words}. Try fewer or other words.")
+        await reply(update, escape(text.format(words=query.text)))
         return
-    search_id = secrets.token_urlsafe(6)
-    searches = saved_searches(context)
-    searches[search_id] = SavedSearch(query, tuple(hit.article_id for hit in hits))
-    while len(searches) > REMEMBERED_SEARCHES:
-        searches.popitem(last=False)
     chat = update.effective_chat
     assert chat is not None
-    text, keyboard = await search_page(services, chat.id, search_id, searches[search_id], 0)
+    now = services.clock()
+    saved = SavedSearch(
+        secrets.token_urlsafe(6),
+        query.text,
+        tuple(hit.article_id for hit in hits),
+        now + SEARCH_LIFETIME,
+    )
+    await services.store.save_search(chat.id, saved, now, REMEMBERED_SEARCHES)
+    text, keyboard = await search_page(services, chat.id, saved, 0, t)
     await reply(update, text, keyboard=keyboard)
 
 
+def parse_query(words: str) -> KeywordQuery:
+    try:
+        return KeywordQuery.parse(words)
+    except QueryError as error:
+        raise UsageError(
+            N_("Cannot search for that: {reason}. {example}"),
+            reason=Phrase(str(error)),
+            example=Phrase(SEARCH_EXAMPLE),
+        ) from None
+
+
 async def search_page(
-    services: Services, chat_id: int, search_id: str, saved: SavedSearch, page: int
+    services: Services, chat_id: int, saved: SavedSearch, page: int, t: Translator
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     size = services.settings.bot.search_page_size
     page_ids = saved.article_ids[page * size : (page + 1) * size]
     stored = {item.article.id: item for item in await services.store.get_articles(page_ids)}
     entries = [DigestEntry(stored[i].article, stored[i].digest) for i in page_ids if i in stored]
-    wanted = saved.query.stems
+    wanted = highlight_stems(KeywordQuery.parse(saved.query))
     text = render_search_results(
         entries,
-        saved.query.text,
+        saved.query,
         page=page + 1,
         total=len(saved.article_ids),
         page_size=size,
@@ -102,9 +121,11 @@ async def search_page(
     )
     keyboard = None
     if (page + 1) * size < len(saved.article_ids):
-        data = callbacks.encode(MORE, chat_id, search_id, str(page + 1), key=services.callback_key)
+        data = callbacks.encode(
+            MORE, chat_id, saved.search_id, str(page + 1), key=services.callback_key
+        )
         keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton("More results ▸", callback_data=data)]]
+            [[InlineKeyboardButton(t.gettext("More results ▸"), callback_data=data)]]
         )
     return text, keyboard
 
@@ -115,13 +136,16 @@ async def more_results(
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
     services = services_of(context)
+    t = await chat_translator(update, services)
     search_id, page_text = (button.args + ("", ""))[:2]
-    saved = saved_searches(context).get(search_id)
-    if saved is None or not page_text.isdigit():
-        await query.answer("This search has expired. Send it again.")
+    saved = None
+    if page_text.isdigit():
+        saved = await services.store.get_saved_search(chat.id, search_id, services.clock())
+    if saved is None:
+        await query.answer(t.gettext("This search has expired. Send it again."))
         return
     await query.answer()
-    text, keyboard = await search_page(services, chat.id, search_id, saved, int(page_text))
+    text, keyboard = await search_page(services, chat.id, saved, int(page_text), t)
     # A new message keeps earlier results readable; the old button is removed.
     await query.edit_message_reply_markup(None)
     await reply(update, text, keyboard=keyboard)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime, time
-from html import escape
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import CommandHandler, ContextTypes
 
 from bot import callbacks
 from bot.handlers.common import (
     argument_text,
+    chat_translator,
+    edit_in_place,
     ensure_chat,
     is_private,
     may_change_chat,
@@ -22,7 +22,9 @@ from bot.handlers.common import (
     reply_usage,
     schedule_text,
     services_of,
+    translator,
 )
+from bot.i18n import N_, Translator
 from bot.parsing import (
     MAX_BULLETS,
     MIN_BULLETS,
@@ -33,7 +35,8 @@ from bot.parsing import (
     parse_time,
     parse_timezone,
 )
-from bot.schedule import WEEKDAY_NAMES, format_local, next_digest_at, zone_label
+from bot.render import escape
+from bot.schedule import WEEKDAY_NAMES, format_local, next_digest_at, weekday_name, zone_label
 from bot.services import Services
 from bot.store import ChatSettings
 
@@ -41,24 +44,43 @@ SET = "set"
 _SCHEDULE_FIELDS = {"digest_time", "timezone", "frequency", "weekday", "paused"}
 _HOURS_PER_ROW = 6
 _MINUTE_CHOICES = (0, 15, 30, 45)
-_DAY_BUTTONS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 CURRENT = "✓ "
+# How often, as a value in a sentence and on a button.
+_FREQUENCY_VALUES = {
+    "hourly": N_("hourly"),
+    "daily": N_("daily"),
+    "weekly": N_("weekly"),
+    "off": N_("off"),
+}
+_FREQUENCY_BUTTONS = {
+    "hourly": N_("Hourly"),
+    "daily": N_("Daily"),
+    "weekly": N_("Weekly"),
+    "off": N_("Off"),
+}
 
 
-def _frequency_value(chat: ChatSettings) -> str:
+def _frequency_value(chat: ChatSettings, t: Translator) -> str:
     if chat.frequency == "weekly":
-        return f"weekly, on {WEEKDAY_NAMES[chat.weekday]}"
-    return chat.frequency
+        return t.gettext("weekly, on {weekday}").format(weekday=weekday_name(chat.weekday, t))
+    return t.gettext(_FREQUENCY_VALUES[chat.frequency])
+
+
+def _switch(on: bool, t: Translator) -> str:
+    return t.gettext("on") if on else t.gettext("off")
 
 
 # Each setting as people read it: what it is called and how its value is shown.
-_SETTINGS: dict[str, tuple[str, Callable[[ChatSettings], str]]] = {
-    "frequency": ("How often", _frequency_value),
-    "digest_time": ("Digest time", lambda chat: f"{chat.digest_time:%H:%M}"),
-    "timezone": ("Timezone", lambda chat: zone_label(chat.timezone)),
-    "bullets": ("Bullets per article", lambda chat: str(chat.bullets)),
-    "link_preview": ("Link previews", lambda chat: "on" if chat.link_preview else "off"),
-    "paused": ("Scheduled digests", lambda chat: "paused" if chat.paused else "active"),
+_SETTINGS: dict[str, tuple[str, Callable[[ChatSettings, Translator], str]]] = {
+    "frequency": (N_("How often"), _frequency_value),
+    "digest_time": (N_("Digest time"), lambda chat, t: f"{chat.digest_time:%H:%M}"),
+    "timezone": (N_("Timezone"), lambda chat, t: zone_label(chat.timezone)),
+    "bullets": (N_("Bullets per article"), lambda chat, t: str(chat.bullets)),
+    "link_preview": (N_("Link previews"), lambda chat, t: _switch(chat.link_preview, t)),
+    "paused": (
+        N_("Scheduled digests"),
+        lambda chat, t: t.gettext("paused") if chat.paused else t.gettext("active"),
+    ),
 }
 
 
@@ -76,91 +98,111 @@ async def apply_changes(services: Services, chat: ChatSettings, **changes: Any) 
     return await services.store.update_chat(chat.chat_id, **changes)
 
 
-def describe_changes(old: ChatSettings, new: ChatSettings, fields: Iterable[str]) -> list[str]:
+def describe_changes(
+    old: ChatSettings, new: ChatSettings, fields: Iterable[str], t: Translator
+) -> list[str]:
     """One sentence per changed setting: its name, its new value and the old one."""
     names = {"frequency" if field == "weekday" else field for field in fields}
     sentences = []
     for field, (label, value) in _SETTINGS.items():
         if field not in names:
             continue
-        before, after = value(old), value(new)
+        before, after = value(old, t), value(new, t)
         if before == after:
-            sentences.append(f"{label}: {after} (unchanged).")
+            sentence = t.gettext("{setting}: {value} (unchanged).")
         else:
-            sentences.append(f"{label}: {after} (was {before}).")
+            sentence = t.gettext("{setting}: {value} (was {old}).")
+        sentences.append(sentence.format(setting=t.gettext(label), value=after, old=before))
     return sentences
 
 
 def change_report(
-    old: ChatSettings, new: ChatSettings, fields: Iterable[str], now: datetime
+    old: ChatSettings, new: ChatSettings, fields: Iterable[str], now: datetime, t: Translator
 ) -> str:
     """What a settings change did, as plain text: the values, then the next digest if moved."""
     fields = set(fields)
-    lines = describe_changes(old, new, fields)
+    lines = describe_changes(old, new, fields, t)
     if new.frequency == "hourly" and "digest_time" in fields:
         lines.append(
-            f"Hourly digests come every hour at minute :{new.digest_time:%M}; only the minutes "
-            "of a time count until you choose /frequency daily or weekly."
+            t.gettext(
+                "Hourly digests come every hour at minute :{minute}; only the minutes "
+                "of a time count until you choose /frequency daily or weekly."
+            ).format(minute=f"{new.digest_time:%M}")
         )
     if _SCHEDULE_FIELDS & fields:
-        lines += [f"Schedule: {schedule_text(new)}", next_digest_text(new, now)]
+        lines += [
+            t.gettext("Schedule: {schedule}").format(schedule=schedule_text(new, t)),
+            next_digest_text(new, now, t),
+        ]
     return "\n".join(lines)
 
 
-def settings_text(chat: ChatSettings, now: datetime) -> str:
-    lines = [
-        "<b>Settings</b>",
-        f"Schedule: {escape(schedule_text(chat))}",
-        escape(next_digest_text(chat, now)),
-        f"Bullets per article: {chat.bullets}",
-        f"Link previews: {'on' if chat.link_preview else 'off'}",
-        "",
-    ]
+def _tap_hint(chat: ChatSettings, t: Translator) -> str:
     if chat.frequency == "hourly":
-        lines.append(
+        return t.gettext(
             "Hourly: a digest every hour at the minute you choose below. "
             "Tap a button to change a setting."
         )
-    elif chat.frequency == "off":
-        lines.append("Tap how often you want digests, or another button to change a setting.")
-    else:
-        lines.append(
-            "Tap how often, the hour of day"
-            + (", the day" if chat.frequency == "weekly" else "")
-            + ", bullets per article, link previews or pause."
+    if chat.frequency == "off":
+        return t.gettext("Tap how often you want digests, or another button to change a setting.")
+    if chat.frequency == "weekly":
+        return t.gettext(
+            "Tap how often, the hour of day, the day, bullets per article, link previews or pause."
         )
-    lines.append(
-        "Or send /time 08:00, /timezone Europe/London, /frequency weekly mon, "
-        "/bullets 3, /preview on."
+    return t.gettext(
+        "Tap how often, the hour of day, bullets per article, link previews or pause."
     )
-    return "\n".join(lines)
+
+
+def settings_text(chat: ChatSettings, now: datetime, t: Translator) -> str:
+    lines = [
+        "<b>" + escape(t.gettext("Settings")) + "</b>",
+        t.gettext("Schedule: {schedule}").format(schedule=schedule_text(chat, t)),
+        next_digest_text(chat, now, t),
+        t.gettext("Bullets per article: {count}").format(count=chat.bullets),
+        t.gettext("Link previews: {state}").format(state=_switch(chat.link_preview, t)),
+        "",
+        _tap_hint(chat, t),
+        t.gettext(
+            "Or send /time 08:00, /timezone Europe/London, /frequency weekly mon, "
+            "/bullets 3, /preview on."
+        ),
+    ]
+    return "\n".join([lines[0], *(escape(line) for line in lines[1:])])
 
 
 def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
     return [buttons[start : start + width] for start in range(0, len(buttons), width)]
 
 
-def settings_keyboard(services: Services, chat: ChatSettings) -> InlineKeyboardMarkup:
+def settings_keyboard(
+    services: Services, chat: ChatSettings, t: Translator
+) -> InlineKeyboardMarkup:
     def button(label: str, field: str, value: str, current: bool) -> InlineKeyboardButton:
         data = callbacks.encode(SET, chat.chat_id, field, value, key=services.callback_key)
         return InlineKeyboardButton((CURRENT if current else "") + label, callback_data=data)
 
     rows = [
         [
-            button(f.title(), "f", f, chat.frequency == f)
-            for f in ("hourly", "daily", "weekly", "off")
+            button(t.gettext(label), "f", f, chat.frequency == f)
+            for f, label in _FREQUENCY_BUTTONS.items()
         ]
     ]
     if chat.frequency == "weekly":
         days = [
-            button(day, "w", str(index), chat.weekday == index)
-            for index, day in enumerate(_DAY_BUTTONS)
+            button(weekday_name(index, t, "abbreviated"), "w", str(index), chat.weekday == index)
+            for index in range(len(WEEKDAY_NAMES))
         ]
         rows += _rows(days, 7)
     if chat.frequency == "hourly":
         rows.append(
             [
-                button(f"at :{minute:02d}", "m", str(minute), chat.digest_time.minute == minute)
+                button(
+                    t.gettext("at :{minute}").format(minute=f"{minute:02d}"),
+                    "m",
+                    str(minute),
+                    chat.digest_time.minute == minute,
+                )
                 for minute in _MINUTE_CHOICES
             ]
         )
@@ -171,20 +213,27 @@ def settings_keyboard(services: Services, chat: ChatSettings) -> InlineKeyboardM
         ]
         rows += _rows(hours, _HOURS_PER_ROW)
     bullets = [
-        button(f"{n} bullet{'s' if n > 1 else ''}", "b", str(n), chat.bullets == n)
+        button(
+            t.ngettext("{count} bullet", "{count} bullets", n).format(count=n),
+            "b",
+            str(n),
+            chat.bullets == n,
+        )
         for n in range(MIN_BULLETS, MAX_BULLETS + 1)
     ]
     rows += _rows(bullets, 5)
     rows.append(
         [
             button(
-                "Turn link previews " + ("off" if chat.link_preview else "on"),
+                t.gettext("Turn link previews off")
+                if chat.link_preview
+                else t.gettext("Turn link previews on"),
                 "p",
                 "off" if chat.link_preview else "on",
                 False,
             ),
             button(
-                "Resume digests" if chat.paused else "Pause digests",
+                t.gettext("Resume digests") if chat.paused else t.gettext("Pause digests"),
                 "z",
                 "off" if chat.paused else "on",
                 False,
@@ -216,10 +265,11 @@ def _button_change(field: str, value: str, chat: ChatSettings) -> dict[str, Any]
 async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
     await reply(
         update,
-        settings_text(chat, services.clock()),
-        keyboard=settings_keyboard(services, chat),
+        settings_text(chat, services.clock(), t),
+        keyboard=settings_keyboard(services, chat, t),
     )
 
 
@@ -230,25 +280,20 @@ async def settings_button(
     assert query is not None
     services = services_of(context)
     before = await ensure_chat(update, services)
+    t = translator(services, update, before)
     try:
         field, value = button.args
         changes = _button_change(field, value, before)
     except (ValueError, UsageError):
-        await query.answer("This button is out of date. Send /settings again.")
+        await query.answer(t.gettext("This button is out of date. Send /settings again."))
         return
     if not await may_change_chat(update, context):
         return
     chat = await apply_changes(services, before, **changes)
-    await query.answer(" ".join(describe_changes(before, chat, changes))[:200])
-    try:
-        await query.edit_message_text(
-            settings_text(chat, services.clock()),
-            parse_mode="HTML",
-            reply_markup=settings_keyboard(services, chat),
-        )
-    except BadRequest as error:
-        if "not modified" not in str(error).lower():
-            raise
+    await query.answer(" ".join(describe_changes(before, chat, changes, t))[:200])
+    await edit_in_place(
+        update, settings_text(chat, services.clock(), t), settings_keyboard(services, chat, t)
+    )
 
 
 def _direct(
@@ -259,18 +304,19 @@ def _direct(
     async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         services = services_of(context)
         chat = await ensure_chat(update, services)
+        t = translator(services, update, chat)
         if not context.args:
-            await reply(update, escape(usage))
+            await reply(update, escape(t.gettext(usage).format(low=MIN_BULLETS, high=MAX_BULLETS)))
             return
         try:
             changes = parse(argument_text(context))
         except UsageError as error:
-            await reply_usage(update, str(error))
+            await reply_usage(update, t, error)
             return
         if not await may_change_chat(update, context):
             return
         updated = await apply_changes(services, chat, **changes)
-        await reply(update, escape(change_report(chat, updated, changes, services.clock())))
+        await reply(update, escape(change_report(chat, updated, changes, services.clock(), t)))
 
     return handler
 
@@ -291,21 +337,25 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     services = services_of(context)
     chat = await ensure_chat(update, services)
-    now = services.clock()
-    whose = "Your" if is_private(update) else "This group's"
-    await reply(
-        update,
-        escape(
-            f"{whose} timezone is {zone_label(chat.timezone)}; "
-            f"the time there is {format_local(now, chat.timezone)}. "
+    t = translator(services, update, chat)
+    if is_private(update):
+        text = t.gettext(
+            "Your timezone is {zone}; the time there is {time}. "
             "Change it with /timezone Europe/Berlin or /timezone UTC+8."
-        ),
-    )
+        )
+    else:
+        text = t.gettext(
+            "This group's timezone is {zone}; the time there is {time}. "
+            "Change it with /timezone Europe/Berlin or /timezone UTC+8."
+        )
+    zone = zone_label(chat.timezone)
+    now = format_local(services.clock(), chat.timezone, t)
+    await reply(update, escape(text.format(zone=zone, time=now)))
 
 
 _set_timezone = _direct(
     lambda text: {"timezone": parse_timezone(text)},
-    "Send a timezone name: /timezone Asia/Shanghai",
+    N_("Send a timezone name: /timezone Asia/Shanghai"),
 )
 
 
@@ -323,7 +373,8 @@ async def _set_paused(update: Update, context: ContextTypes.DEFAULT_TYPE, *, pau
     if not await may_change_chat(update, context):
         return
     updated = await apply_changes(services, chat, paused=paused)
-    await reply(update, escape(change_report(chat, updated, {"paused"}, services.clock())))
+    t = translator(services, update, updated)
+    await reply(update, escape(change_report(chat, updated, {"paused"}, services.clock(), t)))
 
 
 async def stop_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -332,39 +383,44 @@ async def stop_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     assert chat is not None
     if not await may_change_chat(update, context):
         return
+    t = await chat_translator(update, services)  # read before the chat's language is deleted
     await services.store.delete_chat(chat.id)
     if context.chat_data is not None:
         context.chat_data.clear()
-    await reply(
-        update,
-        "Stopped. Everything stored about this chat is deleted. /start brings me back any time.",
+    text = t.gettext(
+        "Stopped. Everything stored about this chat is deleted. /start brings me back any time."
     )
+    await reply(update, escape(text))
 
 
 HANDLERS = [
     CommandHandler("settings", settings_command),
-    CommandHandler("time", _direct(_time_change, "Send the time of day as HH:MM: /time 08:00")),
+    CommandHandler(
+        "time", _direct(_time_change, N_("Send the time of day as HH:MM: /time 08:00"))
+    ),
     CommandHandler("timezone", timezone_command),
     CommandHandler(
         "frequency",
         _direct(
             _frequency_change,
-            "Choose one: /frequency daily, /frequency weekly mon, "
-            "/frequency hourly or /frequency off",
+            N_(
+                "Choose one: /frequency daily, /frequency weekly mon, "
+                "/frequency hourly or /frequency off"
+            ),
         ),
     ),
     CommandHandler(
         "bullets",
         _direct(
             lambda text: {"bullets": parse_bullets(text)},
-            f"How many bullets per article, {MIN_BULLETS} to {MAX_BULLETS}: /bullets 3",
+            N_("How many bullets per article, {low} to {high}: /bullets 3"),
         ),
     ),
     CommandHandler(
         "preview",
         _direct(
             lambda text: {"link_preview": parse_switch(text)},
-            "Link previews on or off: /preview on",
+            N_("Link previews on or off: /preview on"),
         ),
     ),
     CommandHandler("pause", pause_command),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from telegram import ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus
 from telegram.ext import ChatMemberHandler, CommandHandler, ContextTypes
@@ -22,6 +20,7 @@ from bot.handlers.common import (
 )
 from bot.handlers.subscriptions import subscribe, topics_keyboard
 from bot.i18n import N_, Translator
+from bot.render import escape
 from bot.selection import TOPIC
 from bot.services import Services
 from bot.store import Subscription
@@ -64,14 +63,16 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             ).format(name=escape(payload))
         elif await may_change_chat(update, context):
             note = "\n\n" + await subscribe(
-                services, chat.chat_id, Subscription(TOPIC, topic.name)
+                services, chat.chat_id, Subscription(TOPIC, topic.name), t
             )
     keyboard = await topics_keyboard(services, chat.chat_id)
-    schedule = (
-        f"\n\nDigests come on this schedule: {schedule_text(chat)} "
-        f"{next_digest_text(chat, services.clock())} /settings changes it."
+    schedule = t.gettext(
+        "Digests come on this schedule: {schedule} {next_digest} /settings changes it."
+    ).format(
+        schedule=schedule_text(chat, t), next_digest=next_digest_text(chat, services.clock(), t)
     )
-    await reply(update, escape(t.gettext(INTRO)) + note + escape(schedule), keyboard=keyboard)
+    text = escape(t.gettext(INTRO)) + note + "\n\n" + escape(schedule)
+    await reply(update, text, keyboard=keyboard)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
-from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -13,6 +12,7 @@ from telegram.ext import CommandHandler, ContextTypes
 from bot import callbacks
 from bot.handlers.common import (
     argument_text,
+    chat_translator,
     ensure_chat,
     may_change_chat,
     next_digest_text,
@@ -20,8 +20,11 @@ from bot.handlers.common import (
     reply_usage,
     schedule_text,
     services_of,
+    translator,
 )
-from bot.parsing import UsageError, check_argument_text
+from bot.i18n import N_, Translator
+from bot.parsing import Phrase, UsageError, check_argument_text
+from bot.render import escape
 from bot.rounds import following_slot
 from bot.selection import KEYWORDS, TOPIC
 from bot.services import Services
@@ -30,7 +33,7 @@ from summaries.matching import KeywordQuery, QueryError
 
 TOGGLE = "tog"
 MAX_SUBSCRIPTIONS = 50
-SUBSCRIBE_EXAMPLE = (
+SUBSCRIBE_EXAMPLE = N_(
     'For example: /subscribe quantum (a topic), /subscribe "satellite internet" (a phrase) or '
     "/subscribe drug approval (articles with both words)."
 )
@@ -38,22 +41,30 @@ SUBSCRIBE_EXAMPLE = (
 
 def resolve_subscription(services: Services, text: str) -> Subscription:
     """A topic when `text` names one (or its command), else free keywords."""
-    text = check_argument_text(text, what="topic or keywords")
+    text = check_argument_text(text, what=N_("topic or keywords"))
     topic = services.topic(text) or services.topic_commands.get(text.casefold().lstrip("/"))
     if topic is not None:
         return Subscription(TOPIC, topic.name)
     try:
         query = KeywordQuery.parse(text)
     except QueryError as error:
-        raise UsageError(f"Cannot follow “{text}”: {error}. {SUBSCRIBE_EXAMPLE}") from None
+        raise UsageError(
+            N_("Cannot follow “{text}”: {reason}. {example}"),
+            text=text,
+            reason=Phrase(str(error)),
+            example=Phrase(SUBSCRIBE_EXAMPLE),
+        ) from None
     return Subscription(KEYWORDS, query.text)
 
 
-def describe(services: Services, subscription: Subscription) -> str:
+def describe(services: Services, subscription: Subscription, t: Translator) -> str:
+    """'topic <b>Quantum</b>' or 'keywords <b>drug approval</b>', in HTML."""
     if subscription.kind == TOPIC:
         topic = services.topic(subscription.value)
-        return f"topic <b>{escape(topic.title if topic else subscription.value)}</b>"
-    return f"keywords <b>{escape(subscription.value)}</b>"
+        title = topic.title if topic else subscription.value
+        return escape(t.gettext("topic {name}")).format(name=f"<b>{escape(title)}</b>")
+    name = f"<b>{escape(subscription.value)}</b>"
+    return escape(t.gettext("keywords {name}")).format(name=name)
 
 
 async def topic_counts(services: Services) -> Counter[str]:
@@ -74,15 +85,19 @@ async def topics_keyboard(services: Services, chat_id: int) -> InlineKeyboardMar
     return InlineKeyboardMarkup(rows)
 
 
-async def topics_text(services: Services) -> str:
+async def topics_text(services: Services, t: Translator) -> str:
     counts = await topic_counts(services)
     days = services.settings.bot.lookback_days
-    lines = ["<b>Topics</b> (tap to follow or unfollow)", ""]
+    heading = "<b>" + escape(t.gettext("Topics")) + "</b> "
+    lines = [heading + escape(t.gettext("(tap to follow or unfollow)")), ""]
     for topic in services.topics:
         count = counts.get(topic.name, 0)
+        recent = t.ngettext(
+            "({count} article in {days} days)", "({count} articles in {days} days)", count
+        ).format(count=count, days=days)
         lines.append(
             f"• <b>{escape(topic.title)}</b> /{escape(topic.name)} — {escape(topic.description)}"
-            f" ({count} article{'s' if count != 1 else ''} in {days} days)"
+            f" {escape(recent)}"
         )
     return "\n".join(lines)
 
@@ -90,8 +105,9 @@ async def topics_text(services: Services) -> str:
 async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
     keyboard = await topics_keyboard(services, chat.chat_id)
-    await reply(update, await topics_text(services), keyboard=keyboard)
+    await reply(update, await topics_text(services, t), keyboard=keyboard)
 
 
 async def toggle_topic(
@@ -103,17 +119,18 @@ async def toggle_topic(
     services = services_of(context)
     topic = services.topic(button.args[0]) if len(button.args) == 1 else None
     if topic is None:
-        await query.answer("This button is out of date. Send /topics for a fresh list.")
+        t = await chat_translator(update, services)
+        await query.answer(t.gettext("This button is out of date. Send /topics for a fresh list."))
         return
     if not await may_change_chat(update, context):
         return
-    await ensure_chat(update, services)
+    t = translator(services, update, await ensure_chat(update, services))
     subscription = Subscription(TOPIC, topic.name)
     if await services.store.remove_subscription(chat.id, subscription):
-        note = f"Unsubscribed from {topic.title}."
+        note = t.gettext("Unsubscribed from {topic}.").format(topic=topic.title)
     else:
         await follow(services, chat.id, subscription)
-        note = f"Subscribed to {topic.title}."
+        note = t.gettext("Subscribed to {topic}.").format(topic=topic.title)
     await query.answer(note)
     keyboard = await topics_keyboard(services, chat.id)
     try:
@@ -126,20 +143,20 @@ async def toggle_topic(
 async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
     if not context.args:
         keyboard = await topics_keyboard(services, chat.chat_id)
-        await reply(
-            update, "Tap a topic to follow it. " + escape(SUBSCRIBE_EXAMPLE), keyboard=keyboard
-        )
+        text = t.gettext("Tap a topic to follow it.") + " " + t.gettext(SUBSCRIBE_EXAMPLE)
+        await reply(update, escape(text), keyboard=keyboard)
         return
     if not await may_change_chat(update, context):
         return
     try:
         subscription = resolve_subscription(services, argument_text(context))
     except UsageError as error:
-        await reply_usage(update, str(error))
+        await reply_usage(update, t, error)
         return
-    await reply(update, await subscribe(services, chat.chat_id, subscription))
+    await reply(update, await subscribe(services, chat.chat_id, subscription, t))
 
 
 async def follow(services: Services, chat_id: int, subscription: Subscription) -> None:
@@ -152,66 +169,80 @@ async def follow(services: Services, chat_id: int, subscription: Subscription) -
         await services.store.update_chat(chat_id, next_digest_at=following_slot(chat, now))
 
 
-async def subscribe(services: Services, chat_id: int, subscription: Subscription) -> str:
+async def subscribe(
+    services: Services, chat_id: int, subscription: Subscription, t: Translator
+) -> str:
     """Adds the subscription and says what happened, in HTML."""
     existing = await services.store.list_subscriptions(chat_id)
+    what = describe(services, subscription, t)
     if subscription in existing:
-        return f"You already follow {describe(services, subscription)}."
+        return escape(t.gettext("You already follow {what}.")).format(what=what)
     if len(existing) >= MAX_SUBSCRIPTIONS:
-        return f"You follow {MAX_SUBSCRIPTIONS} things already; /unsubscribe some first."
+        text = t.gettext("You follow {count} things already; /unsubscribe some first.")
+        return escape(text.format(count=MAX_SUBSCRIPTIONS))
     await follow(services, chat_id, subscription)
-    return (
-        f"Subscribed to {describe(services, subscription)}. "
-        "New matching articles come in your next digest; /digest shows them now."
-    )
+    return escape(
+        t.gettext(
+            "Subscribed to {what}. "
+            "New matching articles come in your next digest; /digest shows them now."
+        )
+    ).format(what=what)
 
 
 async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
     if not context.args:
-        await reply(
-            update, "Say what to stop following: /unsubscribe quantum, or /unsubscribe all."
-        )
+        usage = t.gettext("Say what to stop following: /unsubscribe quantum, or /unsubscribe all.")
+        await reply(update, escape(usage))
         return
     if not await may_change_chat(update, context):
         return
     text = argument_text(context)
     if text.strip().casefold() == "all":
         removed = await services.store.clear_subscriptions(chat.chat_id)
-        await reply(update, f"Unsubscribed from everything ({removed} subscriptions).")
+        done = t.ngettext(
+            "Unsubscribed from everything ({count} subscription).",
+            "Unsubscribed from everything ({count} subscriptions).",
+            removed,
+        )
+        await reply(update, escape(done.format(count=removed)))
         return
     try:
         subscription = resolve_subscription(services, text)
     except UsageError as error:
-        await reply_usage(update, str(error))
+        await reply_usage(update, t, error)
         return
+    what = describe(services, subscription, t)
     if await services.store.remove_subscription(chat.chat_id, subscription):
-        await reply(update, f"Unsubscribed from {describe(services, subscription)}.")
+        await reply(update, escape(t.gettext("Unsubscribed from {what}.")).format(what=what))
     else:
-        await reply(
-            update,
-            f"You do not follow {describe(services, subscription)}. /list shows what you do.",
-        )
+        text = t.gettext("You do not follow {what}. /list shows what you do.")
+        await reply(update, escape(text).format(what=what))
 
 
 async def list_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
     subscriptions = await services.store.list_subscriptions(chat.chat_id)
-    lines = ["<b>You follow</b>"]
-    lines += [f"• {describe(services, sub)}" for sub in subscriptions] or [
-        "nothing yet — /topics to choose, or /subscribe keywords"
+    lines = ["<b>" + escape(t.gettext("You follow")) + "</b>"]
+    lines += [f"• {describe(services, sub, t)}" for sub in subscriptions] or [
+        escape(t.gettext("nothing yet — /topics to choose, or /subscribe keywords"))
     ]
     lines += [
         "",
-        f"<b>Schedule</b>: {escape(schedule_text(chat))}",
-        escape(next_digest_text(chat, services.clock())),
+        t.gettext("<b>Schedule</b>: {schedule}").format(schedule=escape(schedule_text(chat, t))),
+        escape(next_digest_text(chat, services.clock(), t)),
     ]
-    lines.append(
-        f"{chat.bullets} bullets per article; "
-        f"link previews {'on' if chat.link_preview else 'off'}."
+    how = t.ngettext(
+        "{count} bullet per article; link previews {state}.",
+        "{count} bullets per article; link previews {state}.",
+        chat.bullets,
     )
+    state = t.gettext("on") if chat.link_preview else t.gettext("off")
+    lines.append(escape(how.format(count=chat.bullets, state=state)))
     await reply(update, "\n".join(lines))
 
 

@@ -6,6 +6,7 @@ loop. Schema changes are numbered migrations recorded in `schema_migrations`.
 
 from bot.store.async_store import AsyncStore
 from bot.store.errors import Conflict, StoreError, StoreUnavailable, UnknownChat
+from bot.store.search import SavedSearch
 from bot.store.sync_store import Store
 from bot.store.values import (
     CHAT_TYPES,
@@ -33,6 +34,7 @@ __all__ = [
     "Conflict",
     "OutboxMessage",
     "Replica",
+    "SavedSearch",
     "SourceState",
     "Store",
     "StoreError",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import Connection, Row, bindparam, or_, select, update
 
 from bot.store.engine import chunked, insert_ignore
 from bot.store.schema import articles
@@ -28,6 +28,7 @@ def _article_row(article: Article, digest: Digest, fetched_at: datetime) -> dict
         "published": article.published,
         "tags": article.tags,
         "paragraphs": article.paragraphs,
+        "language": article.language,
         "fetched_at": fetched_at,
         **_digest_values(digest, fetched_at),
     }
@@ -39,6 +40,8 @@ def _digest_values(digest: Digest, now: datetime) -> dict[str, Any]:
         "topics": digest.topics,
         "keywords": digest.keywords,
         "algorithm": digest.algorithm,
+        "ranking": digest.ranking,
+        "ranker_version": digest.ranker_version,
         "digest_updated_at": now,
     }
 
@@ -52,6 +55,7 @@ def stored_from_row(row: Row[Any]) -> StoredArticle:
         url=row.url,
         published=row.published,
         tags=row.tags,
+        language=row.language,
     )
     digest = Digest(
         article_id=row.id,
@@ -59,6 +63,8 @@ def stored_from_row(row: Row[Any]) -> StoredArticle:
         topics=row.topics,
         keywords=row.keywords,
         algorithm=row.algorithm,
+        ranking=row.ranking,
+        ranker_version=row.ranker_version,
     )
     return StoredArticle(article=article, digest=digest, fetched_at=row.fetched_at)
 
@@ -126,6 +132,8 @@ def update_digests(conn: Connection, digests: Sequence[Digest], now: datetime) -
             topics=bindparam("topics"),
             keywords=bindparam("keywords"),
             algorithm=bindparam("algorithm"),
+            ranking=bindparam("ranking"),
+            ranker_version=bindparam("ranker_version"),
             digest_updated_at=bindparam("digest_updated_at"),
         )
     )
@@ -139,3 +147,20 @@ def update_digests(conn: Connection, digests: Sequence[Digest], now: datetime) -
     if rows:
         conn.execute(statement, rows)
     return len(latest) - len(known)
+
+
+def stale_articles(
+    conn: Connection, algorithm: str, ranker_version: str, after_id: str, limit: int
+) -> list[StoredArticle]:
+    """Up to `limit` articles, by id after `after_id`, whose ranking another algorithm or
+    ranker version made: the re-rank job walks the table with these pages."""
+    query = (
+        select(articles)
+        .where(
+            articles.c.id > after_id,
+            or_(articles.c.algorithm != algorithm, articles.c.ranker_version != ranker_version),
+        )
+        .order_by(articles.c.id)
+        .limit(limit)
+    )
+    return [stored_from_row(row) for row in conn.execute(query)]

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
+from bot.store.search import SavedSearch
 from bot.store.sync_store import Store
 from bot.store.values import (
     ChatDefaults,
@@ -26,6 +27,7 @@ from bot.store.values import (
     Subscription,
 )
 from summaries.models import Article, Digest
+from summaries.search_text import SearchHit, Term
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -139,10 +141,36 @@ class AsyncStore:
     async def update_digests(self, digests: Sequence[Digest]) -> None:
         await self._run(self.store.update_digests, digests)
 
+    async def stale_articles(
+        self, algorithm: str, ranker_version: str, after_id: str = "", limit: int = 100
+    ) -> list[StoredArticle]:
+        return await self._run(
+            self.store.stale_articles, algorithm, ranker_version, after_id, limit
+        )
+
     async def delivered_article_ids(
         self, chat_ids: Sequence[int], article_ids: Sequence[str]
     ) -> dict[int, set[str]]:
         return await self._run(self.store.delivered_article_ids, chat_ids, article_ids)
+
+    # -- search ----------------------------------------------------------------------------------
+
+    async def search_articles(
+        self, terms: Sequence[Term], *, limit: int, candidates: int
+    ) -> list[SearchHit]:
+        return await self._run(
+            self.store.search_articles, terms, limit=limit, candidates=candidates
+        )
+
+    async def save_search(
+        self, chat_id: int, saved: SavedSearch, now: datetime, keep: int
+    ) -> None:
+        await self._run(self.store.save_search, chat_id, saved, now, keep)
+
+    async def get_saved_search(
+        self, chat_id: int, search_id: str, now: datetime
+    ) -> SavedSearch | None:
+        return await self._run(self.store.get_saved_search, chat_id, search_id, now)
 
     # -- outbox ----------------------------------------------------------------------------------
 

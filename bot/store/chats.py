@@ -18,6 +18,7 @@ from bot.store.schema import (
     chats,
     deliveries,
     outbox,
+    saved_searches,
     subscriptions,
 )
 from bot.store.values import ChatDefaults, ChatSettings, Subscription
@@ -189,7 +190,7 @@ def _move_rows_ignoring_duplicates(
 
 def delete_chat(conn: Connection, chat_id: int) -> None:
     # Children first: SQLite checks foreign keys row by row.
-    for table in (outbox, deliveries, chat_digests, subscriptions, chats):
+    for table in (saved_searches, outbox, deliveries, chat_digests, subscriptions, chats):
         conn.execute(delete(table).where(table.c.chat_id == chat_id))
     logger.info("chat %d and everything about it deleted", chat_id)
 

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Table,
     Text,
     Time,
+    UniqueConstraint,
     and_,
     false,
     inspect,
@@ -39,6 +40,9 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from bot.store.search_schema import create_search_index
+from summaries.models import RankedBullet
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -96,6 +100,28 @@ class JsonTuple(TypeDecorator[tuple[str, ...]]):
         return None if value is None else tuple(json.loads(value))
 
 
+class JsonRanking(TypeDecorator[tuple[RankedBullet, ...]]):
+    """A digest's ranking as a JSON array of [position, text] pairs, best first."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: tuple[RankedBullet, ...] | None, dialect: Dialect
+    ) -> str | None:
+        if value is None:
+            return None
+        pairs = [[bullet.position, bullet.text] for bullet in value]
+        return json.dumps(pairs, ensure_ascii=False)
+
+    def process_result_value(
+        self, value: str | None, dialect: Dialect
+    ) -> tuple[RankedBullet, ...] | None:
+        if value is None:
+            return None
+        return tuple(RankedBullet(int(position), text) for position, text in json.loads(value))
+
+
 # SQLite only turns exactly "INTEGER PRIMARY KEY" into the fast rowid alias.
 BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -150,22 +176,34 @@ subscriptions = Table(
     PrimaryKeyConstraint("chat_id", "kind", "value"),
 )
 
+
+def _article_columns_v1() -> list[Column[Any]]:
+    return [
+        Column("id", String(64), primary_key=True),
+        Column("source", Text, nullable=False),
+        Column("title", Text, nullable=False),
+        Column("url", Text),
+        Column("published", UtcDateTime),
+        Column("tags", JsonTuple, nullable=False),
+        Column("paragraphs", JsonTuple, nullable=False),
+        Column("fetched_at", UtcDateTime, nullable=False),
+        Column("bullets", JsonTuple, nullable=False),
+        Column("topics", JsonTuple, nullable=False),
+        Column("keywords", JsonTuple, nullable=False),
+        Column("algorithm", String(32), nullable=False),
+        Column("digest_updated_at", UtcDateTime, nullable=False),
+    ]
+
+
 articles = Table(
     "articles",
     metadata,
-    Column("id", String(64), primary_key=True),
-    Column("source", Text, nullable=False),
-    Column("title", Text, nullable=False),
-    Column("url", Text),
-    Column("published", UtcDateTime),
-    Column("tags", JsonTuple, nullable=False),
-    Column("paragraphs", JsonTuple, nullable=False),
-    Column("fetched_at", UtcDateTime, nullable=False),
-    Column("bullets", JsonTuple, nullable=False),
-    Column("topics", JsonTuple, nullable=False),
-    Column("keywords", JsonTuple, nullable=False),
-    Column("algorithm", String(32), nullable=False),
-    Column("digest_updated_at", UtcDateTime, nullable=False),
+    *_article_columns_v1(),
+    # Migration 3: up to 10 shortened bullets, best first, and which ranker made them.
+    Column("ranking", JsonRanking, nullable=False, server_default="[]"),
+    Column("ranker_version", String(32), nullable=False, server_default=""),
+    # Migration 4: the article's ISO 639-1 language code; "" for rows stored before it.
+    Column("language", String(16), nullable=False, server_default=""),
 )
 
 # One row per digest enqueued for a chat: the id that deliveries and outbox parts share.
@@ -212,13 +250,13 @@ outbox = Table(
     Column("telegram_message_id", BigInteger),
     Column("last_error", Text),
     # Which sender holds the message and until when (a lease): several replicas share the
-    # outbox, and a dead one's claims are taken over when the lease runs out (migration 3).
+    # outbox, and a dead one's claims are taken over when the lease runs out (migration 6).
     Column("claimed_by", String(64)),
     Column("claim_until", UtcDateTime),
     sqlite_autoincrement=True,
 )
 
-# One row per running bot process (replica): its heartbeat, for /stats (migration 3).
+# One row per running bot process (replica): its heartbeat, for /stats (migration 6).
 replicas = Table(
     "replicas",
     metadata,
@@ -240,6 +278,21 @@ sources = Table(
     Column("etag", Text),
     Column("last_modified", Text),
     Column("next_attempt_at", UtcDateTime),
+)
+
+# One page of results per "More" press needs the result list wherever the press lands: kept here
+# (not in one process's memory), a few per chat, each for a limited time.
+saved_searches = Table(
+    "saved_searches",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),  # the newest is the largest
+    Column("chat_id", BIG_ID, nullable=False),
+    Column("search_id", String(16), nullable=False),
+    Column("query", Text, nullable=False),
+    Column("article_ids", JsonTuple, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    UniqueConstraint("chat_id", "search_id", name="uq_saved_searches_chat_search"),
 )
 
 # Predicates shared by partial indexes and the queries that must match them word for word
@@ -276,6 +329,7 @@ Index(
 )
 Index("ix_outbox_chat", outbox.c.chat_id, outbox.c.status)
 Index("ix_outbox_digest", outbox.c.digest_id)
+Index("ix_saved_searches_expiry", saved_searches.c.expires_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,11 +340,14 @@ class Migration:
 
 
 def _create_v1(conn: Connection) -> None:
-    # The chats table as first shipped; later migrations add its newer columns.
+    # The chats and articles tables as first shipped; later migrations add newer columns.
     chats_v1 = Table("chats", MetaData(), *_chat_columns_v1())
     _chats_due_index(chats_v1)
     chats_v1.create(conn, checkfirst=False)
-    tables = [subscriptions, articles, chat_digests, deliveries, outbox, sources]
+    articles_v1 = Table("articles", MetaData(), *_article_columns_v1())
+    Index("ix_articles_fetched", articles_v1.c.fetched_at, articles_v1.c.published)
+    articles_v1.create(conn, checkfirst=False)
+    tables = [subscriptions, chat_digests, deliveries, outbox, sources]
     metadata.create_all(conn, tables=tables, checkfirst=False)
 
 
@@ -309,11 +366,32 @@ def _add_chat_language(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE chats ADD COLUMN language VARCHAR(16)"))
 
 
+def _add_article_language(conn: Connection) -> None:
+    # Older rows get "": their language is detected from their text when it is needed.
+    conn.execute(text("ALTER TABLE articles ADD COLUMN language VARCHAR(16) NOT NULL DEFAULT ''"))
+
+
+def _add_rankings(conn: Connection) -> None:
+    # Existing digests keep their bullets; the re-rank job fills the ranking in the background.
+    conn.execute(text("ALTER TABLE articles ADD COLUMN ranking TEXT NOT NULL DEFAULT '[]'"))
+    conn.execute(
+        text("ALTER TABLE articles ADD COLUMN ranker_version VARCHAR(32) NOT NULL DEFAULT ''")
+    )
+
+
+def _create_search(conn: Connection) -> None:
+    create_search_index(conn)
+    metadata.create_all(conn, tables=[saved_searches], checkfirst=False)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "chats, subscriptions, articles, outbox", _create_v1),
     Migration(2, "chats.language", _add_chat_language),
+    Migration(3, "articles keep a ranking of up to 10 bullets", _add_rankings),
+    Migration(4, "articles.language", _add_article_language),
+    Migration(5, "full-text search index, saved searches", _create_search),
     Migration(
-        3,
+        6,
         "outbox claims (replicas share the outbox), replica heartbeats",
         _add_outbox_claims_and_replicas,
     ),

@@ -15,6 +15,7 @@ from bot.store import articles as article_queries
 from bot.store import chats as chat_queries
 from bot.store import outbox as outbox_queries
 from bot.store import replicas as replica_queries
+from bot.store import search as search_queries
 from bot.store import sources as source_queries
 from bot.store.engine import (
     WRITE_OPTION,
@@ -28,6 +29,8 @@ from bot.store.errors import Conflict
 from bot.store.migrations import apply_migrations
 from bot.store.migrations import schema_version as read_schema_version
 from bot.store.schema import DELIVERY_KEY, metadata
+from bot.store.search import SavedSearch
+from bot.store.search_schema import index_documents
 from bot.store.values import (
     ChatDefaults,
     ChatSettings,
@@ -44,7 +47,9 @@ from bot.store.values import (
     require_chat_type,
     require_subscription,
 )
+from summaries.digest import language_of
 from summaries.models import Article, Digest
+from summaries.search_text import SearchHit, Term, search_document
 
 logger = logging.getLogger(__name__)
 
@@ -223,8 +228,15 @@ class Store:
                     f"digest for {digest.article_id!r} given with article {article.id!r}"
                 )
             require_aware_or_none(article.published, f"published of article {article.id}")
+        # Tokenising is CPU work: done before the transaction, so no lock is held meanwhile.
+        documents = {
+            article.id: search_document(article.title, article.text, language_of(article))
+            for article, _ in items
+        }
         with self._transaction(write=True) as conn:
-            return article_queries.add_articles(conn, items, fetched_at)
+            inserted = article_queries.add_articles(conn, items, fetched_at)
+            index_documents(conn, ((article_id, documents[article_id]) for article_id in inserted))
+            return inserted
 
     def known_article_ids(self, ids: Sequence[str]) -> set[str]:
         with self._transaction(write=False) as conn:
@@ -248,12 +260,44 @@ class Store:
         if unknown:
             logger.warning("update_digests: %d digests name articles not in the store", unknown)
 
+    def stale_articles(
+        self, algorithm: str, ranker_version: str, after_id: str = "", limit: int = 100
+    ) -> list[StoredArticle]:
+        """A page of articles (by id, after `after_id`) ranked by another algorithm or ranker
+        version than the ones given; an empty list when none is left."""
+        with self._transaction(write=False) as conn:
+            return article_queries.stale_articles(conn, algorithm, ranker_version, after_id, limit)
+
     def delivered_article_ids(
         self, chat_ids: Sequence[int], article_ids: Sequence[str]
     ) -> dict[int, set[str]]:
         """For each requested chat, which of `article_ids` it was already given."""
         with self._transaction(write=False) as conn:
             return outbox_queries.delivered_article_ids(conn, chat_ids, article_ids)
+
+    # -- search ----------------------------------------------------------------------------------
+
+    def search_articles(
+        self, terms: Sequence[Term], *, limit: int, candidates: int
+    ) -> list[SearchHit]:
+        """Articles holding every term (from `summaries.search_text.query_terms`: each term
+        its spellings, each a phrase), best first. Only the newest `candidates` matches are
+        ranked."""
+        with self._transaction(write=False) as conn:
+            return search_queries.search_articles(conn, terms, limit=limit, candidates=candidates)
+
+    def save_search(self, chat_id: int, saved: SavedSearch, now: datetime, keep: int) -> None:
+        """Remember a search's results for paging; the chat keeps its newest `keep`."""
+        require_aware(now, "now")
+        require_aware(saved.expires_at, "expires_at")
+        with self._transaction(write=True) as conn:
+            search_queries.save_search(conn, chat_id, saved, now, keep)
+
+    def get_saved_search(self, chat_id: int, search_id: str, now: datetime) -> SavedSearch | None:
+        """The chat's saved search, None when unknown or expired."""
+        require_aware(now, "now")
+        with self._transaction(write=False) as conn:
+            return search_queries.get_saved_search(conn, chat_id, search_id, now)
 
     # -- outbox ----------------------------------------------------------------------------------
 

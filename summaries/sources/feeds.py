@@ -10,7 +10,7 @@ from typing import Any
 
 import feedparser
 
-from summaries.models import Article
+from summaries.models import Article, make_article_id
 from summaries.sources.base import (
     DEFAULT_TIMEZONE,
     FeedError,
@@ -19,6 +19,7 @@ from summaries.sources.base import (
     no_text_problem,
     parse_datetime,
     resolve_timezone,
+    short_title,
 )
 from summaries.sources.html import html_to_paragraphs
 
@@ -37,6 +38,7 @@ class FeedEntry:
     published: datetime | None
     tags: tuple[str, ...]
     paragraphs: tuple[str, ...]
+    guid: str | None = None  # RSS <guid> / Atom <id>: what identifies the item
 
 
 def looks_like_feed(data: bytes) -> bool:
@@ -98,7 +100,8 @@ def _entry(raw: Any, position: int, zone: tzinfo) -> FeedEntry:
             if tag.get("term") or tag.get("label")
         )
     )
-    return FeedEntry(position, title, link, _entry_published(raw, zone), tags, paragraphs)
+    guid = (raw.get("id") or "").strip() or None
+    return FeedEntry(position, title, link, _entry_published(raw, zone), tags, paragraphs, guid)
 
 
 def _plain(value: str, detail: Any) -> str:
@@ -144,13 +147,19 @@ def _entry_published(raw: Any, zone: tzinfo) -> datetime | None:
 def entries_to_articles(
     entries: list[FeedEntry], source: str, problems: list[str] | tuple[str, ...] = ()
 ) -> ParseResult:
-    """Articles from entries: textless ones skipped with a warning, repeated ids kept once."""
+    """Articles from entries, each identified by its guid, else its link, else its text.
+
+    Textless entries and repeats of an earlier entry are skipped, each with a warning naming
+    the source, and counted in a last warning.
+    """
     articles: list[Article] = []
-    seen: set[str] = set()
+    first_position: dict[str, int] = {}
     notes = list(problems)
+    skipped = 0
     for entry in entries:
         if not entry.paragraphs:
             notes.append(no_text_problem(source, "entry", entry.position, entry.title or "?"))
+            skipped += 1
             continue
         article = Article.create(
             source=source,
@@ -159,11 +168,31 @@ def entries_to_articles(
             url=entry.url,
             published=entry.published,
             tags=entry.tags,
+            guid=entry.guid,
         )
-        if article.id not in seen:
-            seen.add(article.id)
-            articles.append(article)
+        first = first_position.setdefault(article.id, entry.position)
+        if first != entry.position:
+            notes.append(
+                f"{source}: entry {entry.position} '{short_title(entry.title)}' repeats entry "
+                f"{first} (the same {_identity(entry)}); skipped"
+            )
+            skipped += 1
+            continue
+        articles.append(article)
+    if skipped:
+        notes.append(f"{source}: skipped {skipped} of {len(entries)} entries")
     return ParseResult(tuple(articles), tuple(notes))
+
+
+def entry_id(entry: FeedEntry) -> str:
+    """The id the entry's article gets (see `entries_to_articles`)."""
+    return make_article_id(entry.url, entry.title, entry.paragraphs, entry.guid)
+
+
+def _identity(entry: FeedEntry) -> str:
+    if entry.guid and entry.guid != entry.url:
+        return "guid"
+    return "link" if entry.url else "title and text"
 
 
 def with_paragraphs(entry: FeedEntry, paragraphs: tuple[str, ...]) -> FeedEntry:

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from summaries.models import make_article_id
 from summaries.sources.base import (
     DEFAULT_TIMEZONE,
     FeedError,
@@ -32,6 +31,7 @@ from summaries.sources.document import detect_kind, parse_document
 from summaries.sources.feeds import (
     FeedEntry,
     entries_to_articles,
+    entry_id,
     read_feed_entries,
     with_paragraphs,
 )
@@ -245,7 +245,8 @@ async def _parse_response(
 
 
 def _entry_id(entry: FeedEntry) -> str | None:
-    return make_article_id(entry.url, entry.title, entry.paragraphs) if entry.url else None
+    # Without a guid or link the id comes from the text, which the full page would replace.
+    return entry_id(entry) if entry.url or entry.guid else None
 
 
 async def fetch_full_texts(

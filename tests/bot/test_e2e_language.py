@@ -90,3 +90,48 @@ async def test_the_command_menu_and_description_are_published_per_language(runni
     assert chinese["quantum"] == "最新消息：Quantum communication"
     assert fake.description().startswith("Regional news, condensed")
     assert fake.description(language_code="zh").startswith("本地新闻精华")
+
+
+async def test_settings_and_their_buttons_speak_chinese(running_bot):
+    fake = running_bot.fake
+    panel = await running_bot.command(LI, "settings")
+    assert panel.text.startswith("<b>设置</b>\n推送安排：每天 08:00（Asia/Shanghai）。")
+    assert "下一期摘要：11月27日 周五 08:00（Asia/Shanghai）。" in panel.text
+    labels = [button["text"] for button in panel.buttons()]
+    assert labels[:4] == ["每小时", "✓ 每天", "每周", "关闭"]
+    assert "开启链接预览" in labels and "✓ 3 条" in labels
+
+    weekly = next(b["callback_data"] for b in panel.buttons() if b["text"] == "每周")
+    query_id = fake.press_button(LI["id"], panel.message_id, weekly, LI)
+    answer = await fake.wait_for_callback_answer(query_id)
+    assert answer.text == "推送频率：每星期一（原为 每天）。"
+    edited = await fake.wait_for_edit(LI["id"], panel.message_id)
+    assert "周五" in [button["text"] for button in edited.buttons()]
+
+    reply = await running_bot.command(LI, "bullets", "5")
+    assert reply.text == "每篇要点数：5（原为 3）。"
+    reply = await running_bot.command(LI, "timezone")
+    assert reply.text.startswith("你的时区是 Asia/Shanghai，当地时间 11月26日 周四 15:00。")
+
+
+async def test_subscriptions_and_refusals_speak_chinese(running_bot):
+    reply = await running_bot.command(LI, "subscribe", "quantum")
+    assert reply.text.startswith("已订阅话题 <b>Quantum communication</b>。")
+    reply = await running_bot.command(LI, "time", "25:00")
+    assert reply.text == "“25:00” 不是有效的时间。请以 HH:MM 格式发送，例如 /time 08:00"
+    listing = await running_bot.command(LI, "list")
+    assert "<b>你关注的内容</b>\n• 话题 <b>Quantum communication</b>" in listing.text
+    assert "每篇 3 条要点；链接预览关闭。" in listing.text
+    reply = await running_bot.command(LI, "unsubscribe", "all")
+    assert reply.text == "已取消全部订阅（共 1 项）。"
+
+
+async def test_operators_read_stats_and_refusals_in_their_language(running_bot):
+    from tests.bot.conftest import ADMIN_ID
+
+    admin = build.user(ADMIN_ID, "Admin", language_code="zh-CN")
+    stats = await running_bot.command(admin, "stats")
+    assert stats.text.startswith("<b>统计</b>\n聊天：")
+    assert "<b>local-news</b>: 上次抓取" in stats.text
+    refused = await running_bot.command(LI, "refresh")
+    assert refused.text == "抱歉，只有机器人的管理员可以使用这个命令。"

@@ -164,3 +164,34 @@ def test_translators_translate_and_fall_back_to_english():
 
 def test_language_tag():
     assert language_tag(" ZH_hant-TW ") == "zh"
+
+
+def test_the_query_errors_passed_on_are_in_the_catalogs():
+    from bot.parsing import QUERY_PROBLEMS
+    from summaries.matching import KeywordQuery, QueryError
+
+    for text in ('""', " ".join(f"w{n}" for n in range(40))):
+        with pytest.raises(QueryError) as error:
+            KeywordQuery.parse(text)
+        assert str(error.value) in QUERY_PROBLEMS
+
+
+def test_usage_errors_are_answered_in_the_readers_language():
+    from bot.parsing import UsageError, check_argument_text, parse_time, parse_timezone
+
+    catalogs = Catalogs.load()
+    zh, en = catalogs.get("zh"), catalogs.get("en")
+    with pytest.raises(UsageError) as error:
+        parse_time("25:00")
+    assert (
+        error.value.message(zh) == "“25:00” 不是有效的时间。请以 HH:MM 格式发送，例如 /time 08:00"
+    )
+    assert error.value.message(en) == str(error.value)
+    with pytest.raises(UsageError) as error:
+        parse_timezone("Europe/Berlinn")
+    assert "Did you mean Europe/Berlin" in str(error.value)
+    assert "你是不是想找 Europe/Berlin" in error.value.message(zh)
+    with pytest.raises(UsageError) as error:
+        check_argument_text("  ", what="search words", example="/search x")
+    assert error.value.message(zh) == "请在命令后面写上搜索词，例如 /search x"
+    assert str(error.value) == "Send some search words after the command, for example /search x"

@@ -103,10 +103,27 @@ async def test_failing_sources_back_off_and_stored_articles_are_not_summarised_a
     assert states["broken-feed"].next_attempt_at == later + timedelta(minutes=2)
     reports = await ingest_due(services, later, force=True)
     assert sum(report.added for report in reports) == 0
-    assert len(services.search_index) == 4
+    stored = await services.store.recent_articles(None, 10)
+    assert len(stored) == 4
+    rocket = next(s for s in stored if s.article.url == "https://news.example/rocket")
+    # ingested articles are searchable at once, through the store's own index
+    hits = await services.store.search_articles([(("hundr",),)], limit=5, candidates=10)
+    assert [hit.article_id for hit in hits] == [rocket.article.id]
 
 
 def test_retry_delay_doubles_and_is_capped():
     interval = timedelta(minutes=30)
     assert [retry_delay(n, interval).total_seconds() / 60 for n in (1, 2, 3, 4)] == [1, 2, 4, 8]
     assert retry_delay(20, interval) == timedelta(hours=6)
+
+
+async def test_an_item_stored_under_its_link_before_guids_counted_is_not_stored_again(services):
+    from bot.ingest import stored_under_link_id
+    from summaries.models import Article, Digest, make_article_id
+
+    link = "https://news.example/live"
+    old = Article(make_article_id(link, "First", ["a"]), "feed", "First", ("a",), url=link)
+    await services.store.add_articles([(old, Digest(old.id, ("a",)))], datetime.now(UTC))
+    first = Article.create(source="feed", title="First", paragraphs=["a"], url=link, guid="g1")
+    second = Article.create(source="feed", title="Second", paragraphs=["b"], url=link, guid="g2")
+    assert await stored_under_link_id(services.store, [first, second]) == {first.id}

@@ -2,7 +2,12 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from bot.schedule import describe_schedule, next_digest_at, zone_label
+from bot.i18n import Catalogs
+from bot.schedule import describe_next, describe_schedule, next_digest_at, zone_label
+
+CATALOGS = Catalogs.load()
+EN = CATALOGS.get("en")
+ZH = CATALOGS.get("zh")
 
 
 def at(text: str) -> datetime:
@@ -59,13 +64,15 @@ def test_a_wall_time_skipped_by_daylight_saving_moves_forward():
 
 
 def test_describe_schedule():
-    assert describe_schedule("daily", time(8), "Asia/Shanghai", 0) == (
+    assert describe_schedule("daily", time(8), "Asia/Shanghai", 0, EN) == (
         "Every day at 08:00 Asia/Shanghai."
     )
-    assert describe_schedule("weekly", time(9), "UTC", 4) == "Every Friday at 09:00 UTC."
-    assert describe_schedule("off", time(9), "UTC", 4) == "Scheduled digests are off."
-    assert describe_schedule("daily", time(8), "Etc/GMT-8", 0) == "Every day at 08:00 UTC+08:00."
-    assert describe_schedule("hourly", time(8, 5), "Etc/GMT+5", 0) == (
+    assert describe_schedule("weekly", time(9), "UTC", 4, EN) == "Every Friday at 09:00 UTC."
+    assert describe_schedule("off", time(9), "UTC", 4, EN) == "Scheduled digests are off."
+    assert (
+        describe_schedule("daily", time(8), "Etc/GMT-8", 0, EN) == "Every day at 08:00 UTC+08:00."
+    )
+    assert describe_schedule("hourly", time(8, 5), "Etc/GMT+5", 0, EN) == (
         "Every hour at minute :05 (UTC-05:00)."
     )
 
@@ -76,3 +83,20 @@ def test_zone_labels_read_with_the_sign_people_write():
     assert zone_label("Etc/GMT-14") == "UTC+14:00"
     assert zone_label("Etc/GMT") == "UTC"
     assert zone_label("Europe/Berlin") == "Europe/Berlin"
+
+
+def test_schedules_and_dates_read_naturally_in_chinese():
+    assert describe_schedule("daily", time(8), "Asia/Shanghai", 0, ZH) == (
+        "每天 08:00（Asia/Shanghai）。"
+    )
+    assert (
+        describe_schedule("weekly", time(9), "Etc/GMT-8", 4, ZH) == "每星期五 09:00（UTC+08:00）。"
+    )
+    # 21:50 UTC on Thursday is already Friday in Shanghai.
+    now = datetime(2026, 11, 26, 21, 50, tzinfo=UTC)
+    assert describe_next("daily", time(8), "Asia/Shanghai", 0, ZH, paused=False, now=now) == (
+        "下一期摘要：11月27日 周五 08:00（Asia/Shanghai）。"
+    )
+    assert describe_next("daily", time(8), "Asia/Shanghai", 0, EN, paused=False, now=now) == (
+        "Next digest: Fri 27 Nov, 08:00 (Asia/Shanghai)."
+    )

@@ -127,3 +127,10 @@ def test_config_may_be_given_before_or_after_the_command(capsys, tmp_path):
         assert main(argv) == 0
         records = json.loads(capsys.readouterr().out)
         assert len(records) == 6 and all(len(r["bullets"]) == 1 for r in records)
+
+
+def test_text_preview_wraps_chinese_bullets_by_their_width(capsys):
+    out = preview(capsys)[1]
+    chinese_lines = [line for line in out.splitlines() if "。" in line or "，" in line]
+    assert chinese_lines
+    assert all(len(line) <= 4 + 48 for line in chinese_lines)

@@ -3,9 +3,10 @@
 import pytest
 
 from summaries import language as languages
+from summaries.digest import shorten, usable_sentences
 from summaries.keywords import top_keywords
-from summaries.matching import KeywordQuery, SearchIndex, TokenisedText, TopicMatcher
-from summaries.models import Topic
+from summaries.matching import KeywordQuery, TokenisedText, TopicMatcher
+from summaries.models import Article, Topic
 from summaries.ranking import ALGORITHMS, content_tokens, rank_sentences
 from summaries.sentences import split_sentences
 
@@ -79,9 +80,7 @@ def test_a_query_finds_the_inflected_word_in_an_article_of_that_language(code):
     text = TokenisedText.of("", TEXTS[code], code)
     assert KeywordQuery.parse(base).matches(text)
     assert not KeywordQuery.parse("quantum").matches(text)
-    index = SearchIndex()
-    index.add("a", "", TEXTS[code], code)
-    assert [hit.article_id for hit in index.search(KeywordQuery.parse(inflected))] == ["a"]
+    # the store's full-text search: tests/bot/test_store_search.py
 
 
 @pytest.mark.parametrize("code", ["de", "fr", "es", "ru"])
@@ -92,6 +91,12 @@ def test_detection_names_the_language(code):
 def test_detection_of_chinese_needs_no_model_and_empty_text_gets_the_default():
     assert languages.detect("上海发布量子通信新进展，G60科创走廊九城市参与。") == "zh"
     assert languages.detect("  123 !!! ") == languages.DEFAULT_LANGUAGE
+
+
+def test_a_guess_from_a_few_words_is_not_taken():
+    assert languages.detect("Quantum network opens") == languages.DEFAULT_LANGUAGE
+    assert languages.detect("Quantum network opens", default="zh") == "zh"
+    assert languages.detect("Новые спутники для города") == "ru"
 
 
 # --- Chinese --------------------------------------------------------------------------------
@@ -197,3 +202,93 @@ def test_every_algorithm_ranks_every_language(code, algorithm):
     chosen = rank_sentences(sentences, 2, algorithm, "", language=code)
     assert len(chosen) == 2
     assert chosen == sorted(set(chosen))
+
+
+# --- no English-only rules in the shared path -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "expected"),
+    [
+        ("de", "„Ist das möglich?“ fragte der Bürgermeister. Ja.",
+         ["„Ist das möglich?“ fragte der Bürgermeister.", "Ja."]),
+        ("es", "«¿Es posible?» preguntó el alcalde. Sí.",
+         ["«¿Es posible?» preguntó el alcalde.", "Sí."]),
+        ("ru", "— Это возможно? — спросил мэр. Да.", ["— Это возможно? — спросил мэр.", "Да."]),
+        ("fr", "« Est-ce possible ? » a demandé le maire. Oui.",
+         ["« Est-ce possible ? » a demandé le maire.", "Oui."]),
+    ],
+)  # fmt: skip
+def test_a_lower_case_continuation_after_a_quoted_question_stays_one_sentence(
+    code, text, expected
+):
+    assert split_sentences(text, code) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "heading", "sentence"),
+    [
+        ("ru", "Новые спутники для города", "Город представил новые спутники."),
+        ("de", "Neue Satelliten für die Stadt", "Die Stadt hat neue Satelliten."),
+        ("it", "Nuovi satelliti per la città", "La città ha presentato nuovi satelliti."),
+    ],
+)
+def test_a_heading_line_is_a_boundary_in_any_alphabet(code, heading, sentence):
+    assert split_sentences(f"{heading}\n{sentence}", code) == [heading, sentence]
+    wrapped = heading.rsplit(maxsplit=1)[0]  # ends with a preposition or article: a wrap
+    assert len(split_sentences(f"{wrapped}\n{sentence}", code)) == 1
+
+
+def test_chinese_page_furniture_is_never_a_bullet():
+    article = Article.create(
+        source="zh.txt",
+        title="松江建成量子通信示范网",
+        paragraphs=(
+            "来源：松江区融媒体中心",
+            "松江区日前宣布，量子通信示范网已完成建设。首批三条政务专线正式投入使用。",
+            "示范网全长约一百二十公里。（完）",
+            "责任编辑：王明",
+        ),
+        language="zh",
+    )
+    assert usable_sentences(article, "zh") == [
+        "松江区日前宣布，量子通信示范网已完成建设。",
+        "首批三条政务专线正式投入使用。",
+        "示范网全长约一百二十公里。",
+    ]
+
+
+def test_chinese_bullets_are_shortened_at_clause_marks_never_inside_a_word():
+    sentence = (
+        "九城市将以上海松江为产业龙头，完成卫星互联网产业地图绘制，优化产业布局；培育创新生态。"
+    )
+    first_two = "九城市将以上海松江为产业龙头，完成卫星互联网产业地图绘制"
+    assert shorten(sentence, 40, "zh") == first_two + "，优化产业布局…"  # cut at ；
+    assert shorten(sentence, 32, "zh") == first_two + "…"  # cut at ，
+    assert shorten(sentence, 20, "zh") == "九城市将以上海松江为产业龙头…"
+    no_marks = "长三角科创走廊九城市将以上海松江为产业龙头完成卫星互联网产业地图绘制"
+    cut = shorten(no_marks, 16, "zh")
+    assert cut.endswith("…") and len(cut) <= 16
+    assert no_marks.startswith(cut[:-1])
+    assert languages.word_starts(no_marks).count(len(cut) - 1) == 1  # cut at a word start
+
+
+def test_shortening_drops_dangling_english_words_but_not_other_languages_words():
+    english = "The committee approved the budget for the new hospital and the school in the city"
+    assert shorten(english, 60).endswith("hospital…")  # not "hospital and the…"
+    french = "Le maire a dit que le projet ne serait pas financé cette année par la ville"
+    assert shorten(french, 35, "fr") == "Le maire a dit que le projet ne…"
+
+
+def test_english_is_recognised_without_loading_the_detector_model(monkeypatch):
+    def no_model():
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(languages, "_identifier", no_model)
+    english = (
+        "The city council said on Monday that the new harbour rules would take effect in May, "
+        "and that the port would be open to visitors for the first time in a decade."
+    )
+    assert languages.detect(english) == "en"
+    with pytest.raises(AssertionError, match="model was loaded"):
+        languages.detect(TEXTS["de"])  # anything else asks the detector

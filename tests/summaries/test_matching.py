@@ -1,6 +1,6 @@
 import pytest
 
-from summaries.matching import KeywordQuery, QueryError, SearchIndex, TokenisedText, TopicMatcher
+from summaries.matching import KeywordQuery, QueryError, TokenisedText, TopicMatcher
 from summaries.models import Topic
 
 QUANTUM = Topic("quantum", "Quantum", "", ("quantum", "QKD", "quantum key distribution"))
@@ -41,15 +41,3 @@ def test_keyword_query_refuses_empty_and_overlong_queries():
         KeywordQuery.parse('  "" !!! ')
     with pytest.raises(QueryError):
         KeywordQuery.parse(" ".join(f"word{i}" for i in range(20)))
-
-
-def test_search_ranks_title_hits_and_frequency_first():
-    index = SearchIndex()
-    index.add("a", "Budget news", "A quantum lab opened. Other things happened.")
-    index.add("b", "Quantum network launched", "The quantum network links nine cities.")
-    index.add("c", "Art show", "Paintings from six centuries.")
-    index.add("b", "duplicate add is ignored", "quantum " * 50)
-    hits = index.search(KeywordQuery.parse("quantum"))
-    assert [hit.article_id for hit in hits] == ["b", "a"]
-    assert index.search(KeywordQuery.parse("quantum paintings")) == []
-    assert len(index) == 3

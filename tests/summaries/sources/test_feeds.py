@@ -86,7 +86,10 @@ def test_rss2_entries_with_html_stripped_and_categories_as_tags():
 def test_entry_with_no_text_is_skipped_with_a_warning_naming_it():
     result = parse_feed(RSS2, "feed.xml")
     assert "No text at all" not in [a.title for a in result.articles]
-    assert result.problems == ("feed.xml: entry 3 'No text at all' has no text; skipped",)
+    assert result.problems == (
+        "feed.xml: entry 3 'No text at all' has no text; skipped",
+        "feed.xml: skipped 1 of 3 entries",
+    )
 
 
 def test_rss1_rdf():

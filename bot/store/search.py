@@ -1,0 +1,145 @@
+"""Full-text search queries and saved searches, inside the caller's transaction.
+
+Ranking is the engine's own: FTS5's bm25() on SQLite, ts_rank() on PostgreSQL, with title
+words weighted as the topic matcher weights them. To keep a query fast at millions of
+articles, only the newest `candidates` articles containing every term are ranked (a common
+word matches most of the store; a news reader wants the recent ones among them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, select, text
+
+from bot.store.schema import saved_searches
+from summaries.matching import TITLE_WEIGHT
+from summaries.search_text import SearchHit, Term
+
+# PostgreSQL's weights are listed D, C, B, A: the body is D, the title A.
+_POSTGRES_WEIGHTS = [0.1, 0.1, 0.1, 0.1 * TITLE_WEIGHT]
+
+_SQLITE_SEARCH = text(
+    """
+    SELECT rows.article_id, -matches.score AS score
+    FROM (
+        SELECT rowid AS seq, bm25(article_search, :title_weight, 1.0) AS score
+        FROM article_search WHERE article_search MATCH :match
+        ORDER BY rowid DESC LIMIT :candidates
+    ) AS matches
+    JOIN article_search_rows AS rows ON rows.seq = matches.seq
+    ORDER BY matches.score, matches.seq DESC
+    LIMIT :limit
+    """
+)
+# ts_rank's normalisation 1 divides by 1 + log(length), so long articles do not win by size.
+# `:every` (all tokens, no phrases) repeats what `:match` implies: PostgreSQL estimates a phrase
+# as common as its words together, and would then walk the table newest first looking for it;
+# with both conditions it expects few rows and asks the GIN index instead.
+_POSTGRES_SEARCH = text(
+    """
+    SELECT matches.article_id,
+           ts_rank(CAST(:weights AS real[]), matches.document,
+                   to_tsquery('simple', :match), 1) AS score
+    FROM (
+        SELECT seq, article_id, document FROM article_search
+        WHERE document @@ to_tsquery('simple', :match)
+          AND document @@ to_tsquery('simple', :every)
+        ORDER BY seq DESC LIMIT :candidates
+    ) AS matches
+    ORDER BY score DESC, matches.seq DESC
+    LIMIT :limit
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SavedSearch:
+    """A search's ranked results, kept so that "More" can page through them later."""
+
+    search_id: str
+    query: str
+    article_ids: tuple[str, ...]
+    expires_at: datetime
+
+
+def match_expression(terms: Sequence[Term], dialect: str, *, phrases: bool = True) -> str:
+    """The engine's query syntax for "every term, in any of its spellings, each a phrase".
+
+    Without `phrases`, a spelling's tokens need only all occur (PostgreSQL only). Tokens hold
+    only letters and digits (see `summaries.search_text`), so none can be read as an
+    operator; the expression is passed as a bound parameter all the same.
+    """
+    if dialect == "sqlite":
+        spell, either, every = (lambda tokens: '"' + " ".join(tokens) + '"'), " OR ", " AND "
+    else:
+        joiner = " <-> " if phrases else " & "
+        spell, either, every = (lambda tokens: "(" + joiner.join(tokens) + ")"), " | ", " & "
+    return every.join("(" + either.join(spell(tokens) for tokens in term) + ")" for term in terms)
+
+
+def search_articles(
+    conn: Connection, terms: Sequence[Term], *, limit: int, candidates: int
+) -> list[SearchHit]:
+    """Articles containing every term, best first (ties: newest first)."""
+    terms = [term for term in terms if term]
+    if not terms or limit <= 0:
+        return []
+    dialect = conn.dialect.name
+    params = {
+        "match": match_expression(terms, dialect),
+        "every": match_expression(terms, dialect, phrases=False),
+        "candidates": max(candidates, limit),
+        "limit": limit,
+        "title_weight": TITLE_WEIGHT,
+        "weights": _POSTGRES_WEIGHTS,
+    }
+    statement = _SQLITE_SEARCH if dialect == "sqlite" else _POSTGRES_SEARCH
+    return [SearchHit(row.article_id, float(row.score)) for row in conn.execute(statement, params)]
+
+
+def save_search(
+    conn: Connection, chat_id: int, saved: SavedSearch, now: datetime, keep: int
+) -> None:
+    """Keep `saved` for the chat, drop the chat's oldest beyond `keep` and everyone's expired."""
+    conn.execute(delete(saved_searches).where(saved_searches.c.expires_at <= now))
+    conn.execute(
+        saved_searches.insert().values(
+            chat_id=chat_id,
+            search_id=saved.search_id,
+            query=saved.query,
+            article_ids=saved.article_ids,
+            created_at=now,
+            expires_at=saved.expires_at,
+        )
+    )
+    newest = (
+        select(saved_searches.c.id)
+        .where(saved_searches.c.chat_id == chat_id)
+        .order_by(saved_searches.c.id.desc())
+        .limit(keep)
+    )
+    conn.execute(
+        delete(saved_searches).where(
+            saved_searches.c.chat_id == chat_id,
+            saved_searches.c.id.not_in(newest.scalar_subquery()),
+        )
+    )
+
+
+def get_saved_search(
+    conn: Connection, chat_id: int, search_id: str, now: datetime
+) -> SavedSearch | None:
+    """The chat's saved search, or None when unknown or expired."""
+    row = conn.execute(
+        select(saved_searches).where(
+            saved_searches.c.chat_id == chat_id,
+            saved_searches.c.search_id == search_id,
+            saved_searches.c.expires_at > now,
+        )
+    ).first()
+    if row is None:
+        return None
+    return SavedSearch(row.search_id, row.query, row.article_ids, row.expires_at)

@@ -1,0 +1,167 @@
+"""Full-text search and saved searches in the store, on both engines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import delete, text
+
+from bot.store import SavedSearch, Store
+from bot.store.schema import articles
+from summaries.matching import KeywordQuery
+from summaries.models import Article, Digest
+from summaries.search_text import query_terms
+
+NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+
+
+def article(title: str, body: str, url: str | None = None) -> tuple[Article, Digest]:
+    item = Article.create(source="test", title=title, paragraphs=[body], url=url)
+    return item, Digest(item.id, (body,))
+
+
+def add(store: Store, *items: tuple[Article, Digest], at: datetime = NOW) -> list[str]:
+    return store.add_articles(list(items), at)
+
+
+def search(store: Store, words: str, limit: int = 50, candidates: int = 1000) -> list[str]:
+    terms = query_terms(KeywordQuery.parse(words))
+    hits = store.search_articles(terms, limit=limit, candidates=candidates)
+    return [hit.article_id for hit in hits]
+
+
+def test_search_ranks_title_hits_and_frequency_first(store: Store) -> None:
+    budget, network, art = (
+        article("Budget news", "A quantum lab opened. Other things happened today."),
+        article("Quantum network launched", "The quantum network links nine cities."),
+        article("Art show", "Paintings from six centuries."),
+    )
+    add(store, budget, network, art)
+    assert search(store, "quantum") == [network[0].id, budget[0].id]
+    assert search(store, "Quantum PAINTINGS") == []
+    assert search(store, "paintings") == [art[0].id]
+
+
+def test_search_stems_words_and_matches_quoted_phrases(store: Store) -> None:
+    together, apart = (
+        article("Plan", "The satellite internet cluster grows."),
+        article("Other", "A satellite fell; the internet was down."),
+    )
+    add(store, together, apart)
+    assert set(search(store, "satellites")) == {together[0].id, apart[0].id}
+    assert search(store, '"satellite internet"') == [together[0].id]
+    assert search(store, "don't") == []
+
+
+def test_search_finds_chinese_words_inside_unspaced_text(store: Store) -> None:
+    shanghai, other = (
+        article(
+            "上海量子通信网络连接九个城市", "长三角量子通信网络正式开通，银行和医院将率先使用。"
+        ),
+        article("博物馆画展", "浦东美术馆展出六个世纪的绘画作品。"),
+    )
+    add(store, shanghai, other)
+    assert search(store, "量子") == [shanghai[0].id]
+    assert search(store, "量子通信") == [shanghai[0].id]
+    assert search(store, "绘画") == [other[0].id]
+    assert search(store, "量子 绘画") == []
+
+
+@pytest.mark.parametrize("code", ["de", "fr", "es", "ru"])
+def test_a_query_finds_the_inflected_word_in_an_article_of_that_language(
+    store: Store, code: str
+) -> None:
+    from dataclasses import replace
+
+    from tests.summaries.test_language import INFLECTED, TEXTS
+
+    item, digest = article("", TEXTS[code])
+    add(store, (replace(item, language=code), digest))
+    inflected, base = INFLECTED[code]
+    assert search(store, inflected) == [item.id]
+    assert search(store, base) == [item.id]
+
+
+def test_only_the_newest_candidates_are_ranked_and_limit_applies(store: Store) -> None:
+    items = [article(f"Report {n}", f"quantum report number {n}") for n in range(12)]
+    for offset, item in enumerate(items):
+        add(store, item, at=NOW + timedelta(minutes=offset))
+    newest_five = {item[0].id for item in items[-5:]}
+    assert set(search(store, "quantum", limit=5, candidates=5)) == newest_five
+    assert len(search(store, "quantum", limit=3)) == 3
+
+
+def test_re_adding_an_article_does_not_index_it_twice(store: Store) -> None:
+    item = article("Quantum", "quantum things")
+    add(store, item)
+    add(store, item)
+    assert search(store, "quantum") == [item[0].id]
+
+
+def test_deleting_an_article_removes_it_from_the_index(store: Store) -> None:
+    kept, pruned = article("Kept", "quantum kept"), article("Pruned", "quantum pruned")
+    add(store, kept, pruned)
+    with store.engine.begin() as conn:
+        conn.execute(delete(articles).where(articles.c.id == pruned[0].id))
+    assert search(store, "quantum") == [kept[0].id]
+    assert search(store, "pruned") == []
+
+
+def test_control_and_operator_like_input_is_only_words(store: Store) -> None:
+    item = article("Or and not", "near the colon: title AND body OR (quantum)")
+    add(store, item)
+    for words in ("title:quantum", "NEAR(quantum)", "quantum OR", "body & !", "a*"):
+        terms = query_terms(KeywordQuery.parse(words))
+        store.search_articles(terms, limit=5, candidates=10)  # no syntax error on either engine
+
+
+def test_migration_indexes_articles_stored_before_it(store_url: str) -> None:
+    from bot.store import migrations
+    from bot.store.schema import MIGRATIONS
+
+    old = Store.from_url(store_url)
+    try:
+        search_at = next(i for i, m in enumerate(MIGRATIONS) if "search index" in m.name)
+        before_search = MIGRATIONS[:search_at]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(migrations, "MIGRATIONS", before_search)
+            old.migrate()
+        item = article("Quantum before search", "stored before the index existed")
+        with old.engine.begin() as conn:
+            from bot.store.articles import add_articles
+
+            add_articles(conn, [item], NOW)
+        old.migrate()
+        assert search(old, "quantum") == [item[0].id]
+    finally:
+        old.close()
+
+
+def saved(search_id: str, ids: tuple[str, ...] = ("a", "b"), *, hours: float = 1) -> SavedSearch:
+    return SavedSearch(search_id, "quantum", ids, NOW + timedelta(hours=hours))
+
+
+def test_saved_searches_are_bounded_per_chat_and_expire(store: Store) -> None:
+    for n in range(5):
+        store.save_search(7, saved(f"s{n}"), NOW, keep=3)
+    store.save_search(8, saved("other"), NOW, keep=3)
+    assert store.get_saved_search(7, "s0", NOW) is None
+    assert store.get_saved_search(7, "s1", NOW) is None
+    kept = store.get_saved_search(7, "s4", NOW)
+    assert kept is not None and kept.article_ids == ("a", "b") and kept.query == "quantum"
+    assert store.get_saved_search(8, "s4", NOW) is None  # another chat's id finds nothing
+    later = NOW + timedelta(hours=2)
+    assert store.get_saved_search(7, "s4", later) is None
+    store.save_search(9, saved("new", hours=5), later, keep=3)  # expired rows are swept
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM saved_searches")).scalar_one() == 1
+
+
+def test_deleting_a_chat_forgets_its_saved_searches(store: Store) -> None:
+    from bot.store import ChatDefaults
+
+    store.ensure_chat(7, "private", "Alice", ChatDefaults(), None)
+    store.save_search(7, saved("s"), NOW, keep=3)
+    store.delete_chat(7)
+    assert store.get_saved_search(7, "s", NOW) is None
