@@ -100,6 +100,12 @@ async def test_a_leader_whose_session_dies_is_replaced_and_steps_down(pg_url, st
     backend = first._conn.info.backend_pid
     with psycopg.connect(libpq_dsn(pg_url), autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        # pg_terminate_backend only signals: wait until the session (and its lock) is gone.
+        gone = "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)"
+        for _ in range(600):
+            if admin.execute(gone, (backend,)).fetchone()[0]:
+                break
+            await asyncio.sleep(0.05)
     await second.tick()
     assert second.is_leader
     await first.tick()  # it finds out at its next tick and stands by
