@@ -288,6 +288,9 @@ def one_kill(args, run: int) -> dict:
             leader = wait_for_leader(url)
             kill_at = rng.randint(len(ids) // 10, len(ids) // 2)
             while fake.stats.accepted < kill_at:
+                if all(process.poll() is not None for process in processes):
+                    finish(processes)  # raises with the replicas' errors
+                    raise RuntimeError("every replica ended before the kill")
                 time.sleep(0.002)
             victim = processes[int(leader.rsplit("-", 1)[1])]
             victim.send_signal(signal.SIGKILL)

@@ -200,10 +200,11 @@ def claim_messages(
         locking = (
             select(chats.c.chat_id)
             .where(chats.c.chat_id.in_(window))
-            .limit(chat_limit)
             .with_for_update(skip_locked=True, key_share=True)
         )
-        chat_ids = list(conn.scalars(locking))
+        locked = set(conn.scalars(locking))
+        # The oldest due chats first, as on SQLite; the rest of the window is free at commit.
+        chat_ids = [chat_id for chat_id in window if chat_id in locked][:chat_limit]
     if not chat_ids:
         return []
     # Re-checked under the row locks: a claim committed meanwhile by another sender wins.
