@@ -41,6 +41,7 @@ from bot.handlers.search import MAX_RESULTS, RANKED_CANDIDATES  # noqa: E402
 from bot.store import Store  # noqa: E402
 from bot.store.schema import articles  # noqa: E402
 from bot.store.search_schema import index_documents  # noqa: E402
+from summaries.language import has_han  # noqa: E402
 from summaries.matching import KeywordQuery, TokenisedText  # noqa: E402
 from summaries.search_text import query_terms, search_document  # noqa: E402
 
@@ -78,7 +79,7 @@ class Corpus:
         return cls(vocabulary, weights, args.body_words, args.chinese_share, args.seed)
 
     def articles(self, count: int) -> Iterator[tuple[str, str, str]]:
-        """(id, title, body) for `count` articles, the same every run."""
+        """(id, title, body) for `count` articles, the same every run (see `language_of`)."""
         rng = random.Random(self.seed + 1)
         for number in range(count):
             if rng.random() < self.chinese_share:
@@ -92,6 +93,10 @@ class Corpus:
                     for start in range(8, len(picks), 12)
                 )
             yield f"a{number:09d}", title, body
+
+
+def language_of(title: str) -> str:
+    return "zh" if has_han(title) else "en"
 
 
 def article_row(key: str, title: str, body: str, number: int) -> dict[str, Any]:
@@ -109,6 +114,7 @@ def article_row(key: str, title: str, body: str, number: int) -> dict[str, Any]:
         "topics": (),
         "keywords": (),
         "algorithm": "default",
+        "language": language_of(title),
         "digest_updated_at": fetched,
     }
 
@@ -130,7 +136,7 @@ def load(stores: dict[str, Store], corpus: Corpus, count: int) -> dict[str, floa
 
     for number, (key, title, body) in enumerate(corpus.articles(count)):
         started = time.perf_counter()
-        document = search_document(title, body)
+        document = search_document(title, body, language_of(title))
         spent["tokenise"] += time.perf_counter() - started
         batch.append((article_row(key, title, body, number), document))
         if len(batch) >= LOAD_BATCH:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from telegram import BotCommand, Update
@@ -21,29 +22,41 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     ContextTypes,
+    JobQueue,
 )
 
 from bot import callbacks
 from bot.commands import menu, topic_commands
 from bot.config import BotSettings, Settings
 from bot.delivery import LOCAL_OWNER, OutboxSender
-from bot.handlers import admin, digests, language, search, start, subscriptions
+from bot.handlers import admin, digests, language, search, sources, start, subscriptions
 from bot.handlers import settings as settings_handlers
 from bot.handlers.common import reply, user_language_code
 from bot.i18n import DEFAULT_LANGUAGE, N_
-from bot.ingest import ingest_due
-from bot.ratelimit import PacingRateLimiter, TelegramRateLimiter, configured_limits
+from bot.ingest import ingest_due, store_new_articles
+from bot.ratelimit import BULK, PacingRateLimiter, TelegramRateLimiter, configured_limits
 from bot.replicas import Coordinator
 from bot.rerank import rerank_in_background
 from bot.rounds import digest_round
 from bot.services import SERVICES_KEY, Services, callback_key, get_services
 from bot.store import AsyncStore, Store, StoreUnavailable
+from bot.store.user_sources import AsyncUserSourceStore
+from bot.usersources.poll import UserSourcePoller
+from summaries.language import detect as detect_language
 from summaries.matching import TopicMatcher
+from summaries.models import Article
 from summaries.sources import USER_AGENT
+from summaries.sources.guard import GuardedTransport, UrlPolicy
 
 logger = logging.getLogger(__name__)
 
-BUTTONS = subscriptions.BUTTONS | search.BUTTONS | settings_handlers.BUTTONS | language.BUTTONS
+BUTTONS = (
+    subscriptions.BUTTONS
+    | search.BUTTONS
+    | settings_handlers.BUTTONS
+    | language.BUTTONS
+    | sources.BUTTONS
+)
 DESCRIPTION = N_(
     "Regional news, condensed: follow topics or keywords and get a short bullet-point digest "
     "of the new articles at the time you choose."
@@ -87,7 +100,17 @@ def build_application(
     application.bot_data["settings"] = settings
     application.bot_data["timing"] = timing
     commands = topic_commands(settings.app.topics)
-    for module in (start, subscriptions, digests, search, settings_handlers, language, admin):
+    # sources before search: a bare URL in a private chat is an offer to follow, not a search.
+    for module in (
+        start,
+        subscriptions,
+        digests,
+        sources,
+        search,
+        settings_handlers,
+        language,
+        admin,
+    ):
         application.add_handlers(module.HANDLERS)
     application.add_handlers(digests.topic_handlers(commands))
     application.add_handler(CallbackQueryHandler(dispatch_button))
@@ -171,6 +194,8 @@ async def _post_init(application: Application) -> None:
         clock=timing.clock,
     )
     application.bot_data[SERVICES_KEY] = services
+    # Load the language detector's model now, so the first article or /add does not wait.
+    await asyncio.to_thread(detect_language, "Warm up the language model.")
     await _publish_commands(application, services)
     services.replicas = await _start_coordinator(application, services, settings, timing)
     sender = services.sender = OutboxSender(
@@ -192,14 +217,70 @@ async def _post_init(application: Application) -> None:
     )
     job_queue = application.job_queue
     assert job_queue is not None, "install python-telegram-bot[job-queue]"
+    setup_user_sources(application, services)
+    for callback, interval, first, name in (
+        (poll_sources_job, timing.poll_seconds, timing.first_poll_seconds, "poll-sources"),
+        (
+            poll_user_sources_job,
+            timing.poll_seconds,
+            timing.first_poll_seconds,
+            "poll-user-sources",
+        ),
+        (digest_round_job, timing.round_seconds, timing.first_round_seconds, "digest-round"),
+    ):
+        repeat(job_queue, callback, interval, first, name)
+
+
+# A run that starts late (a busy loop, a slow machine) still runs, once: APScheduler's default
+# one-second grace would silently skip it until the next interval.
+_LATE_BUT_ONCE: dict[str, object] = {"misfire_grace_time": None, "coalesce": True}
+
+
+def repeat(
+    job_queue: JobQueue[ContextTypes.DEFAULT_TYPE],
+    callback: Callable[[ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]],
+    interval: float,
+    first: float,
+    name: str,
+) -> None:
+    """Run ``callback`` after ``first`` seconds, then every ``interval`` seconds.
+
+    Jobs are added in post_init, before the scheduler starts; an interval trigger whose first
+    time has passed by then skips to the next interval (an hour's wait for a slow start), so
+    the first run is a date trigger, which fires however late the scheduler starts.
+    """
+    job_queue.run_once(callback, first, name=f"{name}-first", job_kwargs=_LATE_BUT_ONCE)
     job_queue.run_repeating(
-        poll_sources_job, timing.poll_seconds, first=timing.first_poll_seconds, name="poll-sources"
+        callback, interval, first=first + interval, name=name, job_kwargs=_LATE_BUT_ONCE
     )
-    job_queue.run_repeating(
-        digest_round_job,
-        timing.round_seconds,
-        first=timing.first_round_seconds,
-        name="digest-round",
+
+
+def setup_user_sources(application: Application, services: Services) -> None:
+    """The guarded client, store and poller for sources that chats add themselves."""
+    settings = services.settings.bot.user_sources
+    client = httpx.AsyncClient(
+        transport=GuardedTransport(UrlPolicy.allowing(settings.allowed_hosts)),
+        timeout=httpx.Timeout(20.0, connect=10.0),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=True,
+        max_redirects=5,
+    )
+    store = AsyncUserSourceStore(services.store)
+    bot = application.bot
+
+    async def store_articles(articles: Sequence[Article], now: datetime) -> int:
+        return await store_new_articles(services, articles, now)
+
+    async def notify(chat_ids: Sequence[int], text: str) -> None:
+        for chat_id in chat_ids:
+            try:
+                await bot.send_message(chat_id, text, rate_limit_args=BULK)
+            except TelegramError as error:
+                logger.warning("could not tell chat %s about a paused source: %s", chat_id, error)
+
+    poller = UserSourcePoller(store, client, settings, store_articles, notify)
+    application.bot_data[sources.USER_SOURCES_KEY] = sources.UserSourceServices(
+        settings, store, client, poller
     )
 
 
@@ -251,6 +332,9 @@ async def _post_shutdown(application: Application) -> None:
     if services is None:
         return
     await services.http.aclose()
+    user_sources = application.bot_data.get(sources.USER_SOURCES_KEY)
+    if user_sources is not None:
+        await user_sources.client.aclose()
     await services.store.close()
 
 
@@ -260,6 +344,15 @@ async def poll_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         return  # the leader polls the sources
     reports = await ingest_due(services, services.clock())
     if any(report.added for report in reports):
+        await digest_round(services, services.clock())
+
+
+async def poll_user_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = get_services(context)
+    if not services.settings.bot.user_sources.enabled or not leads(services):
+        return  # off, or another replica leads and polls
+    report = await sources.user_source_services(context).poller.poll_due(services.clock())
+    if report.added:
         await digest_round(services, services.clock())
 
 

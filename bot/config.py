@@ -8,11 +8,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
 from bot.store import ChatDefaults
+from bot.usersources.settings import UserSourceSettings, read_user_source_settings
 from summaries.config import AppConfig, load_config
 from summaries.yamlfile import ConfigError, Section
 
@@ -38,6 +39,7 @@ class BotSettings:
     messages_per_second: float = 30.0
     group_messages_per_minute: int = 20
     base_url: str | None = None
+    user_sources: UserSourceSettings = field(default_factory=UserSourceSettings)
     # Several replicas (PostgreSQL only): see bot.replicas and the README.
     takeover_seconds: float = 15.0
     redis_url: str | None = None
@@ -96,6 +98,7 @@ def _bot_settings(section: Section, base: Path, environ: Mapping[str, str]) -> B
             "group_messages_per_minute", int, 20, check=_range(1, 600)
         ),
         base_url=bot_api_base_url(environ.get("TELEGRAM_BASE_URL") or configured_base_url),
+        user_sources=read_user_source_settings(section.section("user_sources")),
         takeover_seconds=replicas.get("takeover_seconds", float, 15.0, check=_range(3, 600)),
         redis_url=environ.get("REDIS_URL") or configured_redis,
         redis_prefix=redis.get("prefix", str, "digest-bot"),

@@ -17,6 +17,7 @@ import gettext
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from babel import Locale
@@ -55,6 +56,12 @@ class Translator:
         return self.translations.ngettext(singular, plural, count)
 
 
+@cache
+def english() -> Translator:
+    """The source language, for pure functions called without a reader (tests, previews)."""
+    return Translator(DEFAULT_LANGUAGE, gettext.NullTranslations(), Locale.parse(DEFAULT_LANGUAGE))
+
+
 def compile_catalog(po_file: Path, language: str) -> gettext.GNUTranslations:
     """A .po file as gettext translations, compiled in memory; fuzzy entries are left out."""
     with po_file.open("rb") as handle:
@@ -75,11 +82,7 @@ class Catalogs:
 
     @classmethod
     def load(cls, directory: Path = LOCALE_DIR) -> Catalogs:
-        translators = {
-            DEFAULT_LANGUAGE: Translator(
-                DEFAULT_LANGUAGE, gettext.NullTranslations(), Locale.parse(DEFAULT_LANGUAGE)
-            )
-        }
+        translators = {DEFAULT_LANGUAGE: english()}
         for po_file in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
             language = po_file.parent.parent.name
             translators[language] = Translator(

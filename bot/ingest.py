@@ -14,6 +14,7 @@ from summaries.digest import summarise, with_language
 from summaries.matching import TopicMatcher
 from summaries.models import Article, Digest, SummariserSettings, make_article_id
 from summaries.sources import FeedValidators, FetchResult, SourceSpec, fetch_source
+from summaries.sources.base import short_title
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +66,14 @@ async def ingest_source(services: Services, spec: SourceSpec, now: datetime) -> 
         return await _record_failure(services, spec, state, result.error, now)
     for problem in result.problems:
         logger.warning("%s", problem)
-    added = 0
+    added, refused = 0, None
     if not result.not_modified:
-        added = await _store_new(services, result, now)
+        added, refused = await _store_new(services, result, now)
     await store.record_fetch(
         spec.name,
         at=now,
         ok=True,
-        error=None,
+        error=refused,  # shown in /stats; the source itself is fine
         etag=result.validators.etag,
         last_modified=result.validators.last_modified,
         next_attempt_at=now + timedelta(minutes=spec.interval_minutes),
@@ -98,20 +99,31 @@ async def stored_under_link_id(store: AsyncStore, articles: Sequence[Article]) -
     return {a.id for a in articles if a.id in by_link and titles.get(by_link[a.id]) == a.title}
 
 
-async def _store_new(services: Services, result: FetchResult, now: datetime) -> int:
+async def _store_new(
+    services: Services, result: FetchResult, now: datetime
+) -> tuple[int, str | None]:
+    """Store the new articles; return how many went in, and what was refused, if anything."""
     known = await services.store.known_article_ids([a.id for a in result.articles])
     fresh = list({a.id: a for a in result.articles if a.id not in known}.values())
     known = await stored_under_link_id(services.store, fresh)
     fresh = [article for article in fresh if article.id not in known]
     if not fresh:
-        return 0
+        return 0, None
     summarised, problems = await asyncio.to_thread(
         summarise_new, fresh, services.settings.app.summariser, services.matcher
     )
     for problem in problems:
         logger.warning("%s", problem)
     # The store indexes them for search in the same transaction.
-    return len(await services.store.add_articles(summarised, now))
+    inserted = await services.store.add_articles(summarised, now)
+    if len(inserted) == len(summarised):
+        return len(inserted), None
+    stored = await services.store.known_article_ids([a.id for a, _ in summarised])
+    refused = [article for article, _ in summarised if article.id not in stored]
+    if not refused:
+        return len(inserted), None  # another writer stored the rest first
+    titles = ", ".join(repr(short_title(article.title)) for article in refused[:3])
+    return len(inserted), f"{len(refused)} new items refused by the database ({titles})"
 
 
 async def _record_failure(
@@ -158,3 +170,13 @@ async def ingest_due(
         else:
             reports.append(outcome)
     return reports
+
+
+async def store_new_articles(
+    services: Services, articles: Sequence[Article], now: datetime
+) -> int:
+    """Summarise and store the articles not stored yet (user sources); how many went in."""
+    added, refused = await _store_new(services, FetchResult("user sources", tuple(articles)), now)
+    if refused:
+        logger.warning("user sources: %s", refused)
+    return added

@@ -17,8 +17,10 @@ from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date as format_local_date
 from telegram.constants import MessageLimit
 
+from bot.i18n import Translator, english
 from summaries.models import Article, Digest
 
 MAX_MESSAGE_UNITS = int(MessageLimit.MAX_TEXT_LENGTH)
@@ -517,22 +519,34 @@ def _source_line(article: Article, tz: ZoneInfo | None) -> str:
     return f"<i>{' · '.join(details)}</i>" if details else ""
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+def format_reader_day(moment: datetime, t: Translator) -> str:
+    """'Thu 26 Nov 2026' in English, '2026年11月26日 周四' in Chinese (Babel's CLDR data)."""
+    # Translators: a date as Unicode CLDR pattern letters (EEE: short weekday, d: day,
+    # MMM: short month, y: year); text in quotes is shown as it is.
+    return format_local_date(moment, t.gettext("EEE d MMM y"), locale=t.locale)
 
 
-def digest_header(title: str, when: datetime, topics: Sequence[str], count: int) -> str:
+def digest_header(
+    title: str,
+    when: datetime,
+    topics: Sequence[str],
+    count: int,
+    t: Translator | None = None,
+) -> str:
     """'📰 <b>Your digest</b> — Thu 26 Nov 2026' then 'Topics: Quantum, AI · 4 articles'."""
+    t = t or english()
     short_title = _escape_clean(
         truncate_text(collapse_whitespace(clean_text(title)), MAX_HEADER_TITLE_CHARS)
     )
-    first = f"<b>📰 {short_title}</b> — {format_day(when)}"
+    first = f"<b>📰 {short_title}</b> — {_escape_clean(format_reader_day(when, t))}"
     names = [collapse_whitespace(clean_text(topic)) for topic in topics]
     topic_text = truncate_text(", ".join(name for name in names if name), 300)
-    details = _count(count, "article")
+    details = t.ngettext("{count} article", "{count} articles", count).format(count=count)
     if topic_text:
-        details = f"Topics: {_escape_clean(topic_text)} · {details}"
-    return f"{first}\n{details}"
+        details = t.gettext("Topics: {topics} · {articles}").format(
+            topics=topic_text, articles=details
+        )
+    return f"{first}\n{_escape_clean(details)}"
 
 
 def render_digest(
@@ -545,6 +559,7 @@ def render_digest(
     highlight: Callable[[str], bool] | None = None,
     limit: int = MAX_MESSAGE_UNITS,
     tz: ZoneInfo | None = None,
+    t: Translator | None = None,
 ) -> list[str]:
     """A digest as one or more messages, in article order. No entries: no messages."""
     if not entries:
@@ -559,7 +574,7 @@ def render_digest(
     def continuation(part: int, parts: int) -> str:
         return f"<b>📰 {short_title}</b> ({part}/{parts})"
 
-    header = digest_header(title, when, topics, len(entries))
+    header = digest_header(title, when, topics, len(entries), t)
     return split_messages(header, blocks, limit, continuation=continuation)
 
 
@@ -577,19 +592,27 @@ def render_search_results(
     bullets: int | None = 3,
     tz: ZoneInfo | None = None,
     limit: int = MAX_MESSAGE_UNITS,
+    t: Translator | None = None,
 ) -> str:
     """One page of search results (page counts from 1), matched words in bold, in one message."""
+    t = t or english()
     query = _escape_clean(
         truncate_text(collapse_whitespace(clean_text(query_text)), MAX_QUERY_CHARS)
     )
     if not entries:
-        return (
-            f"No stored article matches “{query}”. Try fewer or other words, "
-            "for example /search quantum"
-        )
+        return _escape_clean(
+            t.gettext(
+                "No stored article matches “{query}”. Try fewer or other words, "
+                "for example /search quantum"
+            )
+        ).format(query=query)
     first = (max(page, 1) - 1) * page_size + 1
     last = first + len(entries) - 1
-    header = f"🔎 <b>Results for “{query}”</b> · {first}–{last} of {max(total, last)}"
+    heading = _escape_clean(t.gettext("Results for “{query}”")).format(query=query)
+    shown_range = t.gettext("{first}–{last} of {total}").format(
+        first=first, last=last, total=max(total, last)
+    )
+    header = f"🔎 <b>{heading}</b> · {_escape_clean(shown_range)}"
     most = max((entry.digest.most for entry in entries), default=0)
     shown = most if bullets is None else min(bullets, most)
     # Fewer bullets for every result, down to titles only, before cutting any result short.

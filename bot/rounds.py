@@ -48,15 +48,18 @@ def digest_messages(
     subscriptions: Sequence[Subscription],
     now: datetime,
     *,
-    title: str = "Your digest",
+    title: str | None = None,
 ) -> list[str]:
+    """The chat's digest of `chosen`, in the chat's language ("Your digest" unless `title`)."""
+    reader = services.catalogs.get(chat.language)
     titles = [t.title for name in topics_of(subscriptions) if (t := services.topic(name))]
     return render_digest(
         [DigestEntry(stored.article, stored.digest) for stored in chosen],
-        title=title,
+        title=reader.gettext("Your digest") if title is None else title,
         when=now.astimezone(ZoneInfo(chat.timezone)),
         topics=titles,
         bullets=chat.bullets,
+        t=reader,
     )
 
 

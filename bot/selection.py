@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bot.store import StoredArticle, Subscription
+from bot.store.values import SOURCE_KIND
 from summaries.digest import language_of
 from summaries.matching import KeywordQuery, QueryError, TokenisedText
 
 TOPIC = "topic"
 KEYWORDS = "keywords"
+SOURCE = SOURCE_KIND
 
 
 @dataclass
@@ -38,6 +40,15 @@ def subscription_matches(
 ) -> bool:
     if subscription.kind == TOPIC:
         return subscription.value in stored.digest.topics
+    if subscription.kind == SOURCE:
+        # A chat's own source: every article of it, or those matching its keywords.
+        url, _, keywords = subscription.value.partition(" ")
+        if stored.article.source != url:
+            return False
+        if not keywords:
+            return True
+        query = _parsed_query(keywords)
+        return query is not None and query.matches(texts.of(stored))
     query = _parsed_query(subscription.value)
     return query is not None and query.matches(texts.of(stored))
 

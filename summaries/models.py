@@ -8,6 +8,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+from summaries.sanitize import sanitize_optional, sanitize_text
+
 _WHITESPACE = re.compile(r"\s+")
 
 SUMY_ALGORITHMS = (
@@ -88,15 +90,17 @@ class Article:
         language: str = "",
         guid: str | None = None,
     ) -> Article:
-        paragraphs = tuple(paragraphs)
+        # Whatever a source sent: no NUL, control characters or bidi overrides from here on.
+        title, url = sanitize_text(title), sanitize_optional(url)
+        paragraphs = tuple(p for p in map(sanitize_text, paragraphs) if p.strip())
         return cls(
-            id=make_article_id(url, title, paragraphs, guid),
-            source=source,
+            id=make_article_id(url, title, paragraphs, sanitize_optional(guid)),
+            source=sanitize_text(source),
             title=title,
             paragraphs=paragraphs,
             url=url,
             published=published,
-            tags=tuple(tags),
+            tags=tuple(t for t in map(sanitize_text, tags) if t),
             language=language,
         )
 

@@ -699,3 +699,28 @@ async def test_waiting_for_messages_that_never_come_names_the_chat(fake, bot) ->
 
     with pytest.raises(TimeoutError, match="expected 1 new message.*chat 1.*got 0"):
         await fake.wait_for_messages(1, timeout=0.05)
+
+
+# -- files --------------------------------------------------------------------------------------
+
+
+async def test_documents_go_both_ways(fake, bot) -> None:
+    from telegram import InputFile
+
+    sent = await bot.send_document(
+        5,
+        InputFile(b"<opml/>", filename="mine.opml"),
+        caption="Your <b>sources</b>",
+        parse_mode="HTML",
+    )
+    assert sent.document.file_name == "mine.opml"
+    (message,) = fake.sent(5)
+    assert message.document == ("mine.opml", b"<opml/>")
+    assert message.plain_text == "Your sources"
+
+    update = fake.private_document({"id": 9, "is_bot": False, "first_name": "U"}, "in.opml", b"x1")
+    file_id = update["message"]["document"]["file_id"]
+    remote = await bot.get_file(file_id)
+    assert bytes(await remote.download_as_bytearray()) == b"x1"
+    with pytest.raises(BadRequest, match="invalid file_id"):
+        await bot.get_file("nope")

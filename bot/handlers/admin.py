@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
 from bot.handlers.common import chat_translator, is_bot_admin, reply, services_of
+from bot.handlers.sources import user_sources_stats
 from bot.i18n import N_, Translator
 from bot.ingest import IngestReport, ingest_due
 from bot.render import escape
@@ -26,11 +27,14 @@ def _source_line(state: SourceState, t: Translator) -> str:
     else:
         when = t.gettext("never fetched")
     line = f"• <b>{escape(state.name)}</b>: {escape(when)}"
-    if state.last_error:
+    if state.last_error and state.consecutive_failures:
         failing = t.gettext("failing ({count}×): {error}").format(
             count=state.consecutive_failures, error=state.last_error[:200]
         )
         line += f" — <i>{escape(failing)}</i>"
+    elif state.last_error:  # fetched, but some items could not be kept
+        problem = t.gettext("problem: {error}").format(error=state.last_error[:200])
+        line += f" — <i>{escape(problem)}</i>"
     return line
 
 
@@ -93,7 +97,8 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not is_bot_admin(update, services):
         await reply(update, escape(t.gettext(NOT_ADMIN)))
         return
-    await reply(update, await stats_text(services, t))
+    text = await stats_text(services, t) + "\n\n" + await user_sources_stats(context)
+    await reply(update, text)
 
 
 def _outcome(report: IngestReport, t: Translator) -> str:

@@ -118,6 +118,7 @@ async def search_page(
         total=len(saved.article_ids),
         page_size=size,
         is_match=lambda word: stem(word) in wanted,
+        t=t,
     )
     keyboard = None
     if (page + 1) * size < len(saved.article_ids):

@@ -3,34 +3,45 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, or_, select, update
+from sqlalchemy import exc as sa_exc
 
 from bot.store.engine import chunked, insert_ignore
 from bot.store.schema import articles
 from bot.store.values import StoredArticle
 from summaries.models import Article, Digest
+from summaries.sanitize import sanitize_optional, sanitize_text
 
 logger = logging.getLogger(__name__)
 
 _IN_CHUNK = 500
 
 
+def _clean(texts: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sanitize_text(text) for text in texts)
+
+
 def _article_row(article: Article, digest: Digest, fetched_at: datetime) -> dict[str, Any]:
+    """The row to insert. Text is sanitised again here, whoever built the article: one NUL
+    would make PostgreSQL refuse the row."""
     return {
         "id": article.id,
-        "source": article.source,
-        "title": article.title,
-        "url": article.url,
+        "source": sanitize_text(article.source),
+        "title": sanitize_text(article.title),
+        "url": sanitize_optional(article.url),
         "published": article.published,
-        "tags": article.tags,
-        "paragraphs": article.paragraphs,
+        "tags": _clean(article.tags),
+        "paragraphs": _clean(article.paragraphs),
         "language": article.language,
         "fetched_at": fetched_at,
         **_digest_values(digest, fetched_at),
+        "bullets": _clean(digest.bullets),
+        "topics": _clean(digest.topics),
+        "keywords": _clean(digest.keywords),
     }
 
 
@@ -77,23 +88,53 @@ def known_article_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
 
 
 def add_articles(
-    conn: Connection, items: Sequence[tuple[Article, Digest]], fetched_at: datetime
-) -> list[str]:
-    """Insert the articles not stored yet (first copy wins); return their ids in input order."""
+    conn: Connection,
+    items: Sequence[tuple[Article, Digest]],
+    fetched_at: datetime,
+    also: Callable[[Connection, str], None] = lambda _conn, _id: None,
+) -> tuple[list[str], dict[str, str]]:
+    """Insert the articles not stored yet (first copy wins), each with `also` (its search
+    index entry) in a savepoint: a row the database refuses costs only itself.
+
+    Returns the ids inserted, in input order, and why each refused one was refused.
+    """
     fresh: dict[str, tuple[Article, Digest]] = {}
     for article, digest in items:
         fresh.setdefault(article.id, (article, digest))
     known = known_article_ids(conn, list(fresh))
     inserted: list[str] = []
+    refused: dict[str, str] = {}
     for article_id, (article, digest) in fresh.items():
         if article_id in known:
             continue
         row = _article_row(article, digest, fetched_at)
         # Row by row so that a concurrent writer's copy is skipped, not reported as ours.
         statement = insert_ignore(conn, articles, ["id"]).values(**row).returning(articles.c.id)
-        if conn.execute(statement).first() is not None:
-            inserted.append(article_id)
-    return inserted
+        try:
+            with conn.begin_nested():
+                if conn.execute(statement).first() is not None:
+                    also(conn, article_id)
+                    inserted.append(article_id)
+        except _ROW_ERRORS as exc:
+            refused[article_id] = _first_line(exc)
+            logger.warning(
+                "article %s (%r from %s) refused by the database: %s",
+                article_id,
+                row["title"][:60],
+                row["source"],
+                refused[article_id],
+            )
+    return inserted, refused
+
+
+# What one row's values can cause; a lost connection still fails the whole call.
+_ROW_ERRORS = (sa_exc.DataError, sa_exc.IntegrityError)
+
+
+def _first_line(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).strip()
+    return text.splitlines()[0] if text else type(original).__name__
 
 
 def recent_articles(conn: Connection, since: datetime | None, limit: int) -> list[StoredArticle]:

@@ -50,6 +50,10 @@ class AsyncStore:
             self._executor, functools.partial(method, *args, **kwargs)
         )
 
+    async def run(self, method: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run any blocking store call on the store's workers (for query modules beside it)."""
+        return await self._run(method, *args, **kwargs)
+
     @property
     def description(self) -> str:
         return self.store.description

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, func, insert, literal, select, update
+from sqlalchemy import Connection, Select, delete, func, insert, literal, or_, select, update
 
 from bot.store.engine import chunked, insert_ignore
 from bot.store.errors import UnknownChat
@@ -15,13 +15,15 @@ from bot.store.schema import (
     CHAT_SCHEDULED,
     OUTBOX_PENDING,
     chat_digests,
+    chat_sources,
     chats,
     deliveries,
     outbox,
     saved_searches,
     subscriptions,
+    user_sources,
 )
-from bot.store.values import ChatDefaults, ChatSettings, Subscription
+from bot.store.values import SOURCE_KIND, ChatDefaults, ChatSettings, Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +173,7 @@ def migrate_chat(conn: Connection, old_id: int, new_id: int, now: datetime) -> N
         update(chat_digests).where(chat_digests.c.chat_id == old_id).values(chat_id=new_id)
     )
     _move_rows_ignoring_duplicates(conn, deliveries, old_id, new_id, ["chat_id", "article_id"])
+    _move_rows_ignoring_duplicates(conn, chat_sources, old_id, new_id, ["chat_id", "source_id"])
     conn.execute(update(outbox).where(outbox.c.chat_id == old_id).values(chat_id=new_id))
     conn.execute(delete(chats).where(chats.c.chat_id == old_id))
     logger.info("chat %d migrated to supergroup %d", old_id, new_id)
@@ -196,8 +199,9 @@ def delete_chat(conn: Connection, chat_id: int) -> None:
 
 
 def due_chats(conn: Connection, now: datetime, limit: int | None) -> list[ChatSettings]:
-    has_subscription = (
-        select(literal(1)).where(subscriptions.c.chat_id == chats.c.chat_id).exists()
+    has_subscription = or_(
+        select(literal(1)).where(subscriptions.c.chat_id == chats.c.chat_id).exists(),
+        select(literal(1)).where(chat_sources.c.chat_id == chats.c.chat_id).exists(),
     )
     query = (
         _select_chats()
@@ -216,6 +220,8 @@ def list_chats(conn: Connection, active_only: bool) -> list[ChatSettings]:
 
 
 def add_subscription(conn: Connection, chat_id: int, sub: Subscription, now: datetime) -> bool:
+    if sub.kind == SOURCE_KIND:
+        raise ValueError("sources are followed with UserSourceStore.follow, not as subscriptions")
     require_chat(conn, chat_id)
     statement = (
         insert_ignore(conn, subscriptions, ["chat_id", "kind", "value"])
@@ -226,6 +232,13 @@ def add_subscription(conn: Connection, chat_id: int, sub: Subscription, now: dat
 
 
 def remove_subscription(conn: Connection, chat_id: int, sub: Subscription) -> bool:
+    if sub.kind == SOURCE_KIND:
+        url = source_subscription_url(sub.value)
+        followed = select(user_sources.c.id).where(user_sources.c.url == url).scalar_subquery()
+        gone = delete(chat_sources).where(
+            chat_sources.c.chat_id == chat_id, chat_sources.c.source_id == followed
+        )
+        return conn.execute(gone).rowcount == 1
     statement = delete(subscriptions).where(
         subscriptions.c.chat_id == chat_id,
         subscriptions.c.kind == sub.kind,
@@ -235,7 +248,9 @@ def remove_subscription(conn: Connection, chat_id: int, sub: Subscription) -> bo
 
 
 def clear_subscriptions(conn: Connection, chat_id: int) -> int:
-    return conn.execute(delete(subscriptions).where(subscriptions.c.chat_id == chat_id)).rowcount
+    sources = conn.execute(delete(chat_sources).where(chat_sources.c.chat_id == chat_id)).rowcount
+    topics = conn.execute(delete(subscriptions).where(subscriptions.c.chat_id == chat_id)).rowcount
+    return int(sources) + int(topics)
 
 
 def subscriptions_for(conn: Connection, chat_ids: Sequence[int]) -> dict[int, list[Subscription]]:
@@ -254,7 +269,25 @@ def subscriptions_for(conn: Connection, chat_ids: Sequence[int]) -> dict[int, li
         )
         for row in conn.execute(query):
             found[row.chat_id].append(Subscription(row.kind, row.value))
+        followed = (
+            select(chat_sources.c.chat_id, user_sources.c.url, chat_sources.c.keywords)
+            .join(user_sources, user_sources.c.id == chat_sources.c.source_id)
+            .where(chat_sources.c.chat_id.in_(chunk))
+            .order_by(chat_sources.c.chat_id, chat_sources.c.created_at, user_sources.c.id)
+        )
+        for row in conn.execute(followed):
+            value = source_subscription_value(row.url, row.keywords)
+            found[row.chat_id].append(Subscription(SOURCE_KIND, value))
     return found
+
+
+def source_subscription_value(url: str, keywords: str) -> str:
+    """A followed source as a subscription value: its URL, then its keywords if any."""
+    return f"{url} {keywords}".strip()
+
+
+def source_subscription_url(value: str) -> str:
+    return value.split(" ", 1)[0]
 
 
 def count_chats(conn: Connection) -> tuple[int, int]:

@@ -250,13 +250,13 @@ outbox = Table(
     Column("telegram_message_id", BigInteger),
     Column("last_error", Text),
     # Which sender holds the message and until when (a lease): several replicas share the
-    # outbox, and a dead one's claims are taken over when the lease runs out (migration 6).
+    # outbox, and a dead one's claims are taken over when the lease runs out (migration 7).
     Column("claimed_by", String(64)),
     Column("claim_until", UtcDateTime),
     sqlite_autoincrement=True,
 )
 
-# One row per running bot process (replica): its heartbeat, for /stats (migration 6).
+# One row per running bot process (replica): its heartbeat, for /stats (migration 7).
 replicas = Table(
     "replicas",
     metadata,
@@ -390,8 +390,67 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "articles keep a ranking of up to 10 bullets", _add_rankings),
     Migration(4, "articles.language", _add_article_language),
     Migration(5, "full-text search index, saved searches", _create_search),
+)
+
+
+# -- sources that chats add themselves (issue: "Your own sources") ------------------------------
+
+# One row per distinct URL, however many chats follow it: it is fetched once per interval.
+user_sources = Table(
+    "user_sources",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("kind", String(10), nullable=False),  # "feed" or "page"
+    Column("title", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_fetch_at", UtcDateTime),
+    Column("last_success_at", UtcDateTime),
+    Column("last_error", Text),
+    Column("failing_since", UtcDateTime),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("next_fetch_at", UtcDateTime, nullable=False),
+    Column("paused", Boolean, nullable=False),
+    # Links already seen on a followed page (kind "page"), newest first, bounded.
+    Column("seen_links", JsonTuple, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+chat_sources = Table(
+    "chat_sources",
+    metadata,
+    Column("chat_id", BIG_ID, ForeignKey("chats.chat_id", ondelete="CASCADE"), nullable=False),
+    Column("source_id", BIG_ID, ForeignKey("user_sources.id", ondelete="CASCADE"), nullable=False),
+    Column("keywords", Text, nullable=False),  # a keyword query, "" for the whole source
+    Column("added_by", BigInteger),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("chat_id", "source_id"),
+)
+
+# Every /add a user makes (successful or not), for the per-user hourly cap.
+source_add_attempts = Table(
+    "source_add_attempts",
+    metadata,
+    Column("user_id", BigInteger, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+
+Index("ix_user_sources_due", user_sources.c.next_fetch_at)
+Index("ix_chat_sources_source", chat_sources.c.source_id)
+Index("ix_source_add_attempts_user", source_add_attempts.c.user_id, source_add_attempts.c.at)
+
+
+def _create_user_sources(conn: Connection) -> None:
+    metadata.create_all(
+        conn, tables=[user_sources, chat_sources, source_add_attempts], checkfirst=False
+    )
+
+
+MIGRATIONS += (Migration(6, "sources that chats add themselves", _create_user_sources),)
+MIGRATIONS += (
     Migration(
-        6,
+        7,
         "outbox claims (replicas share the outbox), replica heartbeats",
         _add_outbox_claims_and_replicas,
     ),

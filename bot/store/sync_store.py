@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,6 +108,10 @@ class Store:
             raise Conflict(message, violated_constraint(exc, metadata)) from exc
         except database_errors() as exc:
             raise translate_error(exc, self._db) from exc
+
+    def transaction(self, *, write: bool) -> AbstractContextManager[Connection]:
+        """One transaction, for query modules that live beside this class (user sources)."""
+        return self._transaction(write=write)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -220,7 +224,11 @@ class Store:
     def add_articles(
         self, items: Sequence[tuple[Article, Digest]], fetched_at: datetime
     ) -> list[str]:
-        """Store new articles with their digests; return the ids actually inserted."""
+        """Store new articles with their digests; return the ids actually inserted.
+
+        Text is sanitised (no NUL or control characters reach the database); an article the
+        database still refuses is logged and left out, and the others are stored.
+        """
         require_aware(fetched_at, "fetched_at")
         for article, digest in items:
             if digest.article_id != article.id:
@@ -234,8 +242,12 @@ class Store:
             for article, _ in items
         }
         with self._transaction(write=True) as conn:
-            inserted = article_queries.add_articles(conn, items, fetched_at)
-            index_documents(conn, ((article_id, documents[article_id]) for article_id in inserted))
+            inserted, _refused = article_queries.add_articles(
+                conn,
+                items,
+                fetched_at,
+                also=lambda conn, key: index_documents(conn, [(key, documents[key])]),
+            )
             return inserted
 
     def known_article_ids(self, ids: Sequence[str]) -> set[str]:

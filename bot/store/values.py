@@ -13,7 +13,9 @@ from summaries.models import MAX_BULLETS, MIN_BULLETS, Article, Digest
 
 CHAT_TYPES = ("private", "group", "supergroup", "channel")
 FREQUENCIES = ("hourly", "daily", "weekly", "off")
-SUBSCRIPTION_KINDS = ("topic", "keywords")
+#: A source the chat added itself (value: its URL, then keywords); see bot.store.user_sources.
+SOURCE_KIND = "source"
+SUBSCRIPTION_KINDS = ("topic", "keywords", SOURCE_KIND)
 OUTBOX_STATUSES = ("pending", "sent", "failed")
 
 

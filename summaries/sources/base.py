@@ -10,6 +10,8 @@ from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import charset_normalizer
+
 from summaries.models import Article
 
 KINDS = ("auto", "seed", "text", "markdown", "html", "feed")
@@ -18,6 +20,16 @@ DEFAULT_TIMEZONE = "UTC"
 MAX_TITLE_CHARS_IN_PROBLEM = 60
 
 _WHITESPACE = re.compile(r"\s+")
+# Legacy charsets trusted when detected in undeclared bytes: scripts windows-1252 cannot
+# hold. Latin-script ones (cp1250, ...) are left out: detectors confuse them with it on short
+# text ("Crème" read as cp1250 is "Crčme"), so such text stays windows-1252.
+_DETECTABLE = frozenset(
+    {
+        "gb18030", "gbk", "gb2312", "big5", "big5hkscs", "shift_jis", "cp932", "euc_jp",
+        "euc_kr", "cp949", "koi8_r", "koi8_u", "cp1251", "cp1253", "cp1255", "cp1256",
+        "iso8859_5", "iso8859_7", "iso8859_8", "tis_620", "cp874",
+    }
+)  # fmt: skip
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
@@ -261,12 +273,18 @@ def decode_bytes(
 
 
 def _decode_fallback(data: bytes) -> tuple[str, str]:
-    """Mostly-UTF-8 text with a few bad bytes keeps its UTF-8; otherwise it is a legacy 8-bit
-    charset, and windows-1252 is the one that web and news text in practice use."""
+    """Mostly-UTF-8 text with a few bad bytes keeps its UTF-8. Otherwise the charset is
+    detected (GBK, windows-1251, Shift_JIS... read as Latin-1 would be mojibake), and only
+    when nothing is detected is it taken as windows-1252, what Western web text uses."""
     lenient = data.decode("utf-8", errors="replace")
-    has_utf8_sequences = any(ord(char) > 0x7F and char != "\ufffd" for char in lenient)
-    if has_utf8_sequences:
+    bad = lenient.count("\ufffd")
+    decoded_fine = sum(1 for char in lenient if ord(char) > 0x7F) - bad
+    # Legacy text read as UTF-8 yields far more bad bytes than accidental good characters.
+    if decoded_fine >= bad:
         return lenient, "UTF-8 with the bad bytes replaced by U+FFFD"
+    best = charset_normalizer.from_bytes(data).best()
+    if best is not None and best.encoding in _DETECTABLE:
+        return str(best), f"{best.encoding} (detected)"
     try:
         return data.decode("cp1252"), "windows-1252"
     except UnicodeDecodeError:

@@ -291,3 +291,51 @@ async def _full_text(
     if sum(map(len, paragraphs)) <= sum(map(len, entry.paragraphs)):
         return entry, None  # the feed already carried at least as much as the page shows
     return with_paragraphs(entry, paragraphs), None
+
+
+@dataclass(frozen=True)
+class Page:
+    """A fetched URL: where it ended up (after redirects), its headers and its body.
+
+    ``not_modified``: the server answered 304 to the validators given (the body is empty).
+    """
+
+    url: str
+    content_type: str | None
+    cache_max_age: float | None
+    body: bytes
+    validators: FeedValidators = FeedValidators()
+    not_modified: bool = False
+
+
+async def get_page(
+    client: httpx.AsyncClient,
+    url: str,
+    validators: FeedValidators | None = None,
+    deadline: float = FETCH_DEADLINE_SECONDS,
+) -> Page | str:
+    """GET one URL with the size cap and deadline; the page, or why there is none, in words."""
+    outcome = await _get_or_reason(client, url, conditional_headers(validators), deadline)
+    if isinstance(outcome, str):
+        return outcome
+    if status_error := _status_error(outcome):
+        return status_error
+    return Page(
+        outcome.url,
+        outcome.headers.get("content-type"),
+        cache_max_age(outcome.headers.get("cache-control")),
+        outcome.body,
+        validators_from(outcome.headers, validators),
+        outcome.status == 304,
+    )
+
+
+def cache_max_age(cache_control: str | None) -> float | None:
+    """Seconds from ``Cache-Control: max-age=N`` (``s-maxage`` too), if given."""
+    if not cache_control:
+        return None
+    for directive in cache_control.split(","):
+        name, _, value = directive.strip().partition("=")
+        if name.lower() in ("max-age", "s-maxage") and value.strip().isdigit():
+            return float(value.strip())
+    return None

@@ -135,3 +135,13 @@ async def test_operators_read_stats_and_refusals_in_their_language(running_bot):
     assert "<b>local-news</b>: 上次抓取" in stats.text
     refused = await running_bot.command(LI, "refresh")
     assert refused.text == "抱歉，只有机器人的管理员可以使用这个命令。"
+
+
+async def test_digests_and_search_results_are_headed_in_chinese(running_bot):
+    await running_bot.command(LI, "subscribe", "quantum")
+    digest = await running_bot.command(LI, "digest")
+    assert digest.text.startswith("<b>📰 你的摘要</b> — 2026年11月26日 周四\n")
+    assert "1 篇文章" in digest.text
+    results = await running_bot.command(LI, "search", "nine cities")
+    assert "🔎 <b>“nine cities”的搜索结果</b> · 第 1–1 条，共 2 条" in results.text
+    assert [button["text"] for button in results.buttons()] == ["更多结果 ▸"]

@@ -131,7 +131,7 @@ def test_migration_indexes_articles_stored_before_it(store_url: str) -> None:
         with old.engine.begin() as conn:
             from bot.store.articles import add_articles
 
-            add_articles(conn, [item], NOW)
+            add_articles(conn, [item], NOW)  # as stored before the index existed
         old.migrate()
         assert search(old, "quantum") == [item[0].id]
     finally:

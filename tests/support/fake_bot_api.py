@@ -42,7 +42,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import h11
 import httpx
@@ -136,6 +136,7 @@ class SentMessage:
     reply_to_message_id: int | None = None
     edits: list[Edit] = field(default_factory=list)
     deleted: bool = False
+    document: tuple[str, bytes] | None = None  # (file name, content) of a sendDocument
 
     def buttons(self) -> list[JSON]:
         """The inline keyboard's buttons, row after row."""
@@ -403,6 +404,9 @@ def _parse_query(query: str) -> JSON:
     return dict(parse_qsl(query, keep_blank_values=True, encoding="utf-8", errors="strict"))
 
 
+_FILENAME_SUFFIX = "\x00filename"  # where an uploaded part's file name is kept in the values
+
+
 def _parse_multipart(content_type: str, body: bytes) -> JSON:
     header = f"Content-Type: {content_type}\r\n\r\n".encode()
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(header + body)
@@ -411,7 +415,10 @@ def _parse_multipart(content_type: str, body: bytes) -> JSON:
         name = str(part.get_param("name", header="content-disposition"))
         payload = part.get_payload(decode=True)
         raw = payload if isinstance(payload, bytes) else b""
-        values[name] = raw if part.get_filename() else raw.decode("utf-8", "replace")
+        filename = part.get_filename()
+        values[name] = raw if filename else raw.decode("utf-8", "replace")
+        if filename:
+            values[f"{name}{_FILENAME_SUFFIX}"] = filename
     return values
 
 
@@ -495,6 +502,8 @@ class FakeBotApi:
         self._failure_status = 502
         self._failure_methods: frozenset[str] | None = None
         self._floods_left = 0
+        self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
+        self._file_ids = itertools.count(1)
         self._flood_retry_after = 1.0
         self._flood_scope = "chat"
 
@@ -636,9 +645,11 @@ class FakeBotApi:
             self._writers.discard(writer)
             writer.close()
 
-    async def _answer(self, request: h11.Request, body: bytes) -> tuple[int, JSON]:
+    async def _answer(self, request: h11.Request, body: bytes) -> tuple[int, JSON | bytes]:
         """Route one HTTP request; return the status and the JSON body."""
         target = urlsplit(request.target.decode("latin-1"))
+        if target.path.startswith("/file/bot"):
+            return self._file_download(target.path.removeprefix("/file/bot"))
         prefix, _, rest = target.path.partition("/bot")
         token, _, method = rest.partition("/")
         if prefix or not rest or not method:
@@ -710,6 +721,8 @@ class FakeBotApi:
             "getChatMember": self._get_chat_member,
             "getChatAdministrators": self._get_chat_administrators,
             "sendChatAction": self._send_chat_action,
+            "sendDocument": self._send_document,
+            "getFile": self._get_file,
         }
         return {name.lower(): handler for name, handler in table.items()}
 
@@ -912,6 +925,74 @@ class FakeBotApi:
         return True
 
     # -- messages ----------------------------------------------------------------------
+
+    def _send_document(self, params: Params) -> JSON:
+        chat_id = params.chat_id()
+        content = params.values.get("document")
+        if not isinstance(content, bytes):
+            raise bad_request("there is no document in the request")
+        name = str(params.values.get(f"document{_FILENAME_SUFFIX}", "document"))
+        caption = params.get_str("caption", "") or ""
+        parse_mode = params.get_str("parse_mode")
+        plain_text, entities = _parse_text(caption, parse_mode) if caption else ("", [])
+        now = time.monotonic()
+        with self._lock:
+            self._check_chat_locked(chat_id)
+            self._check_rate_limit_locked(chat_id, now)
+            sent = SentMessage(
+                chat_id=chat_id,
+                message_id=self._new_message_id_locked(chat_id),
+                text=caption,
+                parse_mode=parse_mode,
+                reply_markup=None,
+                link_preview_disabled=True,
+                at=now,
+                plain_text=plain_text,
+                entities=entities,
+                document=(name, content),
+            )
+            self._record_locked(sent)
+            data = self._message_json_locked(sent)
+            file_id = self._store_file_locked(name, content)
+        data.pop("text", None)
+        data.pop("entities", None)
+        data["caption"] = plain_text
+        data["document"] = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": name,
+            "file_size": len(content),
+        }
+        return data
+
+    def _store_file_locked(self, name: str, content: bytes) -> str:
+        file_id = f"file{next(self._file_ids)}"
+        self._files[file_id] = (f"documents/{file_id}_{name}", content)
+        return file_id
+
+    def _get_file(self, params: Params) -> JSON:
+        file_id = params.get_str("file_id") or ""
+        with self._lock:
+            found = self._files.get(file_id)
+        if found is None:
+            raise bad_request("Bad Request: invalid file_id")
+        path, content = found
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(content),
+            "file_path": path,
+        }
+
+    def _file_download(self, rest: str) -> tuple[int, JSON | bytes]:
+        token, _, path = unquote(rest).partition("/")
+        if token != self.token:
+            return 401, ApiError(401, "Unauthorized").body()
+        with self._lock:
+            for file_path, content in self._files.values():
+                if file_path == path:
+                    return 200, content
+        return 404, ApiError(404, "Not Found").body()
 
     def _send_message(self, params: Params) -> JSON:
         chat_id = params.chat_id()
@@ -1307,6 +1388,27 @@ class FakeBotApi:
         """``user`` writes ``text`` to the bot in their private chat; returns the update."""
         return self.chat_message(build.private_chat(user), user, text)
 
+    def private_document(
+        self, user: JSON, file_name: str, content: bytes, *, caption: str | None = None
+    ) -> JSON:
+        """``user`` sends a file to the bot in their private chat; returns the update."""
+        chat = build.private_chat(user)
+        with self._lock:
+            self._chats[chat["id"]] = chat
+            message_id = self._new_message_id_locked(chat["id"])
+            file_id = self._store_file_locked(file_name, content)
+        payload = build.message(chat, user, "", message_id=message_id)
+        del payload["text"]
+        payload["document"] = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": file_name,
+            "file_size": len(content),
+        }
+        if caption:
+            payload["caption"] = caption
+        return self.inject_update("message", payload)
+
     def group_message(self, chat: JSON, user: JSON, text: str) -> JSON:
         """``user`` writes ``text`` in the group ``chat``; returns the update."""
         if not build.is_group(chat):
@@ -1563,10 +1665,14 @@ async def _read_request(
             return None
 
 
-def _response_bytes(connection: h11.Connection, status: int, body: JSON) -> bytes:
-    payload = json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogatepass")
+def _response_bytes(connection: h11.Connection, status: int, body: JSON | bytes) -> bytes:
+    if isinstance(body, bytes):
+        payload, content_type = body, "application/octet-stream"
+    else:
+        payload = json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        content_type = "application/json"
     headers = [
-        ("Content-Type", "application/json"),
+        ("Content-Type", content_type),
         ("Content-Length", str(len(payload))),
         ("Server", "fake-bot-api"),
     ]

@@ -1,0 +1,519 @@
+"""Sources a chat adds itself: /add URL [keywords], /sources, /export, OPML files, bare URLs.
+
+The chat's own sources are delivered whole in its digests (or only what matches the keywords
+given with /add); its topics and keywords keep applying to the operator's sources.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+import httpx
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.constants import ChatAction
+from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot import callbacks
+from bot.handlers.common import (
+    argument_text,
+    edit_in_place,
+    ensure_chat,
+    may_change_chat,
+    reply,
+    services_of,
+    translator,
+)
+from bot.i18n import Translator
+from bot.ingest import store_new_articles
+from bot.rounds import following_slot
+from bot.services import Services
+from bot.store import ChatSettings
+from bot.store.user_sources import AsyncUserSourceStore, Follow, SourceLimitReached
+from bot.usersources.poll import UserSourcePoller
+from bot.usersources.resolve import FEED, Snapshot, SourceUnavailable, resolve
+from bot.usersources.settings import UserSourceSettings
+from summaries.matching import KeywordQuery, QueryError
+from summaries.sources.guard import UnsafeUrlError, UrlPolicy, check_url
+from summaries.sources.opml import OpmlError, OpmlFeed, parse_opml, write_opml
+
+logger = logging.getLogger(__name__)
+
+REMOVE = "srcrm"
+ADD = "srcadd"
+USER_SOURCES_KEY = "user_sources"
+MAX_OPML_FEEDS_PER_FILE = 50
+MAX_NEWEST_BULLETS = 3
+
+
+@dataclass(frozen=True)
+class AddOutcome:
+    followed: bool
+    text: str  # the reply, in HTML
+
+
+@dataclass
+class UserSourceServices:
+    """What the user-source commands and the poller share; made in post_init, in bot_data."""
+
+    settings: UserSourceSettings
+    store: AsyncUserSourceStore
+    client: httpx.AsyncClient  # the guarded client: no private addresses, ever
+    poller: UserSourcePoller
+
+    @property
+    def policy(self) -> UrlPolicy:
+        return UrlPolicy.allowing(self.settings.allowed_hosts)
+
+
+def user_source_services(context: ContextTypes.DEFAULT_TYPE) -> UserSourceServices:
+    found = context.bot_data.get(USER_SOURCES_KEY)
+    if found is None:
+        raise RuntimeError("user sources are set up in post_init")
+    return found
+
+
+async def _prepare(
+    update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[Services, ChatSettings, Translator] | None:
+    """The chat and its language, or None when user sources are off (the user is told)."""
+    services = services_of(context)
+    chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
+    if not services.settings.bot.user_sources.enabled:
+        await reply(update, escape(t.gettext("Adding your own sources is turned off here.")))
+        return None
+    return services, chat, t
+
+
+# -- /add ---------------------------------------------------------------------------------------
+
+
+async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    prepared = await _prepare(update, context)
+    if prepared is None:
+        return
+    services, chat, t = prepared
+    if not context.args:
+        await reply(
+            update,
+            escape(
+                t.gettext(
+                    "Send a web address to follow: /add https://example.org/news — a feed, or a "
+                    "news page. Add words after it to get only matching articles: "
+                    "/add https://example.org/feed quantum"
+                )
+            ),
+        )
+        return
+    if not await may_change_chat(update, context):
+        return
+    url, _, keywords = argument_text(context).partition(" ")
+    outcome = await add_source(update, context, chat, t, url, keywords.strip())
+    await reply(update, outcome.text)
+
+
+async def add_source(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    chat: ChatSettings,
+    t: Translator,
+    url: str,
+    keywords: str = "",
+) -> AddOutcome:
+    """Follow ``url`` for this chat, and what to tell the user."""
+    services, sources = services_of(context), user_source_services(context)
+    problem = _check_request(t, url, keywords, sources.policy)
+    if problem:
+        return AddOutcome(False, problem)
+    user = update.effective_user
+    allowed = await sources.store.record_add_attempt(
+        user.id if user else chat.chat_id,
+        services.clock(),
+        per_hour=sources.settings.adds_per_user_per_hour,
+    )
+    if not allowed:
+        return AddOutcome(
+            False,
+            escape(
+                t.gettext(
+                    "You have added {count} sources in the last hour; please try again later."
+                ).format(count=sources.settings.adds_per_user_per_hour)
+            ),
+        )
+    await context.bot.send_chat_action(chat.chat_id, ChatAction.TYPING)
+    try:
+        snapshot = await resolve(
+            url,
+            sources.client,
+            new_links=sources.settings.new_links_per_poll,
+            policy=sources.policy,
+        )
+    except SourceUnavailable as error:
+        reason = t.gettext("Cannot follow {url}: {reason}").format(url=url, reason=error)
+        return AddOutcome(False, escape(reason))
+    return await _follow(services, sources, chat, t, snapshot, keywords, user.id if user else None)
+
+
+def _check_request(t: Translator, url: str, keywords: str, policy: UrlPolicy) -> str | None:
+    try:
+        check_url(url, policy)
+    except UnsafeUrlError as error:
+        return escape(t.gettext("Cannot follow {url}: {reason}").format(url=url, reason=error))
+    if keywords:
+        try:
+            KeywordQuery.parse(keywords)
+        except QueryError as error:
+            return escape(
+                t.gettext("Cannot filter by “{keywords}”: {reason}").format(
+                    keywords=keywords, reason=error
+                )
+            )
+    return None
+
+
+async def _follow(
+    services: Services,
+    sources: UserSourceServices,
+    chat: ChatSettings,
+    t: Translator,
+    snapshot: Snapshot,
+    keywords: str,
+    user_id: int | None,
+) -> AddOutcome:
+    now = services.clock()
+    try:
+        result = await sources.store.follow(
+            chat.chat_id,
+            url=snapshot.url,
+            kind=snapshot.kind,
+            title=snapshot.title,
+            keywords=keywords,
+            added_by=user_id,
+            max_per_chat=sources.settings.max_per_chat,
+            now=now,
+        )
+    except SourceLimitReached:
+        return AddOutcome(
+            False,
+            escape(
+                t.gettext(
+                    "This chat follows {count} sources already; remove one with /sources first."
+                ).format(count=sources.settings.max_per_chat)
+            ),
+        )
+    await store_new_articles(services, snapshot.articles, now)
+    await sources.store.record_success(
+        result.source.id,
+        at=now,
+        next_fetch_at=now,  # polled again on the next round of the poller
+        title=snapshot.title,
+        etag=None,
+        last_modified=None,
+        seen_links=snapshot.links,
+    )
+    await _schedule_if_overdue(services, chat)
+    text = await _followed_text(services, t, snapshot, keywords, added=result.added)
+    return AddOutcome(True, text)
+
+
+async def _schedule_if_overdue(services: Services, chat: ChatSettings) -> None:
+    """A chat that followed nothing may have a due time in the past: move it to its next slot."""
+    now = services.clock()
+    if chat.next_digest_at is not None and chat.next_digest_at <= now:
+        await services.store.update_chat(chat.chat_id, next_digest_at=following_slot(chat, now))
+
+
+async def _followed_text(
+    services: Services, t: Translator, snapshot: Snapshot, keywords: str, *, added: bool
+) -> str:
+    what = t.gettext("feed") if snapshot.kind == FEED else t.gettext("web page")
+    headline = (
+        t.gettext("Now following {title} ({what}).")
+        if added
+        else t.gettext("You already follow {title} ({what}); its keywords are updated.")
+    )
+    lines = [escape(headline).format(title=f"<b>{escape(snapshot.title)}</b>", what=escape(what))]
+    lines.append(
+        escape(
+            t.ngettext(
+                "It has {count} article now.",
+                "It has {count} articles now.",
+                len(snapshot.articles),
+            ).format(count=len(snapshot.articles))
+        )
+    )
+    if keywords:
+        lines.append(
+            escape(t.gettext("Only articles matching: {keywords}")).format(
+                keywords=f"<b>{escape(keywords)}</b>"
+            )
+        )
+    lines += await _newest_bullets(services, t, snapshot)
+    lines.append(escape(t.gettext("New articles come in your digests; /sources lists yours.")))
+    return "\n".join(lines)
+
+
+async def _newest_bullets(services: Services, t: Translator, snapshot: Snapshot) -> list[str]:
+    if not snapshot.articles:
+        return []
+    newest = max(
+        snapshot.articles,
+        key=lambda article: article.published.timestamp() if article.published else 0.0,
+    )
+    stored = await services.store.get_articles([newest.id])
+    if not stored:
+        return []
+    lines = [
+        "",
+        escape(t.gettext("Newest: {title}")).format(title=f"<b>{escape(newest.title)}</b>"),
+    ]
+    lines += [f"• {escape(bullet)}" for bullet in stored[0].digest.bullets[:MAX_NEWEST_BULLETS]]
+    return [*lines, ""]
+
+
+# -- /sources and removing ------------------------------------------------------------------
+
+
+def _health(t: Translator, follow: Follow) -> str:
+    source = follow.source
+    if source.paused:
+        return t.gettext("paused after failing: {error}").format(error=source.last_error or "?")
+    if source.last_error:
+        return t.gettext("last fetch failed: {error}").format(error=source.last_error)
+    if source.last_success_at:
+        return t.gettext("fetched {when} UTC").format(
+            when=source.last_success_at.strftime("%d %b %H:%M")
+        )
+    return t.gettext("not fetched yet")
+
+
+def sources_view(
+    services: Services, chat_id: int, t: Translator, follows: Sequence[Follow]
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not follows:
+        return escape(
+            t.gettext(
+                "This chat has no sources of its own. Send /add and a web address to follow one."
+            )
+        ), None
+    heading = t.gettext("Your sources")
+    lines = [f"<b>{escape(heading)}</b>"]
+    buttons = []
+    for index, follow in enumerate(follows, start=1):
+        source = follow.source
+        line = f"{index}. <b>{escape(source.title)}</b> — {escape(source.url)}"
+        if follow.keywords:
+            line += "\n   " + escape(
+                t.gettext("only: {keywords}").format(keywords=follow.keywords)
+            )
+        lines.append(line + "\n   " + escape(_health(t, follow)))
+        data = callbacks.encode(REMOVE, chat_id, str(source.id), key=services.callback_key)
+        label = t.gettext("Remove {number}").format(number=index)
+        buttons.append(InlineKeyboardButton(f"✖ {label}", callback_data=data))
+    lines.append(escape(t.gettext("/export sends them as an OPML file.")))
+    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    prepared = await _prepare(update, context)
+    if prepared is None:
+        return
+    services, chat, t = prepared
+    follows = await user_source_services(context).store.follows_of_chat(chat.chat_id)
+    text, keyboard = sources_view(services, chat.chat_id, t, follows)
+    await reply(update, text, keyboard=keyboard)
+
+
+async def remove_button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, button: callbacks.Callback
+) -> None:
+    query, chat = update.callback_query, update.effective_chat
+    assert query is not None and chat is not None
+    services = services_of(context)
+    stored_chat = await services.store.get_chat(chat.id)
+    t = translator(services, update, stored_chat)
+    if not await may_change_chat(update, context):
+        return
+    sources = user_source_services(context)
+    source_id = int(button.args[0]) if button.args and button.args[0].isdigit() else -1
+    removed = await sources.store.unfollow(chat.id, source_id)
+    await query.answer(
+        t.gettext("Removed {title}.").format(title=removed.title)
+        if removed
+        else t.gettext("That source was already removed.")
+    )
+    follows = await sources.store.follows_of_chat(chat.id)
+    text, keyboard = sources_view(services, chat.id, t, follows)
+    await edit_in_place(update, text, keyboard)
+
+
+# -- OPML ---------------------------------------------------------------------------------------
+
+
+async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    prepared = await _prepare(update, context)
+    if prepared is None:
+        return
+    _services, chat, t = prepared
+    follows = await user_source_services(context).store.follows_of_chat(chat.chat_id)
+    if not follows:
+        await reply(update, escape(t.gettext("There is nothing to export: /add a source first.")))
+        return
+    feeds = [OpmlFeed(follow.source.url, follow.source.title) for follow in follows]
+    document = write_opml(feeds, t.gettext("Sources of this chat"))
+    await context.bot.send_document(
+        chat.chat_id,
+        InputFile(document, filename="sources.opml"),
+        caption=t.ngettext(
+            "{count} source, for any feed reader.",
+            "{count} sources, for any feed reader.",
+            len(feeds),
+        ).format(count=len(feeds)),
+    )
+
+
+async def opml_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An .opml file sent to the bot: follow every feed in it, and say how each one went."""
+    message = update.effective_message
+    if message is None or message.document is None:
+        return
+    prepared = await _prepare(update, context)
+    if prepared is None:
+        return
+    _services, chat, t = prepared
+    if not await may_change_chat(update, context):
+        return
+    if (message.document.file_size or 0) > 1024 * 1024:
+        await reply(update, escape(t.gettext("That file is too large for a list of feeds.")))
+        return
+    data = bytes(await (await message.document.get_file()).download_as_bytearray())
+    try:
+        feeds = parse_opml(data)
+    except OpmlError as error:
+        await reply(
+            update, escape(t.gettext("Cannot read that OPML file: {reason}").format(reason=error))
+        )
+        return
+    await reply(update, await import_feeds(update, context, chat, t, feeds))
+
+
+async def import_feeds(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    chat: ChatSettings,
+    t: Translator,
+    feeds: Sequence[OpmlFeed],
+) -> str:
+    sources = user_source_services(context)
+    followed = {follow.source.url for follow in await sources.store.follows_of_chat(chat.chat_id)}
+    added, already, failed = [], [], []
+    for feed in feeds[:MAX_OPML_FEEDS_PER_FILE]:
+        if feed.url in followed:
+            already.append(feed.title or feed.url)
+            continue
+        outcome = await add_source(update, context, chat, t, feed.url)
+        if outcome.followed:
+            added.append(feed.title or feed.url)
+        else:
+            failed.append(f"{escape(feed.title or feed.url)}: {_first_line(outcome.text)}")
+    skipped = len(feeds) - min(len(feeds), MAX_OPML_FEEDS_PER_FILE)
+    return _import_report(t, added, already, failed, skipped)
+
+
+def _first_line(html_text: str) -> str:
+    return html_text.split("\n", 1)[0]
+
+
+def _import_report(
+    t: Translator, added: list[str], already: list[str], failed: list[str], skipped: int
+) -> str:
+    lines = [
+        escape(t.gettext("Added: {count}")).format(count=len(added)),
+        *(f"• {escape(name)}" for name in added),
+        escape(t.gettext("Already followed: {count}")).format(count=len(already)),
+        *(f"• {escape(name)}" for name in already),
+        escape(t.gettext("Failed: {count}")).format(count=len(failed)),
+        *(f"• {reason}" for reason in failed),  # reasons are HTML already
+    ]
+    if skipped:
+        lines.append(
+            escape(t.gettext("Left out {count} feeds over the limit of one file.")).format(
+                count=skipped
+            )
+        )
+    return "\n".join(lines)
+
+
+# -- for operators ------------------------------------------------------------------------------
+
+
+async def user_sources_stats(context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The /stats section on user sources: how many, how many follows, which fail (HTML)."""
+    sources = user_source_services(context)
+    if not sources.settings.enabled:
+        return "<b>User sources</b>: turned off"
+    count, follows, failing = await sources.store.counts()
+    lines = [f"<b>User sources</b>: {count}, followed {follows} times; {len(failing)} failing"]
+    for source in failing:
+        state = "paused" if source.paused else "failing"
+        since = source.failing_since.strftime("%Y-%m-%d %H:%M UTC") if source.failing_since else ""
+        lines.append(
+            f"• {escape(source.url)} — <i>{state} since {since}: "
+            f"{escape((source.last_error or '')[:200])}</i>"
+        )
+    return "\n".join(lines)
+
+
+# -- a bare URL in a private chat -------------------------------------------------------------
+
+
+async def bare_url(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A message that is just a web address: offer to follow it (the address stays in the
+    message, so the button needs no state)."""
+    message = update.effective_message
+    services = services_of(context)
+    if message is None or message.text is None or not services.settings.bot.user_sources.enabled:
+        return
+    chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
+    url = message.text.strip()
+    data = callbacks.encode(ADD, chat.chat_id, key=services.callback_key)
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t.gettext("➕ Add"), callback_data=data)]]
+    )
+    await reply(
+        update,
+        escape(t.gettext("Follow this address as a source?\n{url}")).format(url=escape(url)),
+        keyboard=keyboard,
+    )
+
+
+async def add_button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, button: callbacks.Callback
+) -> None:
+    query = update.callback_query
+    assert query is not None
+    services = services_of(context)
+    chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
+    text = query.message.text if query.message and hasattr(query.message, "text") else None
+    url = (text or "").strip().splitlines()[-1] if text else ""
+    await query.answer()
+    outcome = await add_source(update, context, chat, t, url)
+    await edit_in_place(update, outcome.text)
+
+
+URL_ONLY = filters.Regex(r"^\s*https?://\S+\s*$")
+
+HANDLERS = [
+    CommandHandler("add", add_command),
+    CommandHandler("sources", sources_command),
+    CommandHandler("export", export_command),
+    MessageHandler(filters.Document.FileExtension("opml"), opml_document),
+    MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & URL_ONLY, bare_url),
+]
+BUTTONS = {REMOVE: remove_button, ADD: add_button}
