@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, true, update
+from sqlalchemy import BigInteger, Connection, and_, func, insert, select, true, update
+from sqlalchemy.dialects import postgresql
 
 from bot.store.engine import chunked
 from bot.store.schema import OUTBOX_PENDING, chat_digests, chats, deliveries, outbox
@@ -197,14 +198,16 @@ def claim_messages(
         # Concurrent claimers see the same first candidates: look a few pages ahead, so that
         # skipping the chats another one is locking still leaves a page to take.
         window = list(conn.scalars(candidates.limit(_CLAIM_LOOKAHEAD * chat_limit)))
+        # The oldest due chats first (the window's order), as on SQLite; lock only what it takes.
+        position = func.array_position(postgresql.array(window, type_=BigInteger), chats.c.chat_id)
         locking = (
             select(chats.c.chat_id)
             .where(chats.c.chat_id.in_(window))
+            .order_by(position)
+            .limit(chat_limit)
             .with_for_update(skip_locked=True, key_share=True)
         )
-        locked = set(conn.scalars(locking))
-        # The oldest due chats first, as on SQLite; the rest of the window is free at commit.
-        chat_ids = [chat_id for chat_id in window if chat_id in locked][:chat_limit]
+        chat_ids = list(conn.scalars(locking))
     if not chat_ids:
         return []
     # Re-checked under the row locks: a claim committed meanwhile by another sender wins.
