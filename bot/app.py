@@ -37,6 +37,7 @@ from bot.ingest import ingest_due, store_new_articles
 from bot.ratelimit import BULK, PacingRateLimiter, TelegramRateLimiter, configured_limits
 from bot.replicas import Coordinator
 from bot.rerank import rerank_in_background
+from bot.retention import prune_store
 from bot.rounds import digest_round
 from bot.services import SERVICES_KEY, Services, callback_key, get_services
 from bot.store import AsyncStore, Store, StoreUnavailable
@@ -75,6 +76,7 @@ class Timing:
     poll_seconds: float = 60.0
     first_round_seconds: float = 5.0
     first_poll_seconds: float = 1.0
+    first_retention_seconds: float = 120.0
     clock: Callable[[], datetime] = utc_now
 
 
@@ -227,6 +229,12 @@ async def _post_init(application: Application) -> None:
             "poll-user-sources",
         ),
         (digest_round_job, timing.round_seconds, timing.first_round_seconds, "digest-round"),
+        (
+            retention_job,
+            services.settings.bot.retention.every_hours * 3600,
+            timing.first_retention_seconds,
+            "retention",
+        ),
     ):
         repeat(job_queue, callback, interval, first, name)
 
@@ -345,6 +353,13 @@ async def poll_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     reports = await ingest_due(services, services.clock())
     if any(report.added for report in reports):
         await digest_round(services, services.clock())
+
+
+async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = get_services(context)
+    if not leads(services):
+        return  # one replica prunes
+    await prune_store(services.store, services.settings.bot.retention, services.clock())
 
 
 async def poll_user_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:

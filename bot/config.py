@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
 
@@ -28,6 +28,16 @@ SETUP_HELP = (
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long stored data is kept (days) and how often the pruning job runs (hours)."""
+
+    articles_days: int = 30
+    deliveries_days: int = 14
+    sent_messages_days: int = 3
+    every_hours: int = 6
+
+
+@dataclass(frozen=True)
 class BotSettings:
     database_url: str
     admins: frozenset[int]
@@ -39,6 +49,7 @@ class BotSettings:
     messages_per_second: float = 30.0
     group_messages_per_minute: int = 20
     base_url: str | None = None
+    retention: Retention = Retention()
     user_sources: UserSourceSettings = field(default_factory=UserSourceSettings)
     # Several replicas (PostgreSQL only): see bot.replicas and the README.
     takeover_seconds: float = 15.0
@@ -107,9 +118,43 @@ def _bot_settings(section: Section, base: Path, environ: Mapping[str, str]) -> B
             "paid_messages_per_second", float, 1000.0, check=_range(1, 1000)
         ),
     )
-    for part in (section, digest, search, delivery, telegram, replicas, redis):
+    retention = section.section("retention")
+    settings = replace(settings, retention=_retention(retention, settings.lookback_days))
+    for part in (section, digest, search, delivery, telegram, retention, replicas, redis):
         part.reject_unknown()
     return settings
+
+
+def _retention(section: Section, lookback_days: int) -> Retention:
+    """At most once needs the deliveries (and articles) of the whole look-back window."""
+
+    def at_least_lookback(value: int) -> str | None:
+        if value < lookback_days:
+            return (
+                f"must be at least digest.lookback_days ({lookback_days}): a chat must not be "
+                "given an article of the look-back window twice"
+            )
+        return None if value <= 3650 else "must be at most 3650"
+
+    defaults = Retention()
+    return Retention(
+        articles_days=section.get(
+            "articles_days",
+            int,
+            max(defaults.articles_days, lookback_days),
+            check=at_least_lookback,
+        ),
+        deliveries_days=section.get(
+            "deliveries_days",
+            int,
+            max(defaults.deliveries_days, lookback_days),
+            check=at_least_lookback,
+        ),
+        sent_messages_days=section.get(
+            "sent_messages_days", int, defaults.sent_messages_days, check=_range(1, 3650)
+        ),
+        every_hours=section.get("every_hours", int, defaults.every_hours, check=_range(1, 168)),
+    )
 
 
 def bot_api_base_url(url: str | None) -> str | None:

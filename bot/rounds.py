@@ -19,16 +19,16 @@ from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
+from bot.candidates import Candidates
 from bot.render import DigestEntry, render_digest
 from bot.schedule import next_digest_at
-from bot.selection import articles_for_chat, topics_of
+from bot.selection import choose_articles, topics_of
 from bot.services import Services
-from bot.store import AsyncStore, ChatSettings, StoredArticle, Subscription
+from bot.store import AsyncStore, ChatSettings, QueuedDigest, StoredArticle, Subscription
 
 logger = logging.getLogger(__name__)
 
 ROUND_BATCH = 500
-CANDIDATE_LIMIT = 1000
 # An on-demand digest is sent by its handler; the background sender leaves it alone this long.
 DIRECT_SEND_GRACE = timedelta(minutes=2)
 
@@ -67,25 +67,21 @@ def following_slot(chat: ChatSettings, now: datetime) -> datetime | None:
     return next_digest_at(chat.frequency, chat.digest_time, chat.timezone, chat.weekday, now)
 
 
-async def candidate_pool(services: Services, now: datetime) -> list[StoredArticle]:
-    """The articles a digest may draw from: the newest within the look-back window."""
-    since = now - timedelta(days=services.settings.bot.lookback_days)
-    return await services.store.recent_articles(since, CANDIDATE_LIMIT)
-
-
 async def digest_round(services: Services, now: datetime) -> RoundReport:
     """Queue the digest of every chat that is due at `now`. Serialised by the round lock."""
     async with services.round_lock:
         due = await services.store.due_chats(now)
         if not due:
             return RoundReport(0, 0, 0, 0)
-        pool = await candidate_pool(services, now)
-        services.texts.forget_except({stored.article.id for stored in pool})
+        candidates = Candidates(services, now)
         queued = empty = conflicts = 0
         for start in range(0, len(due), ROUND_BATCH):
-            counts = await _queue_batch(services, due[start : start + ROUND_BATCH], pool, now)
+            counts = await _queue_batch(
+                services, due[start : start + ROUND_BATCH], candidates, now
+            )
             queued, empty, conflicts = queued + counts[0], empty + counts[1], conflicts + counts[2]
             await asyncio.sleep(0)  # let command handlers in between batches
+        candidates.forget_other_texts()
         services.wake_delivery.set()
         report = RoundReport(len(due), queued, empty, conflicts)
         logger.info("digest round: %s", report)
@@ -102,31 +98,59 @@ class ChatPlan:
     following: datetime | None
 
 
-def plan_batch(
+async def plan_chats(
     services: Services,
     chats: Sequence[ChatSettings],
     subscriptions: dict[int, list[Subscription]],
-    delivered: dict[int, set[str]],
-    pool: Sequence[StoredArticle],
+    candidates: Candidates,
     now: datetime,
 ) -> list[ChatPlan]:
-    """Matching and rendering for a batch of chats: pure CPU work, run in a worker thread."""
+    """Choose each chat's articles (per subscription, not yet given) and render its digest."""
+    chat_ids = [chat.chat_id for chat in chats]
+    matches = await candidates.matches_for(s for subs in subscriptions.values() for s in subs)
+    delivered = await services.store.delivered_in_window(chat_ids, candidates.since)
+    limit = services.settings.bot.digest_max_articles
+    chosen = {
+        chat_id: choose_articles(
+            subscriptions.get(chat_id, []), matches, candidates.rank, delivered[chat_id], limit
+        )
+        for chat_id in chat_ids
+    }
+    stored = await candidates.articles(i for ids in chosen.values() for i in ids)
+    # Rendering thousands of digests is seconds of CPU: keep it off the event loop.
+    return await asyncio.to_thread(
+        render_plans, services, chats, subscriptions, chosen, stored, now
+    )
+
+
+def render_plans(
+    services: Services,
+    chats: Sequence[ChatSettings],
+    subscriptions: dict[int, list[Subscription]],
+    chosen: dict[int, list[str]],
+    stored: dict[str, StoredArticle],
+    now: datetime,
+) -> list[ChatPlan]:
+    """Pure CPU work: chats that get the same digest (same articles, bullet count, topics,
+    zone) share one rendering."""
+    rendered: dict[tuple[object, ...], list[str]] = {}
     plans = []
     for chat in chats:
         subs = subscriptions.get(chat.chat_id, [])
-        chosen = articles_for_chat(
-            subs,
-            pool,
-            delivered.get(chat.chat_id, set()),
-            services.texts,
-            services.settings.bot.digest_max_articles,
+        articles = [stored[i] for i in chosen[chat.chat_id] if i in stored]
+        key = (
+            tuple(a.article.id for a in articles),
+            chat.bullets,
+            chat.timezone,
+            tuple(topics_of(subs)),
         )
-        messages = digest_messages(services, chat, chosen, subs, now) if chosen else []
+        if articles and key not in rendered:
+            rendered[key] = digest_messages(services, chat, articles, subs, now)
         plans.append(
             ChatPlan(
                 chat,
-                tuple(stored.article.id for stored in chosen),
-                tuple(messages),
+                tuple(a.article.id for a in articles),
+                tuple(rendered.get(key, [])) if articles else (),
                 following_slot(chat, now),
             )
         )
@@ -134,35 +158,29 @@ def plan_batch(
 
 
 async def _queue_batch(
-    services: Services, chats: Sequence[ChatSettings], pool: Sequence[StoredArticle], now: datetime
+    services: Services, chats: Sequence[ChatSettings], candidates: Candidates, now: datetime
 ) -> tuple[int, int, int]:
     store = services.store
-    chat_ids = [chat.chat_id for chat in chats]
-    subscriptions = await store.subscriptions_for(chat_ids)
-    delivered = await store.delivered_article_ids(chat_ids, [s.article.id for s in pool])
-    # Rendering thousands of digests is seconds of CPU: keep it off the event loop.
-    plans = await asyncio.to_thread(
-        plan_batch, services, chats, subscriptions, delivered, pool, now
+    subscriptions = await store.subscriptions_for([chat.chat_id for chat in chats])
+    plans = await plan_chats(services, chats, subscriptions, candidates, now)
+    # One transaction for the batch; each chat is still recorded all or nothing.
+    recorded = await store.enqueue_digests(
+        [
+            QueuedDigest(
+                plan.chat.chat_id,
+                plan.article_ids,
+                plan.messages,
+                plan.chat.link_preview,
+                plan.following,
+            )
+            for plan in plans
+        ],
+        now,
     )
-    queued = empty = conflicts = 0
-    for plan in plans:
-        if not plan.article_ids:
-            await store.advance_schedule(plan.chat.chat_id, plan.following, now)
-            empty += 1
-            continue
-        digest_id = await store.enqueue_digest(
-            plan.chat.chat_id,
-            plan.article_ids,
-            plan.messages,
-            plan.chat.link_preview,
-            now,
-            plan.following,
-        )
-        if digest_id is None:
-            conflicts += 1  # another round or /digest took these articles; next round retries
-        else:
-            queued += 1
-    return queued, empty, conflicts
+    empty = sum(1 for plan in plans if not plan.article_ids)
+    queued = sum(1 for digest_id in recorded.values() if digest_id is not None)
+    # A conflict: another round or /digest took these articles; the next round retries.
+    return queued, empty, len(plans) - queued - empty
 
 
 async def send_now(

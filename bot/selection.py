@@ -1,15 +1,24 @@
-"""Which stored articles a chat should get: pure logic over subscriptions and article texts."""
+"""Which stored articles a chat should get: pure logic over per-subscription candidate lists.
+
+A round (or /digest) finds, for each subscription, the ids of the matching articles in the
+look-back window, newest first: a topic's from the `article_topics` index, a keyword query's by
+matching the window's tokenised texts. A chat then gets the newest `limit` of the union of its
+subscriptions' lists that it was not given before, so a large source can no longer crowd a
+small one out of a fixed global pool.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+import heapq
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from bot.store import StoredArticle, Subscription
+from bot.store import Subscription
 from bot.store.values import SOURCE_KIND
 from summaries.digest import language_of
 from summaries.matching import KeywordQuery, QueryError, TokenisedText
+from summaries.models import Article
 
 TOPIC = "topic"
 KEYWORDS = "keywords"
@@ -18,43 +27,34 @@ SOURCE = SOURCE_KIND
 
 @dataclass
 class ArticleTexts:
-    """Tokenised article texts, computed once per article and shared by every chat's match."""
+    """Tokenised article texts, computed once per article and shared by every keyword match."""
 
     _texts: dict[str, TokenisedText] = field(default_factory=dict)
 
-    def of(self, stored: StoredArticle) -> TokenisedText:
-        article = stored.article
-        text = self._texts.get(article.id)
-        if text is None:
-            text = TokenisedText.of(article.title, article.text, language_of(article))
-            self._texts[article.id] = text
-        return text
+    def add(self, article: Article) -> None:
+        if article.id not in self._texts:
+            language = language_of(article)
+            self._texts[article.id] = TokenisedText.of(article.title, article.text, language)
+
+    def add_all(self, rows: Iterable[tuple[str, str, Sequence[str], str]]) -> None:
+        """(id, title, paragraphs, language) rows (language "" when unknown); CPU-bound, so
+        callers run it in a worker thread."""
+        for article_id, title, paragraphs, language in rows:
+            self.add(Article(article_id, "", title, tuple(paragraphs), language=language))
+
+    def get(self, article_id: str) -> TokenisedText | None:
+        return self._texts.get(article_id)
+
+    def missing(self, ids: Iterable[str]) -> list[str]:
+        return [article_id for article_id in ids if article_id not in self._texts]
 
     def forget_except(self, keep: Collection[str]) -> None:
         for article_id in [key for key in self._texts if key not in keep]:
-            del self._texts[article_id]
-
-
-def subscription_matches(
-    subscription: Subscription, stored: StoredArticle, texts: ArticleTexts
-) -> bool:
-    if subscription.kind == TOPIC:
-        return subscription.value in stored.digest.topics
-    if subscription.kind == SOURCE:
-        # A chat's own source: every article of it, or those matching its keywords.
-        url, _, keywords = subscription.value.partition(" ")
-        if stored.article.source != url:
-            return False
-        if not keywords:
-            return True
-        query = _parsed_query(keywords)
-        return query is not None and query.matches(texts.of(stored))
-    query = _parsed_query(subscription.value)
-    return query is not None and query.matches(texts.of(stored))
+            self._texts.pop(article_id, None)
 
 
 @lru_cache(maxsize=4096)
-def _parsed_query(text: str) -> KeywordQuery | None:
+def parsed_query(text: str) -> KeywordQuery | None:
     # Stored subscriptions were valid when made; a rule change must not break a whole round.
     try:
         return KeywordQuery.parse(text)
@@ -62,26 +62,52 @@ def _parsed_query(text: str) -> KeywordQuery | None:
         return None
 
 
-def articles_for_chat(
-    subscriptions: Sequence[Subscription],
-    candidates: Iterable[StoredArticle],
-    already_sent: Collection[str],
-    texts: ArticleTexts,
-    limit: int,
-) -> list[StoredArticle]:
-    """The newest `limit` candidates that match any subscription and were not sent before.
+def keyword_matches(
+    queries: Iterable[str], window: Sequence[str], texts: ArticleTexts
+) -> dict[str, list[str]]:
+    """For each keyword query, the ids in `window` (kept in its order) whose text matches it.
 
-    Candidates come newest first; the result is too.
+    CPU-bound: callers run it in a worker thread. An id without a text does not match.
     """
-    chosen: list[StoredArticle] = []
-    for stored in candidates:
+    found: dict[str, list[str]] = {}
+    for query_text in dict.fromkeys(queries):
+        query = parsed_query(query_text)
+        found[query_text] = []
+        if query is None:
+            continue
+        for article_id in window:
+            text = texts.get(article_id)
+            if text is not None and query.matches(text):
+                found[query_text].append(article_id)
+    return found
+
+
+def choose_articles(
+    subscriptions: Sequence[Subscription],
+    matches: Mapping[Subscription, Sequence[str]],
+    rank: Mapping[str, int],
+    already_sent: Collection[str],
+    limit: int,
+) -> list[str]:
+    """The newest `limit` article ids matching any subscription and not sent before.
+
+    Each list in `matches` is newest first; `rank` orders ids across lists (0 is the newest;
+    an id stored after the ranks were taken counts as newer still).
+    """
+    streams = [matches.get(sub, ()) for sub in dict.fromkeys(subscriptions)]
+    chosen: list[str] = []
+    for article_id in heapq.merge(*streams, key=lambda key: rank.get(key, -1)):
         if len(chosen) >= limit:
             break
-        if stored.article.id in already_sent or not stored.digest.bullets:
-            continue
-        if any(subscription_matches(sub, stored, texts) for sub in subscriptions):
-            chosen.append(stored)
+        if article_id not in already_sent and article_id not in chosen:
+            chosen.append(article_id)
     return chosen
+
+
+def source_parts(value: str) -> tuple[str, str]:
+    """A source subscription's URL and its optional keyword query ("" for every article)."""
+    url, _, keywords = value.partition(" ")
+    return url, keywords
 
 
 def topics_of(subscriptions: Iterable[Subscription]) -> list[str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["clean_sentence", "clean_sentences", "is_boilerplate"]
+__all__ = ["clean_sentence", "clean_sentences", "is_boilerplate", "is_fragment"]
 
 _MONTHS = (
     "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
@@ -108,6 +108,33 @@ _PROMPT = re.compile(
     r")",
     re.IGNORECASE,
 )
+# A staff credit on its own: "Daily Mail Reporter .", "MailOnline Reporter", "By . Associated
+# Press ." (a capitalised desk name, then the role, nothing else).
+_STAFF_CREDIT = re.compile(
+    r"^\W*(?:by\W+)?(?:[A-Z][\w'’.-]*\s+){0,4}"
+    r"(?:reporters?|correspondents?|staff(?:\s+writers?)?|writers?|editor)\W*$",
+    re.IGNORECASE,
+)
+_AGENCY_ONLY = re.compile(
+    r"^\W*(?:by\W+)?(?:associated\s+press|reuters|afp|press\s+association|pa|ap)\W*$",
+    re.IGNORECASE,
+)
+# Stand-alone picture captions and prompts of tabloid pages: "Scroll down for video",
+# "Pictured: the scene on Monday", "Above: ...", "Left to right: ...".
+_CAPTION = re.compile(
+    r"^\W*(?:scroll\s+down\s+for\s+(?:video|more)|"
+    r"(?:pictured|above|below|left|right|top|bottom|inset|left\s+to\s+right)\s*:)",
+    re.IGNORECASE,
+)
+# A fragment of a sentence broken inside a name: it opens with the tail of a company name, a
+# generic word and a legal suffix ("Technology Co., Ltd., Zhejiang University ..."), which no
+# name starts with, or with the suffix itself.
+_NAME_TAIL_START = re.compile(
+    r"^(?:(?:Technology|Technologies|Group|Holdings?|Industr(?:y|ies)|Development|Investment|"
+    r"Sciences?|Engineering|Equipment|Pharmaceuticals?|Materials|Electronics|Trading|"
+    r"Networks?|Systems|Services|Intelligence)\s+)?(?:Co|Ltd|Inc|Corp|LLC|PLC)\.?,"
+)
+_LOWER_START = re.compile(r"^[\"'“‘(\[]*[^\W\d_A-Z](?![\w'’-]*[A-Z])")
 # The same furniture in Chinese pages: "责任编辑：王明", "来源：新华社", "原标题：...", "（完）".
 _ZH_LABELLED = re.compile(
     r"^[\W_]*(?:责任编辑|编辑|来源|记者|通讯员|摄影|摄|图片来源|图源|原标题|作者|校对|审核|"
@@ -127,16 +154,18 @@ def _is_timestamp(sentence: str) -> bool:
     if not labelled and not _HAS_DATE_OR_TIME.search(sentence):
         return False
     rest = sentence[labelled.end() :] if labelled else sentence
-    if labelled and not rest.strip():
-        return len(sentence.split()) <= 3  # a bare "Updated" or "Release time:"
+    if labelled and not _LETTER.search(rest) and not re.search(r"\d", rest):
+        return len(sentence.split()) <= 3  # a bare "Updated", "PUBLISHED: ." or "Release time:"
     return _DATE_TIME_PIECE.sub("", rest).strip() == "" and bool(_HAS_DATE_OR_TIME.search(rest))
 
 
 def _is_byline(text: str) -> bool:
+    if re.fullmatch(r"\W*by\W*", text, re.IGNORECASE):
+        return True  # "By ." : a byline whose name the page put elsewhere
     label = _BYLINE_LABEL.match(text)
     if not label:
         return False
-    names = [word for word in _BYLINE_SEPARATORS.split(text[label.end() :].rstrip(".")) if word]
+    names = [word for word in _BYLINE_SEPARATORS.split(text[label.end() :].rstrip(". ")) if word]
     return 0 < len(names) <= 10 and all(
         word[0].isupper() or word.lower() in _BYLINE_GLUE for word in names
     )
@@ -168,6 +197,9 @@ def is_boilerplate(sentence: str) -> bool:
         or _BBC_CAPTION.match(text)
         or (_PROMPT.match(text) and len(text.split()) <= _MAX_PROMPT_WORDS)
         or _is_dateline_only(text)
+        or _STAFF_CREDIT.match(text)
+        or _AGENCY_ONLY.match(text)
+        or (_CAPTION.match(text) and len(text.split()) <= _MAX_PROMPT_WORDS)
         or _is_chinese_furniture(text)
     )
 
@@ -176,6 +208,16 @@ def _is_chinese_furniture(text: str) -> bool:
     if _ZH_END_MARK.match(text):
         return True
     return bool(_ZH_LABELLED.match(text)) and len(text) <= _MAX_ZH_LABELLED_CHARS
+
+
+def is_fragment(sentence: str) -> bool:
+    """Whether a sentence is a piece of one rather than a whole: it starts in lower case (in a
+    script that has case) or with the tail of a name ("Technology Co., Ltd., Zhejiang ...").
+
+    Fragments stay in the article (they still carry its words) but the ranker demotes them.
+    """
+    text = sentence.strip()
+    return bool(_LOWER_START.match(text) or _NAME_TAIL_START.match(text))
 
 
 def clean_sentence(sentence: str) -> str:

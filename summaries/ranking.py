@@ -5,14 +5,14 @@ SumBasic, KL, Reduction and Edmundson (fed our own sentences through `SumyTokeni
 English stemmer and stop words, so sumy never touches NLTK data), ``lead`` (the first k), and
 ``default``, the project's own method:
 
-**Default: content-overlap centrality over surface forms.** A sentence that shares many
+**Default: a small linear model over sentence features** (`summaries.ranker`, weights in
+``summaries/data/ranker.json``, chosen by ``benchmarks/train_ranker.py``). Its main signal is
+content-overlap centrality over surface forms, computed here: a sentence that shares many
 content words with the rest of the article restates its main subject and carries its key
-facts; that is the idea behind TextRank and Reduction, and on news it is the strongest single
-signal we measured. Our sentence weight is Reduction's degree centrality,
+facts. The weight is Reduction's degree centrality,
 ``score(i) = sum over j != i of overlap(i, j) / (log |i| + log |j|)``, where ``overlap`` counts
-shared tokens with multiplicity. The log-length normalisation favours informative, longer
-sentences without letting length alone win. Three choices make it better than sumy's
-Reduction, each a matter of what counts as a "content word":
+shared tokens with multiplicity. Three choices make it better than sumy's Reduction, each a
+matter of what counts as a "content word":
 
 1. Only closed-class function words (articles, pronouns, prepositions, auxiliaries) are
    stop words. sumy's 580-word list also drops reporting and content words ("said", "new",
@@ -23,13 +23,11 @@ Reduction, each a matter of what counts as a "content word":
    words that differ in meaning ("university"/"universe", "experiment"/"experience",
    "market"/"marketing"), which blurs the overlap graph.
 
-Measured on bbc-dev (50 articles, our splitter, ROUGE-2 F1 x100 at k=3/k=5, see benchmarks/):
-sumy Reduction 60.2/69.7; with the function-word list and numbers 61.6/75.7; then Snowball
-stems 61.4/72.0 against plural folding 62.6/75.1 (the default). Signals we tried and left
-out because they did not help there: title overlap, a position prior, PageRank over the same
-graph, MMR redundancy penalties, bigram overlap and BM25 weighting. The digest removes
-near-duplicate sentences before ranking instead. Ties go to the earlier sentence. Cost: one
-count-matrix product, well under a millisecond for a typical article.
+Measured on bbc-dev (ROUGE-2 F1 x100 at k=3/k=5): sumy Reduction 60.2/69.7; centrality alone
+62.6/75.1. On news with human summaries centrality alone loses to lead-3, so the model adds a
+position prior, headline overlap and penalties for fragments, questions and quotations; see
+the README for the cross-validated figures. Ties go to the earlier sentence. Cost: one
+count-matrix product per article, well under a millisecond for a typical one.
 """
 
 from __future__ import annotations
@@ -39,18 +37,25 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from summaries import language as languages
 from summaries.models import ALGORITHMS, SUMY_ALGORITHMS
 from summaries.sentences import SumyTokenizer
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from summaries.ranker import LinearRanker
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "SUMY_ALGORITHMS",
+    "centrality_matrix",
     "centrality_scores",
     "content_tokens",
+    "rank_order",
     "rank_sentences",
     "stemmer",
     "stop_words",
@@ -99,17 +104,40 @@ def rank_sentences(
         raise ValueError(f"the number of sentences to choose must be at least 1, got {k}")
     if len(sentences) <= k:
         return list(range(len(sentences)))
+    ranked = rank_order(sentences, algorithm, title, language=language)
+    return sorted(index for index, _score in ranked[:k])
+
+
+def rank_order(
+    sentences: Sequence[str],
+    algorithm: str = "default",
+    title: str = "",
+    *,
+    language: str = "en",
+    model: LinearRanker | None = None,
+) -> list[tuple[int, float]]:
+    """Every sentence as (index, score), best first: the choice for any k is the first k.
+
+    ``default`` scores with `model` (the shipped weights when None); ``lead`` scores by
+    position; sumy's algorithms give their own ratings. On a tie the earlier sentence wins
+    (news puts the point first; sumy's sort is stable too). Raises ValueError for an unknown
+    algorithm.
+    """
+    if algorithm not in ALGORITHMS:
+        raise ValueError(
+            f"unknown summarisation algorithm {algorithm!r}; valid: {', '.join(ALGORITHMS)}"
+        )
+    if algorithm in SUMY_ALGORITHMS:
+        return _sumy_order(sentences, algorithm, title, language)
     if algorithm == "lead":
-        return list(range(k))
-    if algorithm == "default":
-        return _top_k(centrality_scores(sentences, language), k)
-    return _rank_with_sumy(sentences, k, algorithm, title, language)
+        scores = [-float(index) for index in range(len(sentences))]
+    else:
+        from summaries.ranker import default_model, sentence_features
 
-
-def _top_k(scores: Sequence[float], k: int) -> list[int]:
-    # Highest score first; on a tie the earlier sentence wins (news puts the point first).
+        ranker = model or default_model()
+        scores = ranker.scores(sentence_features(sentences, title, language))
     order = sorted(range(len(scores)), key=lambda index: (-scores[index], index))
-    return sorted(order[:k])
+    return [(index, scores[index]) for index in order]
 
 
 def content_tokens(sentence: str, language: str = "en") -> list[str]:
@@ -133,6 +161,11 @@ def _content_tokens(sentence: str, language: str) -> tuple[str, ...]:
 
 def centrality_scores(sentences: Sequence[str], language: str = "en") -> list[float]:
     """Each sentence's summed, length-normalised content overlap with every other sentence."""
+    return [float(score) for score in centrality_matrix(sentences, language).sum(axis=1)]
+
+
+def centrality_matrix(sentences: Sequence[str], language: str = "en") -> np.ndarray:
+    """overlap(i, j) / (log |i| + log |j|) for every pair of sentences, 0 on the diagonal."""
     import numpy as np  # deferred: only the default ranker needs it
 
     token_lists = [_content_tokens(sentence, language) for sentence in sentences]
@@ -141,7 +174,7 @@ def centrality_scores(sentences: Sequence[str], language: str = "en") -> list[fl
         for token in tokens:
             vocabulary.setdefault(token, len(vocabulary))
     if not vocabulary:
-        return [0.0] * len(sentences)
+        return np.zeros((len(sentences), len(sentences)))
     counts = np.zeros((len(sentences), len(vocabulary)))
     for row, tokens in enumerate(token_lists):
         for token in tokens:
@@ -151,8 +184,8 @@ def centrality_scores(sentences: Sequence[str], language: str = "en") -> list[fl
     log_lengths = np.log(np.maximum(counts.sum(axis=1), 1.0))
     norm = log_lengths[:, None] + log_lengths[None, :]
     # Two one-word sentences have norm 0: count their overlap as is (as TextRank does).
-    weights = np.divide(overlap, norm, out=overlap.copy(), where=norm > 0)
-    return [float(score) for score in weights.sum(axis=1)]
+    weights: np.ndarray = np.divide(overlap, norm, out=overlap.copy(), where=norm > 0)
+    return weights
 
 
 def _fold_plural(token: str) -> str:
@@ -196,20 +229,36 @@ def stop_words(language: str = "en") -> frozenset[str]:
     return languages.stop_words(language)
 
 
-def _rank_with_sumy(
-    sentences: Sequence[str], k: int, algorithm: str, title: str, language: str
-) -> list[int]:
+def _sumy_order(
+    sentences: Sequence[str], algorithm: str, title: str, language: str
+) -> list[tuple[int, float]]:
+    """sumy's ratings of every sentence, best first, from one call of the summarizer.
+
+    Every sumy summarizer rates all sentences independently of the count asked for, sorts them
+    by rating (a stable sort) and applies the count to that list, which may be a callable: ours
+    keeps the whole list. So its choice for k sentences is always the first k of this order.
+    """
     from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
 
+    if not sentences:
+        return []
     tokenizer = SumyTokenizer(language)
     body = [Sentence(text, tokenizer) for text in sentences]
     heading = [Sentence(title, tokenizer, is_heading=True)] if title.strip() else []
     document = ObjectDocumentModel([Paragraph(heading + body)])
     summarizer = _make_summarizer(algorithm, language, title, sentences, tokenizer)
-    chosen = summarizer(document, k)
+    rated: list[Any] = []
+
+    def keep_all(infos: list[Any]) -> list[Any]:
+        rated.extend(infos)
+        return infos
+
+    summarizer(document, keep_all)
+    if not rated:  # LSA and TextRank return nothing for an article without words
+        return [(index, 0.0) for index in range(len(sentences))]
     # sumy's Sentence compares by text; map back by identity so duplicates stay distinct.
     index_of = {id(sentence): index for index, sentence in enumerate(body)}
-    return sorted(index_of[id(sentence)] for sentence in chosen)
+    return [(index_of[id(info.sentence)], float(info.rating)) for info in rated]
 
 
 def _make_summarizer(

@@ -9,6 +9,7 @@ from functools import partial
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
+from bot.candidates import Candidates
 from bot.handlers.common import (
     argument_text,
     ensure_chat,
@@ -20,7 +21,7 @@ from bot.handlers.common import (
 from bot.handlers.subscriptions import resolve_subscription
 from bot.parsing import UsageError
 from bot.render import escape
-from bot.rounds import candidate_pool, digest_messages, plan_batch, send_now
+from bot.rounds import digest_messages, plan_chats, send_now
 from bot.selection import TOPIC
 from bot.services import Services
 from bot.store import ChatSettings, Subscription
@@ -60,12 +61,8 @@ async def send_unsent_digest(
 ) -> None:
     """The articles matching `subscriptions` this chat has not had, recorded then sent now."""
     now = services.clock()
-    pool = await candidate_pool(services, now)
-    delivered = await services.store.delivered_article_ids(
-        [chat.chat_id], [stored.article.id for stored in pool]
-    )
     wanted = {chat.chat_id: list(subscriptions)}
-    [plan] = plan_batch(services, [chat], wanted, delivered, pool, now)
+    [plan] = await plan_chats(services, [chat], wanted, Candidates(services, now), now)
     if not plan.article_ids:
         t = services.catalogs.pick(chat.language, None)
         await context.bot.send_message(
@@ -82,8 +79,11 @@ async def topic_command(
     services = services_of(context)
     chat = await ensure_chat(update, services)
     t = translator(services, update, chat)
-    pool = await candidate_pool(services, services.clock())
-    latest = [stored for stored in pool if topic.name in stored.digest.topics]
+    candidates = Candidates(services, services.clock())
+    subscription = Subscription(TOPIC, topic.name)
+    ids = (await candidates.matches_for([subscription]))[subscription][:TOPIC_COMMAND_ARTICLES]
+    found = await candidates.articles(ids)
+    latest = [found[article_id] for article_id in ids if article_id in found]
     if not latest:
         days = services.settings.bot.lookback_days
         text = t.ngettext(
@@ -96,8 +96,8 @@ async def topic_command(
     messages = digest_messages(
         services,
         chat,
-        latest[:TOPIC_COMMAND_ARTICLES],
-        [Subscription(TOPIC, topic.name)],
+        latest,
+        [subscription],
         services.clock(),
         title=t.gettext("Latest: {topic}").format(topic=topic.title),
     )

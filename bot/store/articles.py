@@ -7,11 +7,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 
 from bot.store.engine import chunked, insert_ignore
-from bot.store.schema import articles
+from bot.store.schema import article_topics, articles
 from bot.store.values import StoredArticle
 from summaries.models import Article, Digest
 from summaries.sanitize import sanitize_optional, sanitize_text
@@ -19,6 +19,8 @@ from summaries.sanitize import sanitize_optional, sanitize_text
 logger = logging.getLogger(__name__)
 
 _IN_CHUNK = 500
+# (id, title, paragraphs, language): what keyword matching needs of an article.
+ArticleText = tuple[str, str, tuple[str, ...], str]
 
 
 def _clean(texts: tuple[str, ...]) -> tuple[str, ...]:
@@ -113,6 +115,7 @@ def add_articles(
         try:
             with conn.begin_nested():
                 if conn.execute(statement).first() is not None:
+                    _index_topics(conn, [(article_id, digest.topics, fetched_at)])
                     also(conn, article_id)
                     inserted.append(article_id)
         except _ROW_ERRORS as exc:
@@ -137,16 +140,29 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(original).__name__
 
 
+def _index_topics(
+    conn: Connection, items: Sequence[tuple[str, tuple[str, ...], datetime]]
+) -> None:
+    """File (article id, topics, fetched_at) under their topics in `article_topics`."""
+    rows = [
+        {"article_id": article_id, "topic": topic, "fetched_at": fetched_at}
+        for article_id, topics, fetched_at in items
+        for topic in dict.fromkeys(topics)
+    ]
+    if rows:
+        conn.execute(insert(article_topics), rows)
+
+
+# The order digests list articles in: newest fetch first, then newest publication.
+NEWEST_FIRST = (
+    articles.c.fetched_at.desc(),
+    articles.c.published.desc().nulls_last(),
+    articles.c.id,
+)
+
+
 def recent_articles(conn: Connection, since: datetime | None, limit: int) -> list[StoredArticle]:
-    query = (
-        select(articles)
-        .order_by(
-            articles.c.fetched_at.desc(),
-            articles.c.published.desc().nulls_last(),
-            articles.c.id,
-        )
-        .limit(limit)
-    )
+    query = select(articles).order_by(*NEWEST_FIRST).limit(limit)
     if since is not None:
         query = query.where(articles.c.fetched_at >= since)
     return [stored_from_row(row) for row in conn.execute(query)]
@@ -187,7 +203,69 @@ def update_digests(conn: Connection, digests: Sequence[Digest], now: datetime) -
     ]
     if rows:
         conn.execute(statement, rows)
+        _reindex_topics(conn, [latest[row["target_id"]] for row in rows])
     return len(latest) - len(known)
+
+
+def _reindex_topics(conn: Connection, digests: Sequence[Digest]) -> None:
+    ids = [digest.article_id for digest in digests]
+    fetched: dict[str, datetime] = {}
+    for chunk in chunked(ids, _IN_CHUNK):
+        conn.execute(delete(article_topics).where(article_topics.c.article_id.in_(chunk)))
+        query = select(articles.c.id, articles.c.fetched_at).where(articles.c.id.in_(chunk))
+        fetched.update((row.id, row.fetched_at) for row in conn.execute(query))
+    _index_topics(conn, [(d.article_id, d.topics, fetched[d.article_id]) for d in digests])
+
+
+def window_article_ids(conn: Connection, since: datetime) -> list[str]:
+    """Ids of the articles fetched since `since`, newest first (the order of digests)."""
+    query = select(articles.c.id).where(articles.c.fetched_at >= since).order_by(*NEWEST_FIRST)
+    return list(conn.scalars(query))
+
+
+def topic_article_ids(
+    conn: Connection, topics: Sequence[str], since: datetime
+) -> dict[str, list[str]]:
+    """For each topic, the ids of its articles fetched since `since`, newest first."""
+    found: dict[str, list[str]] = {topic: [] for topic in topics}
+    for chunk in chunked(list(found), _IN_CHUNK):
+        query = (
+            select(article_topics.c.topic, articles.c.id)
+            .join(articles, articles.c.id == article_topics.c.article_id)
+            .where(article_topics.c.topic.in_(chunk), article_topics.c.fetched_at >= since)
+            .order_by(*NEWEST_FIRST)
+        )
+        for topic, article_id in conn.execute(query):
+            found[topic].append(article_id)
+    return found
+
+
+def source_article_ids(
+    conn: Connection, sources: Sequence[str], since: datetime
+) -> dict[str, list[str]]:
+    """For each source (URL or path), its articles fetched since `since`, newest first."""
+    found: dict[str, list[str]] = {source: [] for source in sources}
+    for chunk in chunked(list(found), _IN_CHUNK):
+        query = (
+            select(articles.c.source, articles.c.id)
+            .where(articles.c.source.in_(chunk), articles.c.fetched_at >= since)
+            .order_by(*NEWEST_FIRST)
+        )
+        for source, article_id in conn.execute(query):
+            found[source].append(article_id)
+    return found
+
+
+def article_texts(conn: Connection, ids: Sequence[str]) -> list[ArticleText]:
+    """(id, title, paragraphs, language) of the stored articles among `ids`, for matching."""
+    texts: list[ArticleText] = []
+    columns = (articles.c.id, articles.c.title, articles.c.paragraphs, articles.c.language)
+    for chunk in chunked(list(dict.fromkeys(ids)), _IN_CHUNK):
+        query = select(*columns).where(articles.c.id.in_(chunk))
+        texts.extend(
+            (row.id, row.title, row.paragraphs, row.language) for row in conn.execute(query)
+        )
+    return texts
 
 
 def stale_articles(

@@ -14,12 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
+from bot.store.articles import ArticleText
 from bot.store.search import SavedSearch
 from bot.store.sync_store import Store
 from bot.store.values import (
     ChatDefaults,
     ChatSettings,
     OutboxMessage,
+    QueuedDigest,
     Replica,
     SourceState,
     StoredArticle,
@@ -152,6 +154,27 @@ class AsyncStore:
             self.store.stale_articles, algorithm, ranker_version, after_id, limit
         )
 
+    async def window_article_ids(self, since: datetime) -> list[str]:
+        return await self._run(self.store.window_article_ids, since)
+
+    async def topic_article_ids(
+        self, topics: Sequence[str], since: datetime
+    ) -> dict[str, list[str]]:
+        return await self._run(self.store.topic_article_ids, topics, since)
+
+    async def source_article_ids(
+        self, sources: Sequence[str], since: datetime
+    ) -> dict[str, list[str]]:
+        return await self._run(self.store.source_article_ids, sources, since)
+
+    async def article_texts(self, ids: Sequence[str]) -> list[ArticleText]:
+        return await self._run(self.store.article_texts, ids)
+
+    async def delivered_in_window(
+        self, chat_ids: Sequence[int], since: datetime
+    ) -> dict[int, set[str]]:
+        return await self._run(self.store.delivered_in_window, chat_ids, since)
+
     async def delivered_article_ids(
         self, chat_ids: Sequence[int], article_ids: Sequence[str]
     ) -> dict[int, set[str]]:
@@ -200,6 +223,11 @@ class AsyncStore:
             not_before=not_before,
         )
 
+    async def enqueue_digests(
+        self, items: Sequence[QueuedDigest], now: datetime, *, not_before: datetime | None = None
+    ) -> dict[int, int | None]:
+        return await self._run(self.store.enqueue_digests, items, now, not_before=not_before)
+
     async def advance_schedule(
         self, chat_id: int, next_digest_at: datetime | None, now: datetime
     ) -> None:
@@ -246,6 +274,23 @@ class AsyncStore:
 
     async def count_pending(self) -> int:
         return await self._run(self.store.count_pending)
+
+    # -- retention -----------------------------------------------------------------------------
+
+    async def last_digest_before(self, cutoff: datetime) -> int | None:
+        return await self._run(self.store.last_digest_before, cutoff)
+
+    async def prune_messages(self, up_to_digest: int, limit: int) -> int:
+        return await self._run(self.store.prune_messages, up_to_digest, limit)
+
+    async def prune_digests(self, up_to_digest: int, limit: int) -> int:
+        return await self._run(self.store.prune_digests, up_to_digest, limit)
+
+    async def prune_articles(self, cutoff: datetime, limit: int) -> int:
+        return await self._run(self.store.prune_articles, cutoff, limit)
+
+    async def prune_saved_searches(self, now: datetime) -> int:
+        return await self._run(self.store.prune_saved_searches, now)
 
     # -- sources and stats -------------------------------------------------------------------
 

@@ -12,12 +12,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, and_, func, insert, select, true, update
+from sqlalchemy import BigInteger, Connection, and_, func, insert, select, text, true, update
 from sqlalchemy.dialects import postgresql
 
 from bot.store.engine import chunked
-from bot.store.schema import OUTBOX_PENDING, chat_digests, chats, deliveries, outbox
-from bot.store.values import OutboxMessage
+from bot.store.schema import (
+    OUTBOX_PENDING,
+    UtcDateTime,
+    articles,
+    chat_digests,
+    chats,
+    deliveries,
+    outbox,
+)
+from bot.store.values import OutboxMessage, QueuedDigest
 
 logger = logging.getLogger(__name__)
 
@@ -86,25 +94,148 @@ def enqueue_digest(
             for article_id in article_ids
         ],
     )
+    item = QueuedDigest(chat_id, tuple(article_ids), tuple(messages), link_preview, None)
     conn.execute(
         insert(outbox),
         [
-            {
-                "digest_id": digest_id,
-                "chat_id": chat_id,
-                "part": part,
-                "parts": len(messages),
-                "text": text,
-                "link_preview": link_preview,
-                "status": "pending",
-                "attempts": 0,
-                "not_before": not_before,
-                "created_at": now,
-            }
+            _outbox_row(digest_id, item, part, text, now, not_before)
             for part, text in enumerate(messages, start=1)
         ],
     )
     return int(digest_id)
+
+
+def _outbox_row(
+    digest_id: int, item: QueuedDigest, part: int, text: str, now: datetime, not_before: datetime
+) -> dict[str, Any]:
+    return {
+        "digest_id": digest_id,
+        "chat_id": item.chat_id,
+        "part": part,
+        "parts": len(item.messages),
+        "text": text,
+        "link_preview": item.link_preview,
+        "status": "pending",
+        "attempts": 0,
+        "not_before": not_before,
+        "created_at": now,
+    }
+
+
+def enqueue_digests(
+    conn: Connection, items: Sequence[QueuedDigest], now: datetime, not_before: datetime
+) -> dict[int, int | None]:
+    """Record many chats' digests in the caller's one transaction; chat id -> digest id.
+
+    Each chat keeps `enqueue_digest`'s all-or-nothing rule: a chat that is gone or inactive, or
+    that was already given one of its articles, gets None and nothing written; the others are
+    recorded with a few multi-row statements instead of a handful per chat.
+    """
+    wanted = {item.chat_id: item for item in items}
+    if len(wanted) != len(items):
+        raise ValueError("enqueue_digests: a chat appears twice in one batch")
+    active = _lock_active_chats(conn, list(wanted))
+    with_articles = [wanted[chat_id] for chat_id in active if wanted[chat_id].article_ids]
+    given = delivered_article_ids(
+        conn,
+        [item.chat_id for item in with_articles],
+        [article_id for item in with_articles for article_id in item.article_ids],
+    )
+    refused = {
+        item.chat_id for item in with_articles if given[item.chat_id] & set(item.article_ids)
+    }
+    if refused:
+        logger.info("%d digests not enqueued: an article was already given", len(refused))
+    kept = [wanted[chat_id] for chat_id in active if chat_id not in refused]
+    _advance(conn, kept, now)
+    recorded = _insert_digests(conn, [item for item in kept if item.article_ids], now, not_before)
+    return {chat_id: recorded.get(chat_id) for chat_id in wanted}
+
+
+def _lock_active_chats(conn: Connection, chat_ids: Sequence[int]) -> list[int]:
+    """The active chats among `chat_ids`, in id order; on PostgreSQL their rows are locked
+    (in id order, so two batches never deadlock) until the transaction ends."""
+    active: list[int] = []
+    for chunk in chunked(sorted(chat_ids), _IN_CHUNK):
+        query = (
+            select(chats.c.chat_id)
+            .where(chats.c.chat_id.in_(chunk), chats.c.active == true())
+            .order_by(chats.c.chat_id)
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        active.extend(conn.scalars(query))
+    return active
+
+
+def _advance(conn: Connection, items: Sequence[QueuedDigest], now: datetime) -> None:
+    """Move each chat's schedule; chats due together mostly share their next slot, so one
+    UPDATE per distinct (next slot, digest or not) serves many chats."""
+    groups: dict[tuple[datetime | None, bool], list[int]] = {}
+    for item in items:
+        groups.setdefault((item.next_digest_at, bool(item.article_ids)), []).append(item.chat_id)
+    for (following, sending), chat_ids in groups.items():
+        values: dict[str, Any] = {"next_digest_at": following, "updated_at": now}
+        if sending:
+            values["last_digest_at"] = now
+        for chunk in chunked(chat_ids, _IN_CHUNK):
+            conn.execute(update(chats).where(chats.c.chat_id.in_(chunk)).values(**values))
+
+
+def _insert_digests(
+    conn: Connection, items: Sequence[QueuedDigest], now: datetime, not_before: datetime
+) -> dict[int, int]:
+    if not items:
+        return {}
+    # A chat appears once per batch, so its id names its new digest: RETURNING needs no
+    # particular row order (asking for one makes SQLite insert row by row).
+    rows = conn.execute(
+        insert(chat_digests).returning(chat_digests.c.chat_id, chat_digests.c.id),
+        [
+            {
+                "chat_id": item.chat_id,
+                "articles": len(item.article_ids),
+                "parts": len(item.messages),
+                "created_at": now,
+            }
+            for item in items
+        ],
+    )
+    digest_of = {int(chat_id): int(digest_id) for chat_id, digest_id in rows}
+    insert_deliveries(
+        conn,
+        [
+            (item.chat_id, article_id, digest_of[item.chat_id])
+            for item in items
+            for article_id in item.article_ids
+        ],
+        now,
+    )
+    conn.execute(
+        insert(outbox),
+        [
+            _outbox_row(digest_of[item.chat_id], item, part, text, now, not_before)
+            for item in items
+            for part, text in enumerate(item.messages, start=1)
+        ],
+    )
+    return digest_of
+
+
+def delivered_in_window(
+    conn: Connection, chat_ids: Sequence[int], since: datetime
+) -> dict[int, set[str]]:
+    """For each requested chat, the articles fetched since `since` that it was given."""
+    delivered: dict[int, set[str]] = {chat_id: set() for chat_id in chat_ids}
+    for chunk in chunked(list(delivered), _IN_CHUNK):
+        query = (
+            select(deliveries.c.chat_id, deliveries.c.article_id)
+            .join(articles, articles.c.id == deliveries.c.article_id)
+            .where(deliveries.c.chat_id.in_(chunk), articles.c.fetched_at >= since)
+        )
+        for chat_id, article_id in conn.execute(query):
+            delivered[chat_id].add(article_id)
+    return delivered
 
 
 def advance_schedule(
@@ -315,3 +446,36 @@ def count_pending(conn: Connection) -> int:
 def count_by_status(conn: Connection) -> dict[str, int]:
     query = select(outbox.c.status, func.count()).group_by(outbox.c.status)
     return {status: int(count) for status, count in conn.execute(query)}
+
+
+# A round writes thousands of deliveries per batch: one statement of arrays on PostgreSQL, one
+# driver-level executemany on SQLite, instead of SQLAlchemy's per-row parameter processing.
+_POSTGRES_DELIVERIES = text(
+    "INSERT INTO deliveries (chat_id, article_id, digest_id, created_at) "
+    "SELECT chat_id, article_id, digest_id, :created_at "
+    "FROM unnest(CAST(:chats AS bigint[]), CAST(:articles AS varchar[]), "
+    "CAST(:digests AS bigint[])) AS given(chat_id, article_id, digest_id)"
+)
+_SQLITE_DELIVERIES = (
+    "INSERT INTO deliveries (chat_id, article_id, digest_id, created_at) VALUES (?, ?, ?, ?)"
+)
+
+
+def insert_deliveries(
+    conn: Connection, rows: Sequence[tuple[int, str, int]], now: datetime
+) -> None:
+    """Insert (chat id, article id, digest id) deliveries made at `now`, parameterised."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        chat_ids, article_ids, digest_ids = (list(column) for column in zip(*rows, strict=True))
+        conn.execute(
+            _POSTGRES_DELIVERIES,
+            {"created_at": now, "chats": chat_ids, "articles": article_ids, "digests": digest_ids},
+        )
+        return
+    created_at = UtcDateTime().process_bind_param(now, conn.dialect)
+    conn.exec_driver_sql(
+        _SQLITE_DELIVERIES,
+        [(chat_id, article, digest, created_at) for chat_id, article, digest in rows],
+    )

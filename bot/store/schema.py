@@ -34,8 +34,10 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     false,
+    insert,
     inspect,
     literal_column,
+    select,
     text,
     true,
 )
@@ -206,6 +208,19 @@ articles = Table(
     Column("language", String(16), nullable=False, server_default=""),
 )
 
+# Migration 7: which topics each article is filed under, so that a round finds a topic's
+# articles in the look-back window by index instead of scanning a global newest-N pool.
+article_topics = Table(
+    "article_topics",
+    metadata,
+    Column(
+        "article_id", String(64), ForeignKey("articles.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("topic", String(64), nullable=False),
+    Column("fetched_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("article_id", "topic"),
+)
+
 # One row per digest enqueued for a chat: the id that deliveries and outbox parts share.
 chat_digests = Table(
     "chat_digests",
@@ -250,13 +265,13 @@ outbox = Table(
     Column("telegram_message_id", BigInteger),
     Column("last_error", Text),
     # Which sender holds the message and until when (a lease): several replicas share the
-    # outbox, and a dead one's claims are taken over when the lease runs out (migration 7).
+    # outbox, and a dead one's claims are taken over when the lease runs out (migration 9).
     Column("claimed_by", String(64)),
     Column("claim_until", UtcDateTime),
     sqlite_autoincrement=True,
 )
 
-# One row per running bot process (replica): its heartbeat, for /stats (migration 7).
+# One row per running bot process (replica): its heartbeat, for /stats (migration 9).
 replicas = Table(
     "replicas",
     metadata,
@@ -318,8 +333,13 @@ def _chats_due_index(table: Table) -> Index:
 
 _chats_due_index(chats)
 Index("ix_articles_fetched", articles.c.fetched_at, articles.c.published)
+Index("ix_article_topics_topic", article_topics.c.topic, article_topics.c.fetched_at)
 Index("ix_chat_digests_chat", chat_digests.c.chat_id)
 Index("ix_deliveries_digest", deliveries.c.digest_id)
+# Migration 8, for retention: which deliveries name an article (also what PostgreSQL checks
+# before deleting one), and digests by age.
+_DELIVERIES_BY_ARTICLE = Index("ix_deliveries_article", deliveries.c.article_id)
+_DIGESTS_BY_TIME = Index("ix_chat_digests_created", chat_digests.c.created_at)
 Index(
     "ix_outbox_pending",
     outbox.c.id,
@@ -382,6 +402,24 @@ def _add_rankings(conn: Connection) -> None:
 def _create_search(conn: Connection) -> None:
     create_search_index(conn)
     metadata.create_all(conn, tables=[saved_searches], checkfirst=False)
+
+
+def _add_article_topics(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[article_topics], checkfirst=False)
+    rows = conn.execute(select(articles.c.id, articles.c.topics, articles.c.fetched_at))
+    for page in iter(lambda: rows.fetchmany(5000), []):
+        values = [
+            {"article_id": article_id, "topic": topic, "fetched_at": fetched_at}
+            for article_id, topics, fetched_at in page
+            for topic in dict.fromkeys(topics)
+        ]
+        if values:
+            conn.execute(insert(article_topics), values)
+
+
+def _add_retention_indexes(conn: Connection) -> None:
+    for index in (_DELIVERIES_BY_ARTICLE, _DIGESTS_BY_TIME):
+        index.create(conn, checkfirst=True)  # a fresh database made them in step 1
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -449,8 +487,10 @@ def _create_user_sources(conn: Connection) -> None:
 
 MIGRATIONS += (Migration(6, "sources that chats add themselves", _create_user_sources),)
 MIGRATIONS += (
+    Migration(7, "article_topics: topic index for digest candidates", _add_article_topics),
+    Migration(8, "indexes for retention", _add_retention_indexes),
     Migration(
-        7,
+        9,
         "outbox claims (replicas share the outbox), replica heartbeats",
         _add_outbox_claims_and_replicas,
     ),

@@ -35,9 +35,11 @@ _SQLITE_SEARCH = text(
     """
 )
 # ts_rank's normalisation 1 divides by 1 + log(length), so long articles do not win by size.
-# `:every` (all tokens, no phrases) repeats what `:match` implies: PostgreSQL estimates a phrase
-# as common as its words together, and would then walk the table newest first looking for it;
-# with both conditions it expects few rows and asks the GIN index instead.
+# `:every` (all tokens, no phrases) repeats what `:match` implies when the query has a phrase:
+# PostgreSQL estimates a phrase as common as its words together, and would then walk the table
+# newest first looking for it; with both conditions it expects few rows and asks the GIN index.
+# Without a phrase `:every` is '' (no condition): repeating a common word would make the planner
+# expect few rows and visit every match through GIN instead of stopping at the newest ones.
 _POSTGRES_SEARCH = text(
     """
     SELECT matches.article_id,
@@ -46,7 +48,7 @@ _POSTGRES_SEARCH = text(
     FROM (
         SELECT seq, article_id, document FROM article_search
         WHERE document @@ to_tsquery('simple', :match)
-          AND document @@ to_tsquery('simple', :every)
+          AND (:every = '' OR document @@ to_tsquery('simple', :every))
         ORDER BY seq DESC LIMIT :candidates
     ) AS matches
     ORDER BY score DESC, matches.seq DESC
@@ -80,6 +82,12 @@ def match_expression(terms: Sequence[Term], dialect: str, *, phrases: bool = Tru
     return every.join("(" + either.join(spell(tokens) for tokens in term) + ")" for term in terms)
 
 
+def _phrase_free(terms: Sequence[Term], dialect: str) -> str:
+    if all(len(spelling) == 1 for term in terms for spelling in term):
+        return ""
+    return match_expression(terms, dialect, phrases=False)
+
+
 def search_articles(
     conn: Connection, terms: Sequence[Term], *, limit: int, candidates: int
 ) -> list[SearchHit]:
@@ -90,7 +98,7 @@ def search_articles(
     dialect = conn.dialect.name
     params = {
         "match": match_expression(terms, dialect),
-        "every": match_expression(terms, dialect, phrases=False),
+        "every": _phrase_free(terms, dialect),
         "candidates": max(candidates, limit),
         "limit": limit,
         "title_weight": TITLE_WEIGHT,

@@ -15,8 +15,10 @@ from bot.store import articles as article_queries
 from bot.store import chats as chat_queries
 from bot.store import outbox as outbox_queries
 from bot.store import replicas as replica_queries
+from bot.store import retention as retention_queries
 from bot.store import search as search_queries
 from bot.store import sources as source_queries
+from bot.store.articles import ArticleText
 from bot.store.engine import (
     WRITE_OPTION,
     Database,
@@ -35,6 +37,7 @@ from bot.store.values import (
     ChatDefaults,
     ChatSettings,
     OutboxMessage,
+    QueuedDigest,
     Replica,
     SourceState,
     StoredArticle,
@@ -280,6 +283,35 @@ class Store:
         with self._transaction(write=False) as conn:
             return article_queries.stale_articles(conn, algorithm, ranker_version, after_id, limit)
 
+    def window_article_ids(self, since: datetime) -> list[str]:
+        """Ids of the articles fetched since `since`, newest first (the order of digests)."""
+        require_aware(since, "since")
+        with self._transaction(write=False) as conn:
+            return article_queries.window_article_ids(conn, since)
+
+    def topic_article_ids(self, topics: Sequence[str], since: datetime) -> dict[str, list[str]]:
+        """For each topic, its articles fetched since `since`, newest first."""
+        require_aware(since, "since")
+        with self._transaction(write=False) as conn:
+            return article_queries.topic_article_ids(conn, topics, since)
+
+    def source_article_ids(self, sources: Sequence[str], since: datetime) -> dict[str, list[str]]:
+        """For each source, its articles fetched since `since`, newest first."""
+        require_aware(since, "since")
+        with self._transaction(write=False) as conn:
+            return article_queries.source_article_ids(conn, sources, since)
+
+    def article_texts(self, ids: Sequence[str]) -> list[ArticleText]:
+        """(id, title, paragraphs, language) of the stored articles among `ids`."""
+        with self._transaction(write=False) as conn:
+            return article_queries.article_texts(conn, ids)
+
+    def delivered_in_window(self, chat_ids: Sequence[int], since: datetime) -> dict[int, set[str]]:
+        """For each requested chat, which articles fetched since `since` it was given."""
+        require_aware(since, "since")
+        with self._transaction(write=False) as conn:
+            return outbox_queries.delivered_in_window(conn, chat_ids, since)
+
     def delivered_article_ids(
         self, chat_ids: Sequence[int], article_ids: Sequence[str]
     ) -> dict[int, set[str]]:
@@ -368,6 +400,45 @@ class Store:
                 raise ValueError(f"enqueue_digest: articles not in the store: {shown}") from exc
             raise
 
+    def enqueue_digests(
+        self, items: Sequence[QueuedDigest], now: datetime, *, not_before: datetime | None = None
+    ) -> dict[int, int | None]:
+        """`enqueue_digest` for many chats in one transaction: chat id -> digest id, or None.
+
+        Each chat stays all or nothing: one that is gone or inactive, or was already given one
+        of its articles, gets None and nothing written (an item without articles only moves
+        the schedule, and also gets None). A chat may appear once per call.
+        """
+        require_aware(now, "now")
+        require_aware_or_none(not_before, "not_before")
+        for item in items:
+            require_aware_or_none(item.next_digest_at, "next_digest_at")
+            if bool(item.article_ids) != bool(item.messages):
+                raise ValueError(
+                    f"enqueue_digests for chat {item.chat_id}: articles and messages must both "
+                    "be given or both be empty"
+                )
+        try:
+            with self._transaction(write=True) as conn:
+                return outbox_queries.enqueue_digests(conn, items, now, not_before or now)
+        except Conflict:
+            # Only a writer racing past the checks gets here: fall back to one chat at a time.
+            logger.info("batched enqueue hit a conflict; recording %d chats singly", len(items))
+            return {item.chat_id: self._enqueue_one(item, now, not_before) for item in items}
+
+    def _enqueue_one(
+        self, item: QueuedDigest, now: datetime, not_before: datetime | None
+    ) -> int | None:
+        return self.enqueue_digest(
+            item.chat_id,
+            item.article_ids,
+            item.messages,
+            item.link_preview,
+            now,
+            item.next_digest_at,
+            not_before=not_before,
+        )
+
     def advance_schedule(
         self, chat_id: int, next_digest_at: datetime | None, now: datetime
     ) -> None:
@@ -448,6 +519,37 @@ class Store:
     def count_pending(self) -> int:
         with self._transaction(write=False) as conn:
             return outbox_queries.count_pending(conn)
+
+    # -- retention (see bot.store.retention) --------------------------------------------------
+
+    def last_digest_before(self, cutoff: datetime) -> int | None:
+        """The highest digest id created before `cutoff`; None if there is none."""
+        require_aware(cutoff, "cutoff")
+        with self._transaction(write=False) as conn:
+            return retention_queries.last_digest_before(conn, cutoff)
+
+    def prune_messages(self, up_to_digest: int, limit: int) -> int:
+        """Delete up to `limit` sent or failed message parts of digests up to the id given."""
+        with self._transaction(write=True) as conn:
+            return retention_queries.prune_messages(conn, up_to_digest, limit)
+
+    def prune_digests(self, up_to_digest: int, limit: int) -> int:
+        """Delete up to `limit` digests (with their deliveries and parts) up to the id given,
+        keeping any with a part still pending."""
+        with self._transaction(write=True) as conn:
+            return retention_queries.prune_digests(conn, up_to_digest, limit)
+
+    def prune_articles(self, cutoff: datetime, limit: int) -> int:
+        """Delete up to `limit` articles fetched before `cutoff` that no delivery names."""
+        require_aware(cutoff, "cutoff")
+        with self._transaction(write=True) as conn:
+            return retention_queries.prune_articles(conn, cutoff, limit)
+
+    def prune_saved_searches(self, now: datetime) -> int:
+        """Delete expired saved searches; return how many."""
+        require_aware(now, "now")
+        with self._transaction(write=True) as conn:
+            return retention_queries.prune_saved_searches(conn, now)
 
     # -- sources and stats -------------------------------------------------------------------
 

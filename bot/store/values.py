@@ -93,6 +93,17 @@ class Replica:
 
 
 @dataclass(frozen=True, slots=True)
+class QueuedDigest:
+    """One chat's digest for `enqueue_digests`: no articles means only the schedule moves."""
+
+    chat_id: int
+    article_ids: tuple[str, ...]
+    messages: tuple[str, ...]
+    link_preview: bool
+    next_digest_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class SourceState:
     name: str
     last_fetch_at: datetime | None

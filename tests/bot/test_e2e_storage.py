@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import text
 
 from bot.rerank import rerank_stored
+from summaries.models import Article, Digest
 from tests.bot.conftest import write_articles
 from tests.support import updates as build
 
@@ -59,3 +62,37 @@ async def test_stale_rankings_are_re_ranked_and_then_serve_any_bullet_count(
     digest = await running_bot.command(ALICE, "digest")
 
     assert len(bullets_of(digest.text, "Quantum ring around Pudong opens to banks")) == 4
+
+
+def flood_items(count: int, fetched_at: datetime) -> list[tuple[Article, Digest]]:
+    items = []
+    for number in range(count):
+        article = Article.create(
+            source="https://big.example/feed",
+            title=f"Rocket bulletin {number}",
+            paragraphs=[f"Satellite launch number {number} went to plan."],
+            url=f"https://big.example/{number}",
+            published=fetched_at,
+        )
+        items.append((article, Digest(article.id, ("A launch.",), ("satellite",))))
+    return items
+
+
+async def test_a_5000_article_source_does_not_crowd_a_small_one_out_of_digests(running_bot):
+    store = running_bot.services.store
+    running_bot.clock.now += timedelta(minutes=5)
+    await store.add_articles(flood_items(5000, running_bot.clock.now), running_bot.clock.now)
+    bob = build.user(1002, "Bob")
+    await running_bot.command(ALICE, "subscribe", "culture")
+    await running_bot.command(bob, "subscribe", '"six centuries"')
+
+    for user in (ALICE, bob):
+        # The first keyword match tokenises the whole window: allow a loaded machine time.
+        running_bot.fake.command(build.private_chat(user), user, "digest")
+        [digest] = await running_bot.fake.wait_for_messages(user["id"], timeout=120)
+        assert "Museum opens a painting show" in digest.text, user
+        assert "Rocket bulletin" not in digest.text
+
+    await running_bot.command(ALICE, "subscribe", "satellite")
+    digest = await running_bot.command(ALICE, "digest")
+    assert "Rocket bulletin" in digest.text and "· 10 articles" in digest.text

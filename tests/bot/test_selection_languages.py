@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.selection import KEYWORDS, ArticleTexts, articles_for_chat, subscription_matches
+from bot.selection import KEYWORDS, ArticleTexts, keyword_matches
 from bot.store import StoredArticle, Subscription
 from summaries.digest import summarise, with_language
 from summaries.matching import KeywordQuery
@@ -46,15 +46,21 @@ def keywords(text: str) -> Subscription:
 )  # fmt: skip
 def test_keyword_subscriptions_match_articles_in_their_language(query, expected):
     names = {QUANTUM_ZH.id: "quantum", ART_ZH.id: "art", SATELLITE_DE.id: "satellite"}
-    candidates = [stored(article) for article in (QUANTUM_ZH, ART_ZH, SATELLITE_DE)]
-    chosen = articles_for_chat([keywords(query)], candidates, set(), ArticleTexts(), limit=10)
-    assert [names[item.article.id] for item in chosen] == expected
+    texts = ArticleTexts()
+    for article in (QUANTUM_ZH, ART_ZH, SATELLITE_DE):
+        texts.add(stored(article).article)
+    value = keywords(query).value
+    chosen = keyword_matches([value], list(names), texts)[value]
+    assert [names[article_id] for article_id in chosen] == expected
 
 
 def test_a_chinese_subscription_is_shown_as_typed_and_survives_a_round_trip():
     subscription = keywords("量子通信")
     assert subscription.value == "量子通信"  # no spaces between Chinese words, no quotes
-    assert subscription_matches(subscription, stored(QUANTUM_ZH), ArticleTexts())
+    texts = ArticleTexts()
+    texts.add_all([(QUANTUM_ZH.id, QUANTUM_ZH.title, QUANTUM_ZH.paragraphs, "")])  # undetected
+    found = keyword_matches([subscription.value], [QUANTUM_ZH.id], texts)
+    assert found == {subscription.value: [QUANTUM_ZH.id]}
     assert KeywordQuery.parse('"satellite internet" 量子').text == '"satellite internet" 量子'
 
 

@@ -56,13 +56,14 @@ def test_articles_stored_before_rankings_migrate_with_an_empty_ranking(store_url
                 text(
                     "INSERT INTO articles (id, source, title, url, published, tags, paragraphs,"
                     " fetched_at, bullets, topics, keywords, algorithm, digest_updated_at)"
-                    " VALUES (:id, 's', 't', NULL, NULL, '[]', :body, :at, :bullets, '[]',"
+                    " VALUES (:id, 's', 't', NULL, NULL, '[]', :body, :at, :bullets, :topics,"
                     " '[]', 'default', :at)"
                 ),
                 {
                     "id": "old",
                     "body": json.dumps(["Body."]),
                     "bullets": json.dumps(["One.", "Two."]),
+                    "topics": json.dumps(["quantum"]),
                     "at": NOW if store.dialect == "postgresql" else str(NOW),
                 },
             )
@@ -71,5 +72,7 @@ def test_articles_stored_before_rankings_migrate_with_an_empty_ranking(store_url
         assert stored.digest.ranking == () and stored.digest.ranker_version == ""
         assert stored.digest.top(5) == ("One.", "Two.")
         assert [s.article.id for s in store.stale_articles("default", "1")] == ["old"]
+        # Migration 5 filed the old article under its topics.
+        assert store.topic_article_ids(["quantum"], NOW) == {"quantum": ["old"]}
     finally:
         store.close()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from summaries.cleaning import clean_sentence, clean_sentences, is_boilerplate
+from summaries.cleaning import clean_sentence, clean_sentences, is_boilerplate, is_fragment
 from summaries.sentences import split_sentences
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
@@ -70,6 +70,18 @@ BOILERPLATE = [
     "© 2024 Shanghai Daily",
     "All rights reserved.",
     "Email: news@example.com",
+    # tabloid furniture (issue 7 item 2): empty bylines and stamps, staff credits, captions
+    "By .",
+    "By . Daily Mail Reporter .",
+    "Daily Mail Reporter .",
+    "MailOnline Reporter",
+    "By . Associated Press .",
+    "PUBLISHED: .",
+    "UPDATED: .",
+    "Last updated at 11:37 AM on 3rd May 2011",
+    "Scroll down for video",
+    "Pictured: the scene outside the court on Monday",
+    "Left to right: the three brothers at the wedding",
     # datelines on their own, and text with no words
     "LONDON (Reuters) -",
     "12345",
@@ -105,6 +117,8 @@ NEWS = [
     "He was born on 3 May 1970 in Leeds.",
     "Date palms are grown across the region.",
     "Published in 1995, the book sold a million copies.",
+    "The reporter said he had seen the crash.",
+    "Left-wing parties won the vote.",
     "Sign up for the scheme rose sharply after the minister urged every family in the "
     "region to register before the deadline at the end of the month, officials said on "
     "Tuesday.",
@@ -175,3 +189,32 @@ def test_only_the_release_time_line_of_the_seed_file_is_furniture() -> None:
     text = (CORPUS / "seed" / "000_04df8af467d1954a.txt").read_text(encoding="utf-8")
     flagged = [s for s in split_sentences(text) if is_boilerplate(s)]
     assert flagged == ["Release time:May 24, 2024 11:48 AM"]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "and the council approved it on Monday.",
+        "\u201cbut we will go on,\u201d she said.",
+        "Technology Co., Ltd., Zhejiang University Intelligent Innovative Drug Research "
+        "Institute, and Hefei Science and Technology Innovation Group Co., Ltd. were selected.",
+        "Ltd., Shanghai, was the third.",
+    ],
+)
+def test_fragments_are_recognised(sentence: str) -> None:
+    assert is_fragment(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The council approved it on Monday.",
+        "Acme Co. said profits rose.",
+        "Apple Inc., the iPhone maker, said profits rose.",
+        "iPhone sales rose 5%.",
+        "Co-operation between the cities grew.",
+        "\u201cWe will go on,\u201d she said.",
+    ],
+)
+def test_whole_sentences_are_not_fragments(sentence: str) -> None:
+    assert not is_fragment(sentence)

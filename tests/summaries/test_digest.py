@@ -10,7 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from summaries.digest import ELLIPSIS, shorten, summarise, summarise_many, usable_sentences
+from summaries.digest import (
+    ELLIPSIS,
+    MAX_RANKED_SENTENCES,
+    MAX_TEXT_CHARS,
+    capped_paragraphs,
+    shorten,
+    summarise,
+    summarise_many,
+    usable_sentences,
+)
 from summaries.keywords import top_keywords
 from summaries.models import ALGORITHMS, Article, SummariserSettings
 from summaries.sentences import split_sentences
@@ -89,8 +98,9 @@ def test_no_two_bullets_say_the_same_thing() -> None:
     digest = summarise(make_article("Acme rises", paragraphs), SummariserSettings(bullets=3))
     assert len(digest.bullets) == 3
     assert sum("rose 5%" in bullet for bullet in digest.bullets) == 1
-    # The fuller of the two near-duplicates is the one kept.
-    assert paragraphs[1] in digest.bullets
+    # The earlier of two near-duplicates is the one kept: news states a fact first, and a
+    # later near-copy is a caption, a pull quote or a recap.
+    assert paragraphs[0] in digest.bullets
 
 
 def test_long_sentences_are_shortened_at_a_clause_boundary() -> None:
@@ -210,3 +220,70 @@ def test_the_seed_articles_digest_without_furniture() -> None:
     assert len(digest.bullets) == 3
     assert not any(bullet.startswith("Release time") for bullet in digest.bullets)
     assert all(len(bullet) <= SummariserSettings().max_bullet_chars for bullet in digest.bullets)
+
+
+DAILY_MAIL_PARAGRAPHS = (
+    "By . Daily Mail Reporter . PUBLISHED: . 11:37 EST, 3 May 2013 . | . UPDATED: . "
+    "12:01 EST, 3 May 2013 .",
+    "A council in Kent has approved a new bypass after ten years of protests by residents. "
+    "Scroll down for video",
+    "Pictured: protesters outside the council offices on Monday",
+    "The road will cost £40million and open in 2016, the council said. "
+    "Residents said the traffic had made their village unsafe for children.",
+)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_tabloid_furniture_is_never_a_bullet(algorithm: str) -> None:
+    article = make_article("Bypass approved", DAILY_MAIL_PARAGRAPHS)
+    digest = summarise(article, SummariserSettings(bullets=3, algorithm=algorithm))
+    assert len(digest.bullets) == 3
+    for bullet in digest.bullets:
+        assert not re.match(r"(By|PUBLISHED|UPDATED|Daily Mail|Scroll|Pictured)\b", bullet)
+
+
+NAME_LIST = (
+    "Technology Co., Ltd., Zhejiang University Intelligent Innovative Drug Research Institute, "
+    "and Hefei Science and Technology Innovation Group Co., Ltd. were selected into the first "
+    "batch of the corridor's proof-of-concept centres."
+)
+
+
+def test_shortening_never_cuts_after_a_legal_abbreviation_or_between_capitalised_words() -> None:
+    # From 100 characters on there is always a boundary outside a name to cut at (below that,
+    # the whole window is one list of names and the last word boundary is the only choice).
+    for max_chars in range(100, len(NAME_LIST), 7):
+        kept = shorten(NAME_LIST, max_chars).removesuffix(ELLIPSIS)
+        assert not kept.endswith(("Co.", "Co", "Ltd.", "Ltd")), max_chars
+        if kept != NAME_LIST:
+            following = NAME_LIST[len(kept) :].lstrip(" ,").split()[0]
+            assert not (kept.split()[-1][0].isupper() and following[0].isupper()), max_chars
+
+
+def test_shortening_keeps_the_main_verb_when_it_fits() -> None:
+    sentence = (
+        "The Yangtze River Delta G60 Science and Technology Innovation Corridor Office, "
+        "Songjiang District Science Commission and Shanghai Municipal Development Office "
+        "announced on Monday that twelve new laboratories would open in the corridor by 2026."
+    )
+    bullet = shorten(sentence, 200)
+    assert "announced" in bullet
+
+
+def test_a_huge_item_is_capped_before_splitting_and_ranking() -> None:
+    sentence = "Officials in district {n} said the new line carried {m} passengers on Monday."
+    paragraphs = tuple(
+        " ".join(sentence.format(n=n, m=n * 7 + k) for k in range(5)) for n in range(2_000)
+    )
+    article = make_article("Metro figures", paragraphs)
+    assert sum(map(len, paragraphs)) > 5 * MAX_TEXT_CHARS
+    assert sum(map(len, capped_paragraphs(article))) <= MAX_TEXT_CHARS
+    assert len(usable_sentences(article)) <= MAX_RANKED_SENTENCES
+    topics = FixedTopics("transport")
+    summarise(article, topic_matcher=topics)
+    assert len(topics.calls[0][1]) <= MAX_TEXT_CHARS + 2 * len(paragraphs)
+
+
+def test_a_huge_paragraph_without_spaces_is_cut_not_lost() -> None:
+    article = make_article("Blob", ("x" * (3 * MAX_TEXT_CHARS),))
+    assert [len(p) for p in capped_paragraphs(article)] == [MAX_TEXT_CHARS]

@@ -1,0 +1,177 @@
+"""The default ranker: its features, its weights file, and what it does with them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from summaries.models import ALGORITHMS
+from summaries.ranker import (
+    FEATURES,
+    MODEL_FORMAT,
+    LinearRanker,
+    RankerModelError,
+    default_model,
+    load_model,
+    sentence_features,
+)
+from summaries.ranking import rank_order, rank_sentences
+
+ARTICLE = [
+    "Shanghai opened a quantum communication network linking twelve districts on Monday.",
+    "The quantum network uses keys carried by single photons to protect government data.",
+    "Is it ready?",
+    "and the officials said the network would reach every district of Shanghai by 2026.",
+    "\u201cWe tested the quantum keys for six months,\u201d an engineer said.",
+    "The city plans to link its quantum network with Hefei and Beijing.",
+]
+TITLE = "Shanghai opens quantum network"
+
+
+def column(features: np.ndarray, name: str) -> list[float]:
+    return [float(value) for value in features[:, FEATURES.index(name)]]
+
+
+def test_features_have_one_row_per_sentence_and_one_column_per_name() -> None:
+    features = sentence_features(ARTICLE, TITLE)
+    assert features.shape == (len(ARTICLE), len(FEATURES))
+    assert sentence_features([], TITLE).shape == (0, len(FEATURES))
+
+
+def test_position_features() -> None:
+    features = sentence_features(ARTICLE, TITLE)
+    assert column(features, "is_first") == [1, 0, 0, 0, 0, 0]
+    assert column(features, "is_third") == [0, 0, 1, 0, 0, 0]
+    prior = column(features, "position_prior")
+    assert prior[0] == 1.0 and prior == sorted(prior, reverse=True)
+    assert column(features, "relative_position")[3] == pytest.approx(3 / 6)
+
+
+def test_headline_and_centrality_features() -> None:
+    features = sentence_features(ARTICLE, TITLE)
+    headline = column(features, "headline_overlap")
+    assert headline[0] == 0.75  # shanghai, quantum, network; "opened" is not "opens"
+    assert headline[2] == 0.0
+    centrality = column(features, "centrality")
+    assert max(centrality) == 1.0 and centrality[2] == 0.0  # normalised; no shared words
+    # The last sentence has no later sentences to share words with.
+    assert column(features, "edges_to_later")[-1] == 0.0
+    assert column(features, "edges_to_earlier")[0] == 0.0
+    # No headline: the feature is 0 everywhere rather than undefined.
+    assert set(column(sentence_features(ARTICLE, ""), "headline_overlap")) == {0.0}
+
+
+def test_quality_flags() -> None:
+    features = sentence_features(ARTICLE, TITLE)
+    assert column(features, "is_question") == [0, 0, 1, 0, 0, 0]
+    assert column(features, "is_fragment") == [0, 0, 0, 1, 0, 0]
+    assert column(features, "starts_with_quote") == [0, 0, 0, 0, 1, 0]
+    assert column(features, "is_short") == [0, 0, 1, 0, 0, 0]
+
+
+def test_the_shipped_weights_load_and_name_every_feature() -> None:
+    model = default_model()
+    assert len(model.weights) == len(FEATURES)
+    data = json.loads(
+        (Path(__file__).resolve().parents[2] / "summaries" / "data" / "ranker.json").read_text()
+    )
+    assert data["features"] == list(FEATURES)
+
+
+def write(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "ranker.json"
+    path.write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
+    return path
+
+
+def valid() -> dict[str, object]:
+    return {"format": MODEL_FORMAT, "features": list(FEATURES), "weights": [0.5] * len(FEATURES)}
+
+
+def test_a_valid_weights_file_loads(tmp_path: Path) -> None:
+    model = load_model(write(tmp_path, valid()))
+    assert model.weights == (0.5,) * len(FEATURES)
+    assert load_model(write(tmp_path, model.to_json())) == model
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"format": "something else"}, "'format' must be"),
+        ({"features": ["bias", "centrality"]}, "retrain with benchmarks/train_ranker.py"),
+        ({"weights": [1.0, 2.0]}, "'weights' must be"),
+        ({"weights": ["x"] * len(FEATURES)}, "'weights' must be"),
+        ({"weights": None}, "'weights' must be"),
+    ],
+)
+def test_a_malformed_weights_file_gives_a_clear_error(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    with pytest.raises(RankerModelError, match=message):
+        load_model(write(tmp_path, {**valid(), **change}))
+
+
+def test_weights_that_are_not_json_or_not_there_give_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(RankerModelError, match="not valid JSON"):
+        load_model(write(tmp_path, "{weights: 1"))
+    with pytest.raises(RankerModelError, match="not valid JSON"):
+        load_model(write(tmp_path, '{"weights": NaN'))
+    with pytest.raises(RankerModelError, match="cannot read ranker weights"):
+        load_model(tmp_path / "missing.json")
+
+
+def test_non_finite_weights_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ranker.json"
+    path.write_text(
+        json.dumps(valid()).replace("0.5]", "Infinity]").replace("0.5,", "0.5,", 1),
+        encoding="utf-8",
+    )
+    with pytest.raises(RankerModelError, match="finite"):
+        load_model(path)
+
+
+def test_rank_order_is_a_full_ordering_with_scores_and_agrees_with_rank_sentences() -> None:
+    ranked = rank_order(ARTICLE, "default", TITLE)
+    assert sorted(index for index, _ in ranked) == list(range(len(ARTICLE)))
+    scores = [score for _, score in ranked]
+    assert scores == sorted(scores, reverse=True)
+    for k in (1, 3, 5):
+        assert rank_sentences(ARTICLE, k, "default", TITLE) == sorted(i for i, _ in ranked[:k])
+    assert [i for i, _ in rank_order(ARTICLE, "lead")] == list(range(len(ARTICLE)))
+    with pytest.raises(ValueError, match="unknown summarisation algorithm"):
+        rank_order(ARTICLE, "magic")
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_every_algorithm_choice_for_k_is_the_first_k_of_its_order(algorithm: str) -> None:
+    ranked = rank_order(ARTICLE, algorithm, TITLE)
+    assert sorted(index for index, _ in ranked) == list(range(len(ARTICLE)))
+    for k in range(1, len(ARTICLE)):
+        assert rank_sentences(ARTICLE, k, algorithm, TITLE) == sorted(i for i, _ in ranked[:k])
+
+
+def test_ranking_is_deterministic() -> None:
+    first = rank_order(ARTICLE, "default", TITLE)
+    assert all(rank_order(list(ARTICLE), "default", TITLE) == first for _ in range(3))
+
+
+def test_a_custom_model_decides_the_order() -> None:
+    weights = [0.0] * len(FEATURES)
+    weights[FEATURES.index("is_question")] = 1.0
+    (best, _score), *_ = rank_order(ARTICLE, "default", TITLE, model=LinearRanker(tuple(weights)))
+    assert best == 2
+
+
+def test_fragments_are_ranked_down_by_the_shipped_model() -> None:
+    weights = dict(zip(FEATURES, default_model().weights, strict=True))
+    assert weights["is_fragment"] < 0
+    whole = "The officials said the network would reach every district of Shanghai by 2026."
+    fragment = "the officials said the network would reach every district of Shanghai by 2026."
+
+    def score_of_last(sentences: list[str]) -> float:
+        return dict(rank_order(sentences, "default", TITLE))[len(sentences) - 1]
+
+    assert score_of_last([*ARTICLE[:3], fragment]) < score_of_last([*ARTICLE[:3], whole])
