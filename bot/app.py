@@ -8,32 +8,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from telegram import BotCommand, Update
-from telegram.error import NetworkError, TelegramError
+from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     ContextTypes,
     JobQueue,
+    MessageHandler,
+    filters,
 )
 
 from bot import callbacks
 from bot.commands import menu, topic_commands
 from bot.config import BotSettings, Settings
 from bot.delivery import LOCAL_OWNER, OutboxSender
+from bot.fairness import FairApplication, FairUpdateProcessor
 from bot.handlers import admin, digests, language, search, sources, start, subscriptions
 from bot.handlers import settings as settings_handlers
 from bot.handlers.common import reply, user_language_code
 from bot.i18n import DEFAULT_LANGUAGE, N_
-from bot.ingest import ingest_due, store_new_articles
+from bot.ingest import poll_due_sources, store_new_articles
 from bot.ratelimit import BULK, PacingRateLimiter, TelegramRateLimiter, configured_limits
 from bot.replicas import Coordinator
 from bot.rerank import rerank_in_background
@@ -68,13 +74,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+CATCH_UP_ROUND_SECONDS = 5.0
+
+
 @dataclass(frozen=True)
 class Timing:
     """How often the background jobs run; tests shorten these and drive the clock."""
 
     round_seconds: float = 60.0
     poll_seconds: float = 60.0
-    first_round_seconds: float = 5.0
+    # None: rounds start at the top of each minute, so a digest due at 08:00 goes at 08:00.
+    first_round_seconds: float | None = None
     first_poll_seconds: float = 1.0
     first_retention_seconds: float = 120.0
     clock: Callable[[], datetime] = utc_now
@@ -88,7 +98,8 @@ def build_application(
     builder = (
         ApplicationBuilder()
         .token(token)
-        .concurrent_updates(True)
+        .concurrent_updates(FairUpdateProcessor())
+        .application_class(DigestApplication)
         .rate_limiter(_rate_limiter(bot_settings, token))
         .post_init(_post_init)
         .post_stop(_post_stop)
@@ -99,6 +110,9 @@ def build_application(
         file_base = base.removesuffix("/bot") + "/file/bot"
         builder = builder.base_url(base).base_file_url(file_base)
     application = builder.build()
+    processor = application.update_processor
+    assert isinstance(processor, FairUpdateProcessor)
+    processor.notify = functools.partial(_slow_down, application)
     application.bot_data["settings"] = settings
     application.bot_data["timing"] = timing
     commands = topic_commands(settings.app.topics)
@@ -115,6 +129,10 @@ def build_application(
     ):
         application.add_handlers(module.HANDLERS)
     application.add_handlers(digests.topic_handlers(commands))
+    # Last in its group: only a command that no handler above took is unknown.
+    application.add_handler(
+        MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, start.unknown_command)
+    )
     application.add_handler(CallbackQueryHandler(dispatch_button))
     application.add_error_handler(error_handler)
     return application
@@ -196,6 +214,7 @@ async def _post_init(application: Application) -> None:
         clock=timing.clock,
     )
     application.bot_data[SERVICES_KEY] = services
+    _log_start(application, settings)
     # Load the language detector's model now, so the first article or /add does not wait.
     await asyncio.to_thread(detect_language, "Warm up the language model.")
     await _publish_commands(application, services)
@@ -228,7 +247,6 @@ async def _post_init(application: Application) -> None:
             timing.first_poll_seconds,
             "poll-user-sources",
         ),
-        (digest_round_job, timing.round_seconds, timing.first_round_seconds, "digest-round"),
         (
             retention_job,
             services.settings.bot.retention.every_hours * 3600,
@@ -237,6 +255,35 @@ async def _post_init(application: Application) -> None:
         ),
     ):
         repeat(job_queue, callback, interval, first, name)
+    schedule_rounds(job_queue, timing)
+
+
+def schedule_rounds(job_queue: JobQueue[ContextTypes.DEFAULT_TYPE], timing: Timing) -> None:
+    """Rounds at the top of every minute, so a digest due at 08:00 goes out at 08:00, and one
+    catch-up round soon after start for digests missed while the bot was down. An explicit
+    `first_round_seconds` (tests) runs them from then on every `round_seconds` instead."""
+    if timing.first_round_seconds is not None:
+        repeat(
+            job_queue,
+            digest_round_job,
+            timing.round_seconds,
+            timing.first_round_seconds,
+            "digest-round",
+        )
+        return
+    job_queue.run_once(
+        digest_round_job,
+        CATCH_UP_ROUND_SECONDS,
+        name="digest-round-first",
+        job_kwargs=_LATE_BUT_ONCE,
+    )
+    job_queue.run_repeating(
+        digest_round_job,
+        timing.round_seconds,
+        first=next_minute(utc_now()),
+        name="digest-round",
+        job_kwargs=_LATE_BUT_ONCE,
+    )
 
 
 # A run that starts late (a busy loop, a slow machine) still runs, once: APScheduler's default
@@ -290,6 +337,60 @@ def setup_user_sources(application: Application, services: Services) -> None:
     application.bot_data[sources.USER_SOURCES_KEY] = sources.UserSourceServices(
         settings, store, client, poller
     )
+
+
+def _log_start(application: Application, settings: Settings) -> None:
+    """Says who is starting, with what: the operator's first check when something is off."""
+    sources = ", ".join(f"{spec.name} ({spec.location})" for spec in settings.app.sources)
+    logger.info(
+        "starting @%s; config %s; database %s; sources: %s",
+        application.bot.username,
+        settings.app.path,
+        public_database_url(settings.bot.database_url),
+        sources or "none",
+    )
+
+
+def public_database_url(url: str) -> str:
+    """The database URL without its password, fit for a log line."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unparsable URL)"
+
+
+class DigestApplication(FairApplication):
+    """Stopping also ends a digest round between batches and the source polls: PTB waits for
+    running jobs, and a round of many chats or a slow source must not hold up a SIGTERM."""
+
+    async def stop(self) -> None:
+        services: Services | None = self.bot_data.get(SERVICES_KEY)
+        if services is not None:
+            services.stopping.set()
+            for poll in list(services.polling.values()):
+                poll.cancel()  # retried at the next start
+        await super().stop()
+
+
+def next_minute(now: datetime) -> datetime:
+    """The next top of a minute strictly after `now`."""
+    return now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+
+SLOW_DOWN = N_(
+    "You are sending messages faster than I can answer, so I skipped some. "
+    "Please wait for my answer before sending more."
+)
+
+
+async def _slow_down(application: Application, update: Update) -> None:
+    """Told once per burst to a chat whose excess updates were shed (bot/fairness.py)."""
+    services: Services | None = application.bot_data.get(SERVICES_KEY)
+    chat = update.effective_chat
+    if services is None or chat is None:
+        return
+    t = services.catalogs.pick(None, user_language_code(update))
+    await application.bot.send_message(chat.id, t.gettext(SLOW_DOWN))
 
 
 async def _publish_commands(application: Application, services: Services) -> None:
@@ -347,12 +448,15 @@ async def _post_shutdown(application: Application) -> None:
 
 
 async def poll_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Starts the due sources' polls and returns: each runs (and times out) on its own."""
     services = get_services(context)
     if not leads(services):
         return  # the leader polls the sources
-    reports = await ingest_due(services, services.clock())
-    if any(report.added for report in reports):
+
+    async def round_now() -> None:
         await digest_round(services, services.clock())
+
+    await poll_due_sources(services, services.clock(), on_added=round_now)
 
 
 async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -403,6 +507,12 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
     if update is None and isinstance(error, NetworkError):
         # Polling hiccups (a dropped connection, a 5xx from Telegram): PTB retries by itself.
         logger.warning("Telegram did not answer a poll (%s); retrying", error)
+        return
+    if isinstance(error, Forbidden) and isinstance(update, Update) and update.effective_chat:
+        # Blocked or removed: the chat's deactivated quietly; no traceback, no second message.
+        chat_id = update.effective_chat.id
+        logger.info("chat %s refused a reply (%s): deactivated", chat_id, error.message)
+        await get_services(context).store.deactivate_chat(chat_id, f"403 {error.message}")
         return
     if isinstance(error, StoreUnavailable):
         logger.error("storage unavailable: %s", error)

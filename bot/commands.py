@@ -45,6 +45,23 @@ COMMANDS: tuple[Command, ...] = (
     Command("refresh", N_("Fetch all sources now (admins)"), admin_only=True),
 )
 RESERVED = frozenset(command.name for command in COMMANDS)
+# What changes a chat's subscriptions or settings: in a group, for its administrators only.
+GROUP_ADMIN_COMMANDS = frozenset(
+    {
+        "subscribe",
+        "unsubscribe",
+        "settings",
+        "language",
+        "time",
+        "timezone",
+        "frequency",
+        "bullets",
+        "preview",
+        "pause",
+        "resume",
+        "stop",
+    }
+)
 
 
 def topic_command(topic: Topic) -> str:

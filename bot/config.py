@@ -217,7 +217,7 @@ def _defaults(section: Section) -> ChatDefaults:
         digest_time=time(hours, minutes),
         frequency=frequency,
         weekday=WEEKDAYS.index(weekday.lower()[:3]),
-        bullets=section.get("bullets", int, 3, check=_range(1, 5)),
+        bullets=section.get("bullets", int, 3, check=_range(1, 10)),
         link_preview=section.get("link_preview", bool, False),
     )
     section.reject_unknown()

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import logging
 import math
@@ -300,7 +301,7 @@ class OutboxSender:
         except RetryAfter as exc:
             seconds = retry_after_seconds(exc)
             not_before = await self._retry(
-                message, seconds, f"429 flood control: retry after {seconds:g} s"
+                message, seconds, f"429 flood control: retry after {seconds:g} s", counted=False
             )
             counts.retried += 1
             return _Result(_Outcome.RETRY, delay=seconds, not_before=not_before)
@@ -363,9 +364,14 @@ class OutboxSender:
         counts.retried += 1
         return _Result(_Outcome.RETRY, delay=delay, transient=True, not_before=not_before)
 
-    async def _retry(self, message: OutboxMessage, seconds: float, error: str) -> datetime:
+    async def _retry(
+        self, message: OutboxMessage, seconds: float, error: str, *, counted: bool = True
+    ) -> datetime:
         not_before = self.clock() + timedelta(seconds=seconds)
-        await self._record(message.id, self.store.mark_retry, not_before, error)
+        mark = self.store.mark_retry
+        if not counted:
+            mark = functools.partial(mark, counted=False)
+        await self._record(message.id, mark, not_before, error)
         return not_before
 
     async def _chat_gone(self, message: OutboxMessage, reason: str, counts: _Counts) -> _Result:
@@ -631,7 +637,8 @@ class _Drain:
                 self.halt.set()
                 break
             message = queue[0]
-            failures = self.failures.get(message.id, 0)
+            # Stored attempts count too: a restart must not give a failing message a fresh set.
+            failures = self.failures.get(message.id, message.attempts)
             result = await self.sender._send_one(message, self.counts, failures)
             if self.sender.unrecorded:
                 self.halt.set()  # the store is down: send nothing more until it is back

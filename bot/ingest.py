@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +21,9 @@ logger = logging.getLogger(__name__)
 
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=6)
+# One source's whole poll (feed, full-text pages, summarising) may take this long; past it the
+# poll is stopped and counted as a failure, so a source that never answers backs off.
+SOURCE_DEADLINE_SECONDS = 180.0
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,10 @@ async def ingest_source(services: Services, spec: SourceSpec, now: datetime) -> 
         last_modified=result.validators.last_modified,
         next_attempt_at=now + timedelta(minutes=spec.interval_minutes),
     )
-    logger.info("source %s: %d articles, %d new", spec.name, len(result.articles), added)
+    if result.not_modified:
+        logger.info("source %s: unchanged", spec.name)
+    else:
+        logger.info("source %s: %d articles, %d new", spec.name, len(result.articles), added)
     return IngestReport(spec.name, len(result.articles), added, None, result.not_modified)
 
 
@@ -146,6 +153,68 @@ async def _record_failure(
     return IngestReport(spec.name, 0, 0, error)
 
 
+async def ingest_within(
+    services: Services, spec: SourceSpec, now: datetime, deadline: float
+) -> IngestReport:
+    """`ingest_source` stopped after `deadline` seconds, the overrun recorded as a failure."""
+    try:
+        async with asyncio.timeout(deadline):
+            return await ingest_source(services, spec, now)
+    except TimeoutError:
+        state = await services.store.get_source_state(spec.name)
+        error = f"no result within {deadline:g} s (a slow server?); stopped"
+        return await _record_failure(services, spec, state, error, now)
+
+
+async def poll_due_sources(
+    services: Services,
+    now: datetime,
+    *,
+    deadline: float = SOURCE_DEADLINE_SECONDS,
+    on_added: Callable[[], Awaitable[object]] | None = None,
+) -> list[asyncio.Task[IngestReport]]:
+    """Start a poll of every due source not being polled already, each in a task of its own,
+    and return at once: a slow source delays only itself, never the next poll of the others.
+
+    `on_added` runs after a poll that stored new articles.
+    """
+    states = {state.name: state for state in await services.store.source_states()}
+    started = []
+    for spec in services.settings.app.sources:
+        if spec.name in services.polling or not is_due(states.get(spec.name), now):
+            continue
+        task = asyncio.create_task(
+            _poll_one(services, spec, now, deadline, on_added), name=f"poll {spec.name}"
+        )
+        services.polling[spec.name] = task
+        task.add_done_callback(functools.partial(_forget_poll, services.polling, spec.name))
+        started.append(task)
+    return started
+
+
+def _forget_poll(
+    polling: dict[str, asyncio.Task[object]], name: str, _: asyncio.Task[object]
+) -> None:
+    polling.pop(name, None)
+
+
+async def _poll_one(
+    services: Services,
+    spec: SourceSpec,
+    now: datetime,
+    deadline: float,
+    on_added: Callable[[], Awaitable[object]] | None,
+) -> IngestReport:
+    try:
+        report = await ingest_within(services, spec, now, deadline)
+    except Exception as error:  # a poll task must not die with an unlogged exception
+        logger.exception("source %s: unexpected failure", spec.name)
+        return IngestReport(spec.name, 0, 0, f"internal error: {error!r}")
+    if report.added and on_added is not None:
+        await on_added()
+    return report
+
+
 async def ingest_due(
     services: Services, now: datetime, *, force: bool = False
 ) -> list[IngestReport]:
@@ -160,7 +229,8 @@ async def ingest_due(
         if force or is_due(states.get(spec.name), now)
     ]
     results = await asyncio.gather(
-        *(ingest_source(services, spec, now) for spec in due), return_exceptions=True
+        *(ingest_within(services, spec, now, SOURCE_DEADLINE_SECONDS) for spec in due),
+        return_exceptions=True,
     )
     reports = []
     for spec, outcome in zip(due, results, strict=True):

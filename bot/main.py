@@ -35,11 +35,26 @@ def _load(config: Path) -> Settings | None:
         return None
 
 
+class DropBootstrapTraceback(logging.Filter):
+    """python-telegram-bot logs a start-up network failure with its whole traceback (about
+    100 lines) before raising; run_bot reports the same failure in one line, so drop it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (record.exc_info and "Network Retry Loop" in message and "Bootstrap" in message)
+
+
+def _quiet_bootstrap_failures() -> None:
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(DropBootstrapTraceback())
+
+
 def run_bot(
     config: Path, *, webhook_url: str | None = None, listen: str = "127.0.0.1:8443"
 ) -> int:
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     redactor = protect_logs(token)
+    _quiet_bootstrap_failures()
     settings = _load(config)
     if settings is None:
         return 2

@@ -24,7 +24,7 @@ from bot.i18n import N_, Translator
 MAX_ECHO_CHARS = 40
 MAX_TIMEZONE_CHARS = 64
 MIN_BULLETS = 1
-MAX_BULLETS = 5
+MAX_BULLETS = 10  # as summariser.bullets: every stored digest ranks up to 10
 FREQUENCIES = ("hourly", "daily", "weekly", "off")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -130,13 +130,19 @@ class Frequency(NamedTuple):
     weekday: int | None = None
 
 
-def _echo(text: str) -> str:
-    """The user's text, quoted back safely: no controls, one line, short."""
+def shorten_user_text(text: str) -> str:
+    """The user's text, fit to echo back: no controls, one line, short (escape it for HTML
+    after shortening, so shortening never cuts an entity)."""
     printable = "".join(" " if _is_control(char) else char for char in text)
     shown = _WHITESPACE.sub(" ", printable).strip()
     if len(shown) > MAX_ECHO_CHARS:
         shown = shown[: MAX_ECHO_CHARS - 1] + "…"
-    return f"“{shown}”"
+    return shown
+
+
+def _echo(text: str) -> str:
+    """The user's text, quoted back safely."""
+    return f"“{shorten_user_text(text)}”"
 
 
 def _is_control(char: str) -> bool:
@@ -324,7 +330,7 @@ def parse_frequency(text: str) -> Frequency:
 
 
 def parse_bullets(text: str) -> int:
-    """'3' -> 3: how many bullets per article, 1 to 5."""
+    """'3' -> 3: how many bullets per article, 1 to 10."""
     limits = {"low": str(MIN_BULLETS), "high": str(MAX_BULLETS)}
     cleaned = text.strip()
     if not cleaned:

@@ -30,6 +30,8 @@ MAX_TITLE_CHARS = 300
 MAX_SOURCE_CHARS = 80
 MAX_HEADER_TITLE_CHARS = 100
 MAX_QUERY_CHARS = 60
+MAX_TAG_CHARS = 60
+MAX_HEADER_TAGS = 10
 MAX_URL_CHARS = 2048
 ELLIPSIS = "…"
 BLOCK_SEPARATOR = "\n\n"
@@ -57,10 +59,17 @@ _MIN_BLOCK_UNITS = 16
 
 @dataclass(frozen=True, slots=True)
 class DigestEntry:
-    """One article of a digest, with the digest computed for it."""
+    """One article of a digest, with the digest computed for it.
+
+    `topics` (titles) and `keywords` (query texts) say why it is in this chat's digest;
+    `source_name` is what to call its source (a feed's title, a configured name).
+    """
 
     article: Article
     digest: Digest
+    topics: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    source_name: str | None = None
 
 
 # --- text helpers -------------------------------------------------------------------------
@@ -144,6 +153,11 @@ def format_day(moment: datetime) -> str:
 def format_date(moment: datetime) -> str:
     """'26 Nov 2026', independent of the process locale."""
     return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+
+
+def format_moment(moment: datetime) -> str:
+    """'26 Nov 2026, 21:50', independent of the process locale."""
+    return f"{format_date(moment)}, {moment:%H:%M}"
 
 
 def short_source(source: str) -> str:
@@ -383,13 +397,16 @@ def split_messages(
     *,
     continuation: Callable[[int, int], str] | None = None,
     max_entities: int = MAX_ENTITIES,
+    numbered_header: Callable[[int], str] | None = None,
 ) -> list[str]:
     """Pack `header` and HTML `blocks` (one per article) into messages within the limits.
 
     Blocks are never split while they fit a message of their own; a block too long for that is
     split between its lines, and a line too long on its own is truncated. Messages after the
-    first start with `continuation(part, parts)`, "(2/3)" by default. Blank blocks are skipped;
-    with no header and no content the result is empty.
+    first start with `continuation(part, parts)`, "(2/3)" by default; with `numbered_header`,
+    the first of several messages starts with `numbered_header(parts)` instead of `header`, so
+    every part is numbered. Blank blocks are skipped; with no header and no content the result
+    is empty.
     """
     if limit < MIN_LIMIT:
         raise ValueError(f"limit must be at least {MIN_LIMIT} UTF-16 units, not {limit}")
@@ -398,9 +415,14 @@ def split_messages(
     # Reserve room for the widest continuation header it could ever need.
     reserve = truncate_html(continuation(99999, 99999), limit // 4, max_entities // 4)
     separator_units = utf16_len(BLOCK_SEPARATOR)
+    widest_first = header
+    if numbered_header is not None:
+        numbered = truncate_html(numbered_header(99999).strip(), limit // 4, max_entities // 4)
+        if utf16_len(numbered) > utf16_len(header):
+            widest_first = numbered
     first_room = (
-        limit - (utf16_len(header) + separator_units if header else 0),
-        max_entities - entity_count(header),
+        limit - (utf16_len(widest_first) + separator_units if widest_first else 0),
+        max_entities - max(entity_count(header), entity_count(widest_first)),
     )
     later_room = (
         limit - utf16_len(reserve) - separator_units,
@@ -419,6 +441,14 @@ def split_messages(
         body = "".join(page.parts)
         if number == 1:
             lead = header
+            if numbered_header is not None and len(pages) > 1:
+                # Never wider than the room reserved (a cut at a word boundary may keep more
+                # of a shorter text than of the widest one measured above).
+                lead = truncate_html(
+                    numbered_header(len(pages)).strip(),
+                    utf16_len(widest_first),
+                    max_entities - first_room[1],
+                )
         else:
             lead = truncate_html(continuation(number, len(pages)), limit // 4, max_entities // 4)
         messages.append(lead + BLOCK_SEPARATOR + body if lead else body)
@@ -488,10 +518,24 @@ def render_entry(
         if text:
             body = highlight_html(text, highlight) if highlight else _escape_clean(text)
             lines.append("• " + body)
-    source_line = _source_line(entry.article, tz)
+    tags = _tags_line(entry)
+    if tags:
+        lines.append(tags)
+    source_line = _source_line(entry.article, tz, entry.source_name)
     if source_line:
         lines.append(source_line)
     return "\n".join(lines)
+
+
+def _short(text: str, max_chars: int) -> str:
+    return _escape_clean(truncate_text(collapse_whitespace(clean_text(text)), max_chars))
+
+
+def _tags_line(entry: DigestEntry) -> str:
+    """Why the article is here: '🏷 Quantum · <b>satellite internet</b>' (keywords in bold)."""
+    tags = [_short(topic, MAX_TAG_CHARS) for topic in entry.topics if topic.strip()]
+    tags += [f"<b>{_short(word, MAX_TAG_CHARS)}</b>" for word in entry.keywords if word.strip()]
+    return "🏷 " + " · ".join(tags) if tags else ""
 
 
 def _title_line(article: Article, number: int | None) -> str:
@@ -504,18 +548,22 @@ def _title_line(article: Article, number: int | None) -> str:
     return f"{prefix}<b>{title_html}</b>"
 
 
-def _source_line(article: Article, tz: ZoneInfo | None) -> str:
+def _source_line(article: Article, tz: ZoneInfo | None, name: str | None = None) -> str:
     details = []
-    source = short_source(article.source) if article.source else ""
+    source = collapse_whitespace(clean_text(name)) if name else ""
+    if not source and article.source:
+        source = short_source(article.source)
     if not source and article.url:
         source = short_source(article.url)
     if source:
         details.append(_escape_clean(truncate_text(source, MAX_SOURCE_CHARS)))
     if article.published is not None:
         published = article.published
-        if tz is not None and published.tzinfo is not None:
-            published = published.astimezone(tz)
-        details.append(format_date(published))
+        if published.tzinfo is None:
+            details.append(format_date(published))
+        else:
+            # The reader's clock: 21:50 UTC is already the next day in Shanghai.
+            details.append(format_moment(published.astimezone(tz) if tz else published))
     return f"<i>{' · '.join(details)}</i>" if details else ""
 
 
@@ -532,21 +580,32 @@ def digest_header(
     topics: Sequence[str],
     count: int,
     t: Translator | None = None,
+    *,
+    keywords: Sequence[str] = (),
+    part: tuple[int, int] | None = None,
 ) -> str:
-    """'📰 <b>Your digest</b> — Thu 26 Nov 2026' then 'Topics: Quantum, AI · 4 articles'."""
+    """'📰 <b>Your digest</b> (1/2) — Thu 26 Nov 2026', then what the digest holds:
+    'Topics: Quantum, AI · Keywords: <b>drug</b> · 4 articles'."""
     t = t or english()
-    short_title = _escape_clean(
-        truncate_text(collapse_whitespace(clean_text(title)), MAX_HEADER_TITLE_CHARS)
-    )
-    first = f"<b>📰 {short_title}</b> — {_escape_clean(format_reader_day(when, t))}"
+    numbered = f" ({part[0]}/{part[1]})" if part else ""
+    day = _escape_clean(format_reader_day(when, t))
+    first = f"<b>📰 {_short(title, MAX_HEADER_TITLE_CHARS)}</b>{numbered} — {day}"
     names = [collapse_whitespace(clean_text(topic)) for topic in topics]
-    topic_text = truncate_text(", ".join(name for name in names if name), 300)
-    details = t.ngettext("{count} article", "{count} articles", count).format(count=count)
-    if topic_text:
-        details = t.gettext("Topics: {topics} · {articles}").format(
-            topics=topic_text, articles=details
-        )
-    return f"{first}\n{_escape_clean(details)}"
+    topic_text = truncate_text(", ".join(name for name in names if name), 300) if names else ""
+    articles = t.ngettext("{count} article", "{count} articles", count).format(count=count)
+    rest = _escape_clean(articles)
+    words = [_short(word, MAX_TAG_CHARS) for word in keywords if word.strip()][:MAX_HEADER_TAGS]
+    if words:
+        rest = "Keywords: " + ", ".join(f"<b>{word}</b>" for word in words) + " · " + rest
+    if not topic_text:
+        return f"{first}\n{rest}"
+    template = _escape_clean(t.gettext("Topics: {topics} · {articles}"))
+    return f"{first}\n" + template.format(topics=_escape_clean(topic_text), articles=rest)
+
+
+def more_block(more: int, command: str = "/digest") -> str:
+    """The last lines of a digest that could not hold every match: '3 more: /digest'."""
+    return f"<i>{more} more: {_escape_clean(command)}</i>" if more > 0 else ""
 
 
 def render_digest(
@@ -554,28 +613,47 @@ def render_digest(
     *,
     title: str,
     when: datetime,
-    topics: Sequence[str],
+    topics: Sequence[str] | None = None,
+    keywords: Sequence[str] | None = None,
     bullets: int | None = None,
     highlight: Callable[[str], bool] | None = None,
     limit: int = MAX_MESSAGE_UNITS,
     tz: ZoneInfo | None = None,
+    more: int = 0,
+    note: str = "",
     t: Translator | None = None,
 ) -> list[str]:
-    """A digest as one or more messages, in article order. No entries: no messages."""
+    """A digest as one or more numbered messages, in article order. No entries: no messages.
+
+    The header names the topics and keywords the entries matched (or `topics`/`keywords`
+    when given); `more` matching articles that did not fit end it with "N more: /digest".
+    """
     if not entries:
         return []
     blocks = [
         render_entry(entry, bullets=bullets, highlight=highlight, tz=tz) for entry in entries
     ]
-    short_title = _escape_clean(
-        truncate_text(collapse_whitespace(clean_text(title)), MAX_HEADER_TITLE_CHARS)
-    )
+    blocks.append(more_block(more))
+    if topics is None:
+        topics = list(dict.fromkeys(topic for entry in entries for topic in entry.topics))
+    if keywords is None:
+        keywords = list(dict.fromkeys(word for entry in entries for word in entry.keywords))
+    short_title = _short(title, MAX_HEADER_TITLE_CHARS)
+
+    def header(part: tuple[int, int] | None) -> str:
+        heading = digest_header(title, when, topics, len(entries), t, keywords=keywords, part=part)
+        return f"{heading}\n<i>{_escape_clean(note)}</i>" if note else heading
 
     def continuation(part: int, parts: int) -> str:
         return f"<b>📰 {short_title}</b> ({part}/{parts})"
 
-    header = digest_header(title, when, topics, len(entries), t)
-    return split_messages(header, blocks, limit, continuation=continuation)
+    return split_messages(
+        header(None),
+        blocks,
+        limit,
+        continuation=continuation,
+        numbered_header=lambda parts: header((1, parts)),
+    )
 
 
 # --- search, subscriptions, settings ------------------------------------------------------

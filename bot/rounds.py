@@ -22,13 +22,16 @@ from telegram.error import TelegramError
 from bot.candidates import Candidates
 from bot.render import DigestEntry, render_digest
 from bot.schedule import next_digest_at
-from bot.selection import choose_articles, topics_of
+from bot.selection import TOPIC, choose_articles, count_more, matched_by, source_name
 from bot.services import Services
 from bot.store import AsyncStore, ChatSettings, QueuedDigest, StoredArticle, Subscription
 
 logger = logging.getLogger(__name__)
 
 ROUND_BATCH = 500
+# The first batch is small so that the first digests are queued (and the sender woken) within
+# moments of the minute they are due, however many chats the round has.
+FIRST_BATCH = 25
 # An on-demand digest is sent by its handler; the background sender leaves it alone this long.
 DIRECT_SEND_GRACE = timedelta(minutes=2)
 
@@ -41,6 +44,26 @@ class RoundReport:
     conflicts: int
 
 
+def digest_entry(
+    services: Services, stored: StoredArticle, subscriptions: Sequence[Subscription]
+) -> DigestEntry:
+    """An article with what brought it (topic titles, keywords) and its source's name."""
+    topics, keywords = [], []
+    for sub in matched_by(subscriptions, stored, services.texts):
+        if sub.kind == TOPIC:
+            topic = services.topic(sub.value)
+            topics.append(topic.title if topic else sub.value)
+        else:
+            keywords.append(sub.value)
+    return DigestEntry(
+        stored.article,
+        stored.digest,
+        topics=tuple(topics),
+        keywords=tuple(keywords),
+        source_name=source_name(stored.article.source, services.settings.app.sources),
+    )
+
+
 def digest_messages(
     services: Services,
     chat: ChatSettings,
@@ -49,16 +72,20 @@ def digest_messages(
     now: datetime,
     *,
     title: str | None = None,
+    more: int = 0,
+    note: str = "",
 ) -> list[str]:
     """The chat's digest of `chosen`, in the chat's language ("Your digest" unless `title`)."""
     reader = services.catalogs.get(chat.language)
-    titles = [t.title for name in topics_of(subscriptions) if (t := services.topic(name))]
+    zone = ZoneInfo(chat.timezone)
     return render_digest(
-        [DigestEntry(stored.article, stored.digest) for stored in chosen],
+        [digest_entry(services, stored, subscriptions) for stored in chosen],
         title=reader.gettext("Your digest") if title is None else title,
-        when=now.astimezone(ZoneInfo(chat.timezone)),
-        topics=titles,
+        when=now.astimezone(zone),
         bullets=chat.bullets,
+        tz=zone,
+        more=more,
+        note=note,
         t=reader,
     )
 
@@ -75,17 +102,25 @@ async def digest_round(services: Services, now: datetime) -> RoundReport:
             return RoundReport(0, 0, 0, 0)
         candidates = Candidates(services, now)
         queued = empty = conflicts = 0
-        for start in range(0, len(due), ROUND_BATCH):
-            counts = await _queue_batch(
-                services, due[start : start + ROUND_BATCH], candidates, now
-            )
+        for batch in round_batches(due):
+            counts = await _queue_batch(services, batch, candidates, now)
             queued, empty, conflicts = queued + counts[0], empty + counts[1], conflicts + counts[2]
+            services.wake_delivery.set()  # send what is queued while the next batch is built
+            if services.stopping.is_set():
+                logger.info("digest round stopped for shutdown; the rest stay due")
+                break
             await asyncio.sleep(0)  # let command handlers in between batches
         candidates.forget_other_texts()
-        services.wake_delivery.set()
         report = RoundReport(len(due), queued, empty, conflicts)
         logger.info("digest round: %s", report)
         return report
+
+
+def round_batches(due: Sequence[ChatSettings]) -> list[Sequence[ChatSettings]]:
+    """The due chats in batches: a small first one, then ROUND_BATCH at a time."""
+    batches = [due[:FIRST_BATCH]] if due else []
+    batches += [due[i : i + ROUND_BATCH] for i in range(FIRST_BATCH, len(due), ROUND_BATCH)]
+    return batches
 
 
 @dataclass(frozen=True)
@@ -116,10 +151,16 @@ async def plan_chats(
         )
         for chat_id in chat_ids
     }
+    more = {
+        chat_id: count_more(
+            subscriptions.get(chat_id, []), matches, delivered[chat_id], chosen[chat_id]
+        )
+        for chat_id in chat_ids
+    }
     stored = await candidates.articles(i for ids in chosen.values() for i in ids)
     # Rendering thousands of digests is seconds of CPU: keep it off the event loop.
     return await asyncio.to_thread(
-        render_plans, services, chats, subscriptions, chosen, stored, now
+        render_plans, services, chats, subscriptions, chosen, stored, now, more
     )
 
 
@@ -130,22 +171,27 @@ def render_plans(
     chosen: dict[int, list[str]],
     stored: dict[str, StoredArticle],
     now: datetime,
+    more: dict[int, int] | None = None,
 ) -> list[ChatPlan]:
-    """Pure CPU work: chats that get the same digest (same articles, bullet count, topics,
-    zone) share one rendering."""
+    """Pure CPU work: chats that get the same digest (same articles, bullet count,
+    subscriptions, zone, language, count left over) share one rendering."""
+    more = more or {}
     rendered: dict[tuple[object, ...], list[str]] = {}
     plans = []
     for chat in chats:
         subs = subscriptions.get(chat.chat_id, [])
         articles = [stored[i] for i in chosen[chat.chat_id] if i in stored]
+        left = more.get(chat.chat_id, 0)
         key = (
             tuple(a.article.id for a in articles),
             chat.bullets,
             chat.timezone,
-            tuple(topics_of(subs)),
+            chat.language,
+            tuple(subs),
+            left,
         )
         if articles and key not in rendered:
-            rendered[key] = digest_messages(services, chat, articles, subs, now)
+            rendered[key] = digest_messages(services, chat, articles, subs, now, more=left)
         plans.append(
             ChatPlan(
                 chat,
@@ -204,6 +250,7 @@ async def send_now(
         now,
         chat.next_digest_at,
         not_before=now + DIRECT_SEND_GRACE,
+        keep_schedule=True,  # `chat` was read before; a round may have moved its due time
     )
     if digest_id is None:
         return False

@@ -8,7 +8,7 @@ computed from *now*, never once per missed slot.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -18,37 +18,55 @@ from bot.i18n import Translator
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def _local_slot(day: datetime, at: time, zone: ZoneInfo) -> datetime:
-    """`at` on the local date of `day`; a wall time skipped by DST moves forward by the gap."""
-    naive = datetime.combine(day.date(), at)
-    local = naive.replace(tzinfo=zone)
-    # Round-trip through UTC normalises times that do not exist (spring-forward gaps).
-    return local.astimezone(UTC).astimezone(zone)
+def _local_slot(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """`at` on local date `day`, in UTC. A wall time that happens twice (clocks going back)
+    means its first occurrence; one skipped by DST (clocks going forward) moves on by the gap."""
+    # fold=0 picks the first of two ambiguous instants, and for a skipped time the offset
+    # from before the change, which lands the gap's length later on the new clock.
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def _next_hourly(minute: int, zone: ZoneInfo, after: datetime) -> datetime:
+    """The first instant strictly after `after` whose local wall clock reads :`minute`.
+
+    Stepped in UTC hours, so each real hour has its slot whichever way the clocks change;
+    zones offset by a half or quarter hour (and half-hour DST changes) are handled by asking
+    the zone for each hour's own offset.
+    """
+    hour_start = after.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    for step in range(-1, 4):
+        base = hour_start + timedelta(hours=step)
+        local_minute = base.astimezone(zone).minute
+        candidate = base + timedelta(minutes=(minute - local_minute) % 60)
+        if candidate > after and candidate.astimezone(zone).minute == minute:
+            return candidate
+    raise AssertionError("unreachable: every hour has a :MM on the local clock")
 
 
 def next_digest_at(
     frequency: str, at: time, timezone: str, weekday: int, after: datetime
 ) -> datetime | None:
-    """The first digest time strictly after `after` (aware), in UTC; None when digests are off."""
+    """The first digest time strictly after `after` (aware), in UTC; None when digests are off.
+
+    Slots are compared in UTC: comparing two local times of one zone ignores which side of a
+    DST change they are on, and would call a slot that has passed still to come.
+    """
     if frequency == "off":
         return None
     if after.tzinfo is None:
         raise ValueError("`after` must be timezone-aware")
     zone = ZoneInfo(timezone)
-    local_now = after.astimezone(zone)
+    after = after.astimezone(UTC)
     if frequency == "hourly":
-        candidate = local_now.replace(minute=at.minute, second=0, microsecond=0)
-        if candidate <= local_now:
-            candidate += timedelta(hours=1)
-        return candidate.astimezone(UTC)
-    step_days = 7 if frequency == "weekly" else 1
-    for offset in range(0, 8 + step_days):
-        day = local_now + timedelta(days=offset)
+        return _next_hourly(at.minute, zone, after)
+    today = after.astimezone(zone).date()
+    for offset in range(-1, 16):
+        day = today + timedelta(days=offset)
         if frequency == "weekly" and day.weekday() != weekday:
             continue
         candidate = _local_slot(day, at, zone)
-        if candidate > local_now:
-            return candidate.astimezone(UTC)
+        if candidate > after:
+            return candidate
     raise AssertionError("unreachable: a slot always exists within 15 days")
 
 

@@ -14,11 +14,12 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from bot.store import Subscription
+from bot.store import StoredArticle, Subscription
 from bot.store.values import SOURCE_KIND
 from summaries.digest import language_of
 from summaries.matching import KeywordQuery, QueryError, TokenisedText
 from summaries.models import Article
+from summaries.sources import SourceSpec
 
 TOPIC = "topic"
 KEYWORDS = "keywords"
@@ -112,3 +113,50 @@ def source_parts(value: str) -> tuple[str, str]:
 
 def topics_of(subscriptions: Iterable[Subscription]) -> list[str]:
     return [sub.value for sub in subscriptions if sub.kind == TOPIC]
+
+
+def count_more(
+    subscriptions: Sequence[Subscription],
+    matches: Mapping[Subscription, Sequence[str]],
+    already_sent: Collection[str],
+    chosen: Collection[str],
+) -> int:
+    """How many matching articles, not sent before, did not fit the digest ("N more")."""
+    left = {
+        article_id
+        for sub in dict.fromkeys(subscriptions)
+        for article_id in matches.get(sub, ())
+        if article_id not in already_sent and article_id not in chosen
+    }
+    return len(left)
+
+
+def matched_by(
+    subscriptions: Iterable[Subscription], stored: StoredArticle, texts: ArticleTexts
+) -> list[Subscription]:
+    """The topic and keyword subscriptions that brought this article (shown to the reader)."""
+    found = []
+    text = texts.get(stored.article.id)
+    for sub in subscriptions:
+        if sub.kind == TOPIC and sub.value in stored.digest.topics:
+            found.append(sub)
+        elif sub.kind == KEYWORDS and (query := parsed_query(sub.value)) is not None:
+            if text is None:
+                texts.add(stored.article)
+                text = texts.get(stored.article.id)
+            if text is not None and query.matches(text):
+                found.append(sub)
+    return found
+
+
+def source_name(source: str, specs: Iterable[SourceSpec]) -> str | None:
+    """The configured name of the source an article came from (`source` is the feed URL, or
+    a file's path inside a configured folder); None when no source claims it."""
+    normalised = source.replace("\\", "/")
+    claims = [
+        (len(location), spec.name)
+        for spec in specs
+        if (location := spec.location.replace("\\", "/").rstrip("/"))
+        and (normalised == location or normalised.startswith(location + "/"))
+    ]
+    return max(claims)[1] if claims else None

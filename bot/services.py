@@ -51,6 +51,11 @@ class Services:
     background: list[asyncio.Task[Any]] = field(default_factory=list)
     # Several replicas on PostgreSQL: who leads (None when the bot runs alone on SQLite).
     replicas: Coordinator | None = None
+    # Set when the bot begins to stop: a round stops between batches (each chat's record is
+    # complete; the rest are still due at the next start).
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # Source name -> its poll in progress (bot/ingest.py): one at a time per source.
+    polling: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
     # Serialises digest rounds: the minute job and /refresh must not build the same round twice.
     round_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

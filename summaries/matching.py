@@ -22,8 +22,12 @@ _QUOTED_OR_WORD = re.compile(r'"([^"]*)"|“([^”]*)”|(\S+)')
 
 # Title words say more about what an article is about than any single body word.
 TITLE_WEIGHT = 3.0
-# A topic needs one title hit or two body hits before an article is filed under it.
-TOPIC_THRESHOLD = 2.0
+# A topic needs one of its keywords in the title, or this many DISTINCT keywords in the body:
+# one word repeated ("foreign", "brand") says little; several different ones say the subject.
+MIN_BODY_KEYWORDS = 2
+# ... and a score at least this share of the best topic's, so an article is filed under what
+# it is about, not under everything it mentions in passing (benchmarks/topic_matching.py).
+MIN_SHARE_OF_BEST = 0.7
 MAX_QUERY_TERMS = 8
 
 
@@ -99,16 +103,35 @@ class TokenisedText:
             count += self.body_parts.count(phrase[0])
         return count
 
+    def in_title(self, phrase: tuple[str, ...]) -> bool:
+        single = len(phrase) == 1 and phrase[0] in self.title_parts
+        return single or _count_phrase(self.title, phrase) > 0
+
+    def in_body(self, phrase: tuple[str, ...]) -> bool:
+        single = len(phrase) == 1 and phrase[0] in self.body_parts
+        return single or _count_phrase(self.body, phrase) > 0
+
 
 class TopicMatcher:
-    """Files articles under the configured topics by their stemmed keywords and phrases."""
+    """Files articles under the configured topics by their stemmed keywords and phrases.
 
-    def __init__(self, topics: Iterable[Topic], threshold: float = TOPIC_THRESHOLD) -> None:
+    A topic's score counts the distinct keywords found, a title keyword `TITLE_WEIGHT` times;
+    repetitions do not count, so a long article that keeps saying one word is not filed for it.
+    """
+
+    def __init__(
+        self,
+        topics: Iterable[Topic],
+        *,
+        min_body_keywords: int = MIN_BODY_KEYWORDS,
+        min_share_of_best: float = MIN_SHARE_OF_BEST,
+    ) -> None:
         self._keywords = {
             topic.name: tuple(tuple(words(keyword)) for keyword in topic.keywords)
             for topic in topics
         }
-        self._threshold = threshold
+        self._min_body_keywords = min_body_keywords
+        self._min_share = min_share_of_best
 
     def _phrases(self, language: str) -> dict[str, tuple[tuple[str, ...], ...]]:
         return {
@@ -119,19 +142,30 @@ class TopicMatcher:
     def scores(
         self, title: str, body: str, *, language: str = languages.DEFAULT_LANGUAGE
     ) -> dict[str, float]:
+        """Each topic's score; 0 for a topic with no title keyword and too few in the body."""
         text = TokenisedText.of(title, body, language)
         return {
-            name: sum(text.weighted_count(phrase) for phrase in phrases)
+            name: self._score(text, phrases)
             for name, phrases in self._phrases(text.language).items()
         }
+
+    def _score(self, text: TokenisedText, phrases: tuple[tuple[str, ...], ...]) -> float:
+        in_title = sum(1 for phrase in phrases if text.in_title(phrase))
+        in_body = sum(1 for phrase in phrases if text.in_body(phrase))
+        if not in_title and in_body < self._min_body_keywords:
+            return 0.0
+        return TITLE_WEIGHT * in_title + in_body
 
     def match(
         self, title: str, body: str, *, language: str = languages.DEFAULT_LANGUAGE
     ) -> tuple[str, ...]:
-        """The topics this article belongs to, best first."""
+        """The topics this article is about, best first."""
         scores = self.scores(title, body, language=language)
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-        return tuple(name for name, score in ranked if score >= self._threshold)
+        best = ranked[0][1] if ranked else 0.0
+        return tuple(
+            name for name, score in ranked if score > 0 and score >= self._min_share * best
+        )
 
 
 class QueryError(ValueError):

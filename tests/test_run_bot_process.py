@@ -135,7 +135,7 @@ def start_bot(tmp_path: Path, fake: FakeBotApi) -> Iterator[Callable[..., BotPro
     def start(*extra_args: str, **extra_env: str) -> BotProcess:
         stdout, stderr = tmp_path / "stdout.log", tmp_path / "stderr.log"
         env = clean_environment(
-            TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL=fake.base_url, **extra_env
+            **{"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": fake.base_url, **extra_env}
         )
         with stdout.open("w") as out, stderr.open("w") as err:
             process = subprocess.Popen(
@@ -269,13 +269,13 @@ def test_the_token_never_reaches_the_output_even_through_faults(fake, start_bot)
     first, dropped, failed, last = (build.user(5010 + n, f"User{n}") for n in range(4))
     command_answer(fake, bot, first, "help", timeout=STARTUP_TIMEOUT)
 
-    # A reply whose connection drops, then its apology dropped too.
+    # A reply whose connection drops (and its one retry), then its apology (and its retry).
     fake.drop_connections(1.0)
     fake.private_command(dropped, "help")
-    wait_until(lambda: fake.stats.dropped_before_recording >= 2, "dropped replies", 30.0)
+    wait_until(lambda: fake.stats.dropped_before_recording >= 4, "dropped replies", 30.0)
     fake.drop_connections(0.0)
-    # A reply answered 500: the error handler apologises.
-    fake.fail_next(1, status=500, methods=("sendMessage",))
+    # A reply answered 500 twice (it is retried once): the error handler apologises.
+    fake.fail_next(2, status=500, methods=("sendMessage",))
     apology = command_answer(fake, bot, failed, "help", timeout=30.0)
     answer = command_answer(fake, bot, last, "list", timeout=30.0)
 
@@ -330,6 +330,20 @@ def test_an_unreachable_bot_api_is_one_clear_error(tmp_path):
     assert result.returncode == 1
     assert "error: cannot reach the Telegram Bot API at http://127.0.0.1:" in result.stderr
     assert TOKEN_SECRET not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "ERROR" in line or "error:" in line]
+    assert len(errors) == 1, result.stderr
+
+
+def test_the_start_up_log_names_the_bot_config_database_and_sources(fake, start_bot, tmp_path):
+    bot = start_bot(TELEGRAM_BASE_URL=fake.url)  # without the /bot suffix: added
+    command_answer(fake, bot, build.user(5001, "Dana"), "help", timeout=STARTUP_TIMEOUT)
+    output = bot.output()
+    assert "@DigestTestBot" in output
+    assert str(tmp_path / "config.yaml") in output
+    assert "bot.sqlite3" in output
+    assert "local-news" in output
+    assert bot.stop(signal.SIGTERM) == 0
 
 
 def test_a_corrupt_database_is_one_clear_error(tmp_path, fake):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import ContextTypes
 
 from bot.i18n import Translator
@@ -23,7 +24,9 @@ from bot.schedule import describe_next, describe_schedule, next_digest_at
 from bot.services import Services, get_services
 from bot.store import ChatSettings
 
+logger = logging.getLogger(__name__)
 ADMIN_CACHE_SECONDS = 300
+REFUSAL_QUIET_SECONDS = 600
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _ADMIN_STATUSES = (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
 
@@ -43,13 +46,25 @@ async def reply(
     message = update.effective_message
     if message is None:
         return None
-    return await message.reply_text(
-        text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=keyboard,
-        link_preview_options=None if link_preview else NO_PREVIEW,
-        do_quote=False,
-    )
+    for attempt in range(2):
+        try:
+            return await message.reply_text(
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+                link_preview_options=None if link_preview else NO_PREVIEW,
+                do_quote=False,
+            )
+        except BadRequest:
+            raise  # Telegram answered: sending it again would be refused again
+        except NetworkError as error:
+            # A dropped connection or a 5xx: once more, rather than "something went wrong".
+            # (If Telegram did take the first one, the user sees the answer twice; better
+            # than none.)
+            if attempt:
+                raise
+            logger.info("reply in chat %s failed (%s); retrying once", message.chat_id, error)
+    raise AssertionError("unreachable")
 
 
 async def edit_in_place(
@@ -165,10 +180,23 @@ async def may_change_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         "Only this group's administrators can change its subscriptions and settings."
     )
     if update.callback_query is not None:
-        await update.callback_query.answer(refusal, show_alert=True)
-    else:
+        await update.callback_query.answer(refusal)  # a toast, seen only by who tapped
+    elif _first_refusal(update, context):
         await reply(update, refusal)
     return False
+
+
+def _first_refusal(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether to say the refusal: once per member per REFUSAL_QUIET_SECONDS, so a member
+    trying command after command does not fill the group with the same answer."""
+    user = update.effective_user
+    refused: dict[int, float] = context.chat_data.setdefault("refused", {})  # type: ignore[union-attr]
+    key = user.id if user is not None else 0
+    now = time.monotonic()
+    if now - refused.get(key, -REFUSAL_QUIET_SECONDS) < REFUSAL_QUIET_SECONDS:
+        return False
+    refused[key] = now
+    return True
 
 
 def is_bot_admin(update: Update, services: Services) -> bool:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Sequence
 from functools import partial
 
-from telegram import Update
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
 from telegram.ext import CommandHandler, ContextTypes
 
 from bot.candidates import Candidates
 from bot.handlers.common import (
     argument_text,
     ensure_chat,
+    is_group_admin,
+    is_private,
     reply,
     reply_usage,
     services_of,
@@ -22,9 +26,9 @@ from bot.handlers.subscriptions import resolve_subscription
 from bot.parsing import UsageError
 from bot.render import escape
 from bot.rounds import digest_messages, plan_chats, send_now
-from bot.selection import TOPIC
+from bot.selection import KEYWORDS, TOPIC
 from bot.services import Services
-from bot.store import ChatSettings, Subscription
+from bot.store import ChatSettings, StoredArticle, Subscription
 from summaries.models import Topic
 
 logger = logging.getLogger(__name__)
@@ -35,9 +39,10 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     services = services_of(context)
     chat = await ensure_chat(update, services)
     t = translator(services, update, chat)
-    if context.args:
+    asked = argument_text(context)
+    if asked:
         try:
-            subscriptions = [resolve_subscription(services, argument_text(context))]
+            subscriptions = [resolve_subscription(services, asked)]
         except UsageError as error:
             await reply_usage(update, t, error)
             return
@@ -50,7 +55,29 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             )
             await reply(update, escape(text))
             return
-    await send_unsent_digest(services, chat, subscriptions, context)
+    # In a group, a member who is not an admin reads without using up the group's digest.
+    record = is_private(update) or await is_group_admin(update, context)
+    sent = await send_unsent_digest(services, chat, subscriptions, context, record=record)
+    if sent:
+        return
+    if subscriptions[0].kind == KEYWORDS and asked:
+        await reply(update, no_such_topic(services, asked))
+    else:
+        text = t.gettext("Nothing new for you right now. /search finds older articles.")
+        await reply(update, escape(text))
+
+
+def no_such_topic(services: Services, asked: str) -> str:
+    """'/digest nosuch' found no topic and no new article with that word: say so, and
+    suggest the closest topic."""
+    names = {name: name for name in services.topic_commands}
+    names |= {
+        topic.title.casefold(): command for command, topic in services.topic_commands.items()
+    }
+    close = difflib.get_close_matches(asked.casefold(), list(names), n=1, cutoff=0.6)
+    shown = escape(asked[:40])
+    hint = f"Did you mean /{names[close[0]]}?" if close else "/topics lists them all."
+    return f"There is no topic “{shown}”, and no new article mentions it. {hint}"
 
 
 async def send_unsent_digest(
@@ -58,18 +85,28 @@ async def send_unsent_digest(
     chat: ChatSettings,
     subscriptions: Sequence[Subscription],
     context: ContextTypes.DEFAULT_TYPE,
-) -> None:
-    """The articles matching `subscriptions` this chat has not had, recorded then sent now."""
+    *,
+    record: bool = True,
+) -> bool:
+    """The articles matching `subscriptions` this chat has not had, sent now; False if none.
+
+    Recorded first (the chat will not get them again) unless `record` is False: then they are
+    only shown, and the chat's scheduled digest still brings them.
+    """
     now = services.clock()
     wanted = {chat.chat_id: list(subscriptions)}
     [plan] = await plan_chats(services, [chat], wanted, Candidates(services, now), now)
     if not plan.article_ids:
-        t = services.catalogs.pick(chat.language, None)
+        return False
+    if record:
+        await send_now(context.bot, services.store, chat, plan.article_ids, plan.messages, now)
+        return True
+    preview = LinkPreviewOptions(is_disabled=not chat.link_preview)
+    for text in plan.messages:
         await context.bot.send_message(
-            chat.chat_id, t.gettext("Nothing new for you right now. /search finds older articles.")
+            chat.chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=preview
         )
-        return
-    await send_now(context.bot, services.store, chat, plan.article_ids, plan.messages, now)
+    return True
 
 
 async def topic_command(
@@ -83,7 +120,7 @@ async def topic_command(
     subscription = Subscription(TOPIC, topic.name)
     ids = (await candidates.matches_for([subscription]))[subscription][:TOPIC_COMMAND_ARTICLES]
     found = await candidates.articles(ids)
-    latest = [found[article_id] for article_id in ids if article_id in found]
+    latest = newest_published([found[article_id] for article_id in ids if article_id in found])
     if not latest:
         days = services.settings.bot.lookback_days
         text = t.ngettext(
@@ -97,12 +134,24 @@ async def topic_command(
         services,
         chat,
         latest,
-        [subscription],
+        [],  # every article is this topic's: no tag needed
         services.clock(),
         title=t.gettext("Latest: {topic}").format(topic=topic.title),
+        note="Newest first, by publication time.",
     )
     for text in messages:
         await reply(update, text, link_preview=chat.link_preview)
+
+
+def newest_published(articles: Sequence[StoredArticle]) -> list[StoredArticle]:
+    """Newest publication first; articles without a date go last, newest fetched first."""
+    dated = sorted(
+        (stored for stored in articles if stored.article.published is not None),
+        key=lambda stored: stored.article.published or stored.fetched_at,
+        reverse=True,
+    )
+    undated = [stored for stored in articles if stored.article.published is None]
+    return dated + undated
 
 
 def topic_handlers(commands: dict[str, Topic]) -> list[CommandHandler]:

@@ -41,6 +41,7 @@ from bot.services import Services
 from bot.store import ChatSettings
 
 SET = "set"
+STOP = "stop"
 _SCHEDULE_FIELDS = {"digest_time", "timezone", "frequency", "weekday", "paused"}
 _HOURS_PER_ROW = 6
 _MINUTE_CHOICES = (0, 15, 30, 45)
@@ -85,17 +86,19 @@ _SETTINGS: dict[str, tuple[str, Callable[[ChatSettings, Translator], str]]] = {
 
 
 async def apply_changes(services: Services, chat: ChatSettings, **changes: Any) -> ChatSettings:
-    """Stores the changes; a schedule change also moves the next digest time."""
-    if _SCHEDULE_FIELDS & changes.keys():
-        frequency = changes.get("frequency", chat.frequency)
-        changes["next_digest_at"] = next_digest_at(
-            frequency,
-            changes.get("digest_time", chat.digest_time),
-            changes.get("timezone", chat.timezone),
-            changes.get("weekday", chat.weekday),
-            services.clock(),
+    """Stores the changes; a schedule change also moves the next digest time, computed in the
+    same transaction from the settings as stored then (not from `chat`, which may be stale)."""
+    now = services.clock()
+
+    def reschedule(changed: ChatSettings) -> datetime | None:
+        return next_digest_at(
+            changed.frequency, changed.digest_time, changed.timezone, changed.weekday, now
         )
-    return await services.store.update_chat(chat.chat_id, **changes)
+
+    schedule_changed = bool(_SCHEDULE_FIELDS & changes.keys())
+    return await services.store.update_settings(
+        chat.chat_id, changes, reschedule if schedule_changed else None
+    )
 
 
 def describe_changes(
@@ -378,19 +381,48 @@ async def _set_paused(update: Update, context: ContextTypes.DEFAULT_TYPE, *, pau
 
 
 async def stop_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Asks first: deleting everything is one tap away, but never one typo away."""
     services = services_of(context)
     chat = update.effective_chat
     assert chat is not None
     if not await may_change_chat(update, context):
         return
+
+    def button(label: str, answer: str) -> InlineKeyboardButton:
+        data = callbacks.encode(STOP, chat.id, answer, key=services.callback_key)
+        return InlineKeyboardButton(label, callback_data=data)
+
+    await reply(
+        update,
+        "This stops every digest and deletes everything stored about this chat: "
+        "its subscriptions and settings. Are you sure?",
+        keyboard=InlineKeyboardMarkup(
+            [[button("Yes, delete everything", "yes"), button("Cancel", "no")]]
+        ),
+    )
+
+
+async def stop_button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, button: callbacks.Callback
+) -> None:
+    query, chat = update.callback_query, update.effective_chat
+    assert query is not None and chat is not None
+    services = services_of(context)
+    if not await may_change_chat(update, context):
+        return
+    if button.args != ("yes",):
+        await query.answer("Nothing was deleted.")
+        await query.edit_message_text("Nothing was deleted; everything stays as it was.")
+        return
     t = await chat_translator(update, services)  # read before the chat's language is deleted
     await services.store.delete_chat(chat.id)
     if context.chat_data is not None:
         context.chat_data.clear()
+    await query.answer("Deleted.")
     text = t.gettext(
         "Stopped. Everything stored about this chat is deleted. /start brings me back any time."
     )
-    await reply(update, escape(text))
+    await query.edit_message_text(escape(text), parse_mode="HTML")
 
 
 HANDLERS = [
@@ -427,4 +459,4 @@ HANDLERS = [
     CommandHandler("resume", resume_command),
     CommandHandler("stop", stop_command),
 ]
-BUTTONS = {SET: settings_button}
+BUTTONS = {SET: settings_button, STOP: stop_button}

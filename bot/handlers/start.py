@@ -6,11 +6,13 @@ from telegram import ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus
 from telegram.ext import ChatMemberHandler, CommandHandler, ContextTypes
 
-from bot.commands import COMMANDS, topic_command_description
+from bot.commands import COMMANDS, GROUP_ADMIN_COMMANDS, topic_command_description
 from bot.handlers.common import (
     chat_translator,
     ensure_chat,
     is_bot_admin,
+    is_group_admin,
+    is_private,
     may_change_chat,
     next_digest_text,
     reply,
@@ -20,6 +22,7 @@ from bot.handlers.common import (
 )
 from bot.handlers.subscriptions import subscribe, topics_keyboard
 from bot.i18n import N_, Translator
+from bot.parsing import shorten_user_text
 from bot.render import escape
 from bot.selection import TOPIC
 from bot.services import Services
@@ -33,16 +36,32 @@ INTRO = N_(
 )
 
 
-def help_text(services: Services, t: Translator, *, admin: bool) -> str:
+def help_text(
+    services: Services,
+    t: Translator,
+    *,
+    admin: bool,
+    bot_username: str | None = None,
+    group_admin: bool = True,
+) -> str:
+    """Every command with what it does. In a group (`bot_username` given) commands read
+    /cmd@BotName, as the group must send them, and the commands that change the group are
+    listed to its administrators only."""
+    mention = f"@{bot_username}" if bot_username else ""
     lines = ["<b>" + escape(t.gettext("Commands")) + "</b>"]
     lines += [
-        f"/{command.name} — {escape(t.gettext(command.description))}"
+        f"/{command.name}{mention} — {escape(t.gettext(command.description))}"
         for command in COMMANDS
-        if admin or not command.admin_only
+        if (admin or not command.admin_only)
+        and (group_admin or command.name not in GROUP_ADMIN_COMMANDS)
     ]
+    if not group_admin:
+        lines.append(
+            escape("This group's administrators can also change what it follows and when.")
+        )
     lines += ["", "<b>" + escape(t.gettext("Topic digests")) + "</b>"]
     lines += [
-        f"/{name} — {escape(topic_command_description(topic, t))}"
+        f"/{name}{mention} — {escape(topic_command_description(topic, t))}"
         for name, topic in services.topic_commands.items()
     ]
     lines += ["", escape(t.gettext("In a private chat, any other message is a search."))]
@@ -58,9 +77,10 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if payload:
         topic = services.topic(payload) or services.topic_commands.get(payload.casefold())
         if topic is None:
+            # Typed by hand, a payload can be thousands of characters: echo it shortened.
             note = "\n\n" + t.gettext(
                 "There is no topic “{name}”; here are the ones there are."
-            ).format(name=escape(payload))
+            ).format(name=escape(shorten_user_text(payload)))
         elif await may_change_chat(update, context):
             note = "\n\n" + await subscribe(
                 services, chat.chat_id, Subscription(TOPIC, topic.name), t
@@ -78,7 +98,29 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     t = await chat_translator(update, services)
-    await reply(update, help_text(services, t, admin=is_bot_admin(update, services)))
+    group = not is_private(update)
+    text = help_text(
+        services,
+        t,
+        admin=is_bot_admin(update, services),
+        bot_username=context.bot.username if group else None,
+        group_admin=not group or await is_group_admin(update, context),
+    )
+    await reply(update, text)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command no handler took: one line pointing to /help. In a group, only when it was
+    addressed to this bot (/cmd@ThisBot): a bare /cmd may be meant for another bot there."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    command, _, addressee = message.text.split(maxsplit=1)[0].partition("@")
+    if addressee.casefold() != (context.bot.username or "").casefold() and (
+        addressee or not is_private(update)
+    ):
+        return
+    await reply(update, escape(f"I don't know {command[:40]}. /help lists what I can do."))
 
 
 def _was_added(change: ChatMemberUpdated) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
-from datetime import timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -11,6 +13,7 @@ from telegram.ext import CommandHandler, ContextTypes
 
 from bot import callbacks
 from bot.handlers.common import (
+    NO_PREVIEW,
     argument_text,
     chat_translator,
     ensure_chat,
@@ -24,14 +27,18 @@ from bot.handlers.common import (
 )
 from bot.i18n import N_, Translator
 from bot.parsing import Phrase, UsageError, check_argument_text
-from bot.render import escape
+from bot.render import escape, truncate_text
 from bot.rounds import following_slot
 from bot.selection import KEYWORDS, TOPIC
 from bot.services import Services
-from bot.store import Subscription
-from summaries.matching import KeywordQuery, QueryError
+from bot.store import ChatSettings, Subscription, SubscriptionLimitReached
+from summaries.matching import KeywordQuery, QueryError, stem
+from summaries.ranking import ENGLISH_FUNCTION_WORDS
 
 TOGGLE = "tog"
+REMOVE = "rm"
+# Keywords made only of these would match nearly every English article.
+_COMMON_STEMS = frozenset(stem(word) for word in ENGLISH_FUNCTION_WORDS)
 MAX_SUBSCRIPTIONS = 50
 SUBSCRIBE_EXAMPLE = N_(
     'For example: /subscribe quantum (a topic), /subscribe "satellite internet" (a phrase) or '
@@ -54,7 +61,67 @@ def resolve_subscription(services: Services, text: str) -> Subscription:
             reason=Phrase(str(error)),
             example=Phrase(SUBSCRIBE_EXAMPLE),
         ) from None
+    if all(len(term) == 1 and term[0] in _COMMON_STEMS for term in query.terms):
+        raise UsageError(
+            "“{text}” has only common words that almost every article contains. "
+            "Follow something more specific (a quoted phrase keeps them). {example}",
+            text=text,
+            example=Phrase(SUBSCRIBE_EXAMPLE),
+        )
     return Subscription(KEYWORDS, query.text)
+
+
+def _flat_terms(text: str) -> tuple[str, ...] | None:
+    """A keyword query's words in order, quotes ignored: "satellite internet" and
+    satellite internet both give ('satellit', 'internet')."""
+    try:
+        query = KeywordQuery.parse(text)
+    except QueryError:
+        return None
+    return tuple(token for term in query.terms for token in term)
+
+
+def same_words(subscriptions: Iterable[Subscription], wanted: Subscription) -> Subscription | None:
+    """The keyword subscription with the same words as `wanted`, however it was quoted."""
+    if wanted.kind != KEYWORDS:
+        return None
+    words = _flat_terms(wanted.value)
+    for sub in subscriptions:
+        if sub.kind == KEYWORDS and words and _flat_terms(sub.value) == words:
+            return sub
+    return None
+
+
+def label(services: Services, subscription: Subscription) -> str:
+    """A subscription as plain text: the topic's title, or the keywords as followed."""
+    if subscription.kind == TOPIC:
+        topic = services.topic(subscription.value)
+        return topic.title if topic else subscription.value
+    return subscription.value
+
+
+def subscription_key(subscription: Subscription) -> str:
+    """A short stable name for a subscription in button data (keywords may be long)."""
+    digest = hashlib.sha256(f"{subscription.kind}\x1f{subscription.value}".encode())
+    return digest.hexdigest()[:12]
+
+
+def remove_keyboard(
+    services: Services, chat_id: int, subscriptions: Sequence[Subscription]
+) -> InlineKeyboardMarkup | None:
+    """One "✖ name" button per subscription: a tap stops following it."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"✖ {truncate_text(label(services, sub), 60)}",
+                callback_data=callbacks.encode(
+                    REMOVE, chat_id, subscription_key(sub), key=services.callback_key
+                ),
+            )
+        ]
+        for sub in subscriptions
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def describe(services: Services, subscription: Subscription, t: Translator) -> str:
@@ -129,8 +196,12 @@ async def toggle_topic(
     if await services.store.remove_subscription(chat.id, subscription):
         note = t.gettext("Unsubscribed from {topic}.").format(topic=topic.title)
     else:
-        await follow(services, chat.id, subscription)
-        note = t.gettext("Subscribed to {topic}.").format(topic=topic.title)
+        try:
+            await follow(services, chat.id, subscription, limit=MAX_SUBSCRIPTIONS)
+            note = t.gettext("Subscribed to {topic}.").format(topic=topic.title)
+        except SubscriptionLimitReached:
+            text = t.gettext("You follow {count} things already; /unsubscribe some first.")
+            note = text.format(count=MAX_SUBSCRIPTIONS)
     await query.answer(note)
     keyboard = await topics_keyboard(services, chat.id)
     try:
@@ -159,28 +230,36 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await reply(update, await subscribe(services, chat.chat_id, subscription, t))
 
 
-async def follow(services: Services, chat_id: int, subscription: Subscription) -> None:
-    """Adds the subscription; a chat that followed nothing gets its next slot, not a backlog."""
-    await services.store.add_subscription(chat_id, subscription)
-    chat = await services.store.get_chat(chat_id)
+async def follow(
+    services: Services, chat_id: int, subscription: Subscription, *, limit: int | None = None
+) -> bool:
+    """Adds the subscription (False if the chat had it); a chat that followed nothing gets its
+    next slot, not a backlog. `SubscriptionLimitReached` when the chat has `limit` already."""
+    added = await services.store.add_subscription(chat_id, subscription, limit=limit)
     now = services.clock()
-    if chat is not None and chat.next_digest_at is not None and chat.next_digest_at <= now:
+
+    def next_slot(chat: ChatSettings) -> datetime | None:
         # Rounds skip chats without subscriptions, so their due time may lie in the past.
-        await services.store.update_chat(chat_id, next_digest_at=following_slot(chat, now))
+        if chat.next_digest_at is not None and chat.next_digest_at <= now:
+            return following_slot(chat, now)
+        return chat.next_digest_at
+
+    await services.store.update_settings(chat_id, {}, next_slot)
+    return added
 
 
 async def subscribe(
     services: Services, chat_id: int, subscription: Subscription, t: Translator
 ) -> str:
     """Adds the subscription and says what happened, in HTML."""
-    existing = await services.store.list_subscriptions(chat_id)
     what = describe(services, subscription, t)
-    if subscription in existing:
-        return escape(t.gettext("You already follow {what}.")).format(what=what)
-    if len(existing) >= MAX_SUBSCRIPTIONS:
+    try:
+        added = await follow(services, chat_id, subscription, limit=MAX_SUBSCRIPTIONS)
+    except SubscriptionLimitReached:
         text = t.gettext("You follow {count} things already; /unsubscribe some first.")
         return escape(text.format(count=MAX_SUBSCRIPTIONS))
-    await follow(services, chat_id, subscription)
+    if not added:
+        return escape(t.gettext("You already follow {what}.")).format(what=what)
     return escape(
         t.gettext(
             "Subscribed to {what}. "
@@ -194,8 +273,17 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     chat = await ensure_chat(update, services)
     t = translator(services, update, chat)
     if not context.args:
-        usage = t.gettext("Say what to stop following: /unsubscribe quantum, or /unsubscribe all.")
-        await reply(update, escape(usage))
+        subscriptions = await services.store.list_subscriptions(chat.chat_id)
+        text = (
+            t.gettext("Tap a subscription to stop following it, or send /unsubscribe all.")
+            if subscriptions
+            else t.gettext(
+                "Nothing to stop following yet: /topics to choose, or /subscribe keywords."
+            )
+        )
+        await reply(
+            update, escape(text), keyboard=remove_keyboard(services, chat.chat_id, subscriptions)
+        )
         return
     if not await may_change_chat(update, context):
         return
@@ -214,6 +302,9 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     except UsageError as error:
         await reply_usage(update, t, error)
         return
+    existing = await services.store.list_subscriptions(chat.chat_id)
+    if subscription not in existing:
+        subscription = same_words(existing, subscription) or subscription
     what = describe(services, subscription, t)
     if await services.store.remove_subscription(chat.chat_id, subscription):
         await reply(update, escape(t.gettext("Unsubscribed from {what}.")).format(what=what))
@@ -222,15 +313,17 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
         await reply(update, escape(text).format(what=what))
 
 
-async def list_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
-    chat = await ensure_chat(update, services)
-    t = translator(services, update, chat)
+async def list_text(services: Services, chat: ChatSettings, t: Translator) -> str:
     subscriptions = await services.store.list_subscriptions(chat.chat_id)
-    lines = ["<b>" + escape(t.gettext("You follow")) + "</b>"]
+    who = (
+        t.gettext("You follow") if chat.chat_type == "private" else t.gettext("This group follows")
+    )
+    lines = ["<b>" + escape(who) + "</b>"]
     lines += [f"• {describe(services, sub, t)}" for sub in subscriptions] or [
         escape(t.gettext("nothing yet — /topics to choose, or /subscribe keywords"))
     ]
+    if subscriptions:
+        lines.append("<i>Tap ✖ to stop following one.</i>")
     lines += [
         "",
         t.gettext("<b>Schedule</b>: {schedule}").format(schedule=escape(schedule_text(chat, t))),
@@ -243,7 +336,50 @@ async def list_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     )
     state = t.gettext("on") if chat.link_preview else t.gettext("off")
     lines.append(escape(how.format(count=chat.bullets, state=state)))
-    await reply(update, "\n".join(lines))
+    return "\n".join(lines)
+
+
+async def list_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
+    subscriptions = await services.store.list_subscriptions(chat.chat_id)
+    await reply(
+        update,
+        await list_text(services, chat, t),
+        keyboard=remove_keyboard(services, chat.chat_id, subscriptions),
+    )
+
+
+async def remove_button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, button: callbacks.Callback
+) -> None:
+    """A "✖" button under /list or /unsubscribe: stop following that subscription."""
+    query = update.callback_query
+    assert query is not None
+    services = services_of(context)
+    chat = await ensure_chat(update, services)
+    subscriptions = await services.store.list_subscriptions(chat.chat_id)
+    key = button.args[0] if len(button.args) == 1 else ""
+    chosen = next((sub for sub in subscriptions if subscription_key(sub) == key), None)
+    if chosen is None:
+        await query.answer("You no longer follow that. Send /list for a fresh list.")
+        return
+    if not await may_change_chat(update, context):
+        return
+    await services.store.remove_subscription(chat.chat_id, chosen)
+    await query.answer(f"Unsubscribed from {label(services, chosen)}."[:200])
+    left = [sub for sub in subscriptions if sub != chosen]
+    try:
+        await query.edit_message_text(
+            await list_text(services, chat, translator(services, update, chat)),
+            parse_mode="HTML",
+            reply_markup=remove_keyboard(services, chat.chat_id, left),
+            link_preview_options=NO_PREVIEW,
+        )
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
 
 
 HANDLERS = [
@@ -252,4 +388,4 @@ HANDLERS = [
     CommandHandler("unsubscribe", unsubscribe_command),
     CommandHandler("list", list_command),
 ]
-BUTTONS = {TOGGLE: toggle_topic}
+BUTTONS = {TOGGLE: toggle_topic, REMOVE: remove_button}

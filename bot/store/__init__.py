@@ -5,7 +5,13 @@ loop. Schema changes are numbered migrations recorded in `schema_migrations`.
 """
 
 from bot.store.async_store import AsyncStore
-from bot.store.errors import Conflict, StoreError, StoreUnavailable, UnknownChat
+from bot.store.errors import (
+    Conflict,
+    StoreError,
+    StoreUnavailable,
+    SubscriptionLimitReached,
+    UnknownChat,
+)
 from bot.store.search import SavedSearch
 from bot.store.sync_store import Store
 from bot.store.values import (
@@ -44,5 +50,6 @@ __all__ = [
     "StoreUnavailable",
     "StoredArticle",
     "Subscription",
+    "SubscriptionLimitReached",
     "UnknownChat",
 ]

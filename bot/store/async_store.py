@@ -96,6 +96,14 @@ class AsyncStore:
     async def update_chat(self, chat_id: int, **changes: Any) -> ChatSettings:
         return await self._run(self.store.update_chat, chat_id, **changes)
 
+    async def update_settings(
+        self,
+        chat_id: int,
+        changes: dict[str, Any],
+        reschedule: Callable[[ChatSettings], datetime | None] | None = None,
+    ) -> ChatSettings:
+        return await self._run(self.store.update_settings, chat_id, changes, reschedule)
+
     async def deactivate_chat(self, chat_id: int, reason: str) -> None:
         await self._run(self.store.deactivate_chat, chat_id, reason)
 
@@ -113,8 +121,10 @@ class AsyncStore:
 
     # -- subscriptions -----------------------------------------------------------------------
 
-    async def add_subscription(self, chat_id: int, sub: Subscription) -> bool:
-        return await self._run(self.store.add_subscription, chat_id, sub)
+    async def add_subscription(
+        self, chat_id: int, sub: Subscription, *, limit: int | None = None
+    ) -> bool:
+        return await self._run(self.store.add_subscription, chat_id, sub, limit=limit)
 
     async def remove_subscription(self, chat_id: int, sub: Subscription) -> bool:
         return await self._run(self.store.remove_subscription, chat_id, sub)
@@ -211,6 +221,7 @@ class AsyncStore:
         next_digest_at: datetime | None,
         *,
         not_before: datetime | None = None,
+        keep_schedule: bool = False,
     ) -> int | None:
         return await self._run(
             self.store.enqueue_digest,
@@ -221,6 +232,7 @@ class AsyncStore:
             now,
             next_digest_at,
             not_before=not_before,
+            keep_schedule=keep_schedule,
         )
 
     async def enqueue_digests(
@@ -266,8 +278,10 @@ class AsyncStore:
     ) -> None:
         await self._run(self.store.mark_sent, message_id, telegram_message_id, sent_at)
 
-    async def mark_retry(self, message_id: int, not_before: datetime, error: str) -> None:
-        await self._run(self.store.mark_retry, message_id, not_before, error)
+    async def mark_retry(
+        self, message_id: int, not_before: datetime, error: str, *, counted: bool = True
+    ) -> None:
+        await self._run(self.store.mark_retry, message_id, not_before, error, counted=counted)
 
     async def mark_failed(self, message_id: int, error: str) -> None:
         await self._run(self.store.mark_failed, message_id, error)

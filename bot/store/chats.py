@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, delete, func, insert, literal, or_, select, update
 
 from bot.store.engine import chunked, insert_ignore
-from bot.store.errors import UnknownChat
+from bot.store.errors import SubscriptionLimitReached, UnknownChat
 from bot.store.schema import (
     CHAT_SCHEDULED,
     OUTBOX_PENDING,
@@ -81,6 +82,16 @@ def require_chat(conn: Connection, chat_id: int) -> ChatSettings:
     return chat
 
 
+def lock_chat(conn: Connection, chat_id: int) -> ChatSettings:
+    """The chat's row, locked until the transaction ends (PostgreSQL; SQLite's write
+    transactions are exclusive already), so check-then-write sequences cannot interleave."""
+    query = _select_chats().where(chats.c.chat_id == chat_id).with_for_update()
+    row = conn.execute(query).one_or_none()
+    if row is None:
+        raise UnknownChat(chat_id)
+    return ChatSettings(*row)
+
+
 def ensure_chat(
     conn: Connection,
     chat_id: int,
@@ -138,6 +149,24 @@ def update_chat(
     if result.rowcount == 0:
         raise UnknownChat(chat_id)
     return require_chat(conn, chat_id)
+
+
+def update_settings(
+    conn: Connection,
+    chat_id: int,
+    changes: Mapping[str, Any],
+    reschedule: Callable[[ChatSettings], datetime | None] | None,
+    now: datetime,
+) -> ChatSettings:
+    """Apply `changes` to the chat as it is *now* (row locked), and move its next digest time
+    by `reschedule(changed chat)` in the same transaction: settings and due time never part."""
+    current = lock_chat(conn, chat_id)
+    values = dict(changes)
+    if reschedule is not None:
+        values["next_digest_at"] = reschedule(dataclasses.replace(current, **changes))
+    if not values:
+        return current
+    return update_chat(conn, chat_id, values, now)
 
 
 def deactivate_chat(conn: Connection, chat_id: int, reason: str, now: datetime) -> None:
@@ -219,10 +248,24 @@ def list_chats(conn: Connection, active_only: bool) -> list[ChatSettings]:
     return [ChatSettings(*row) for row in conn.execute(query).all()]
 
 
-def add_subscription(conn: Connection, chat_id: int, sub: Subscription, now: datetime) -> bool:
+def add_subscription(
+    conn: Connection, chat_id: int, sub: Subscription, now: datetime, limit: int | None = None
+) -> bool:
+    """True if added, False if the chat has it already; over `limit` subscriptions raises
+    `SubscriptionLimitReached`. Counted under the chat's row lock, so racing adds cannot pass
+    the cap together."""
     if sub.kind == SOURCE_KIND:
         raise ValueError("sources are followed with UserSourceStore.follow, not as subscriptions")
-    require_chat(conn, chat_id)
+    lock_chat(conn, chat_id)
+    if limit is not None:
+        held = select(subscriptions.c.kind, subscriptions.c.value).where(
+            subscriptions.c.chat_id == chat_id
+        )
+        existing = {(row.kind, row.value) for row in conn.execute(held)}
+        if (sub.kind, sub.value) in existing:
+            return False
+        if len(existing) >= limit:
+            raise SubscriptionLimitReached(chat_id, limit)
     statement = (
         insert_ignore(conn, subscriptions, ["chat_id", "kind", "value"])
         .values(chat_id=chat_id, kind=sub.kind, value=sub.value, created_at=now)

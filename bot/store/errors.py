@@ -22,6 +22,15 @@ class UnknownChat(StoreError, LookupError):
         self.chat_id = chat_id
 
 
+class SubscriptionLimitReached(StoreError):
+    """The chat follows as many things as it may; nothing was added."""
+
+    def __init__(self, chat_id: int, limit: int) -> None:
+        super().__init__(f"chat {chat_id} already has {limit} subscriptions")
+        self.chat_id = chat_id
+        self.limit = limit
+
+
 class Conflict(StoreError):
     """A uniqueness or reference rule of the schema refused the change; nothing was written.
 

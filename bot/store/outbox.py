@@ -61,18 +61,24 @@ def enqueue_digest(
     now: datetime,
     next_digest_at: datetime | None,
     not_before: datetime,
+    *,
+    keep_schedule: bool = False,
 ) -> int | None:
     """Record a digest for sending; None (and nothing written) if the chat is gone or inactive.
+
+    `keep_schedule` leaves the chat's due time as stored (an on-demand digest must not write
+    back a due time it read before a round moved it).
 
     An article already delivered to the chat makes the deliveries insert fail with the
     `DELIVERY_KEY` unique violation, which rolls back the caller's whole transaction.
     """
     # The chat row first: it must be active, and on PostgreSQL its row lock queues a
     # concurrent enqueue for the same chat behind this one.
+    schedule = {} if keep_schedule else {"next_digest_at": next_digest_at}
     scheduled = conn.execute(
         update(chats)
         .where(chats.c.chat_id == chat_id, chats.c.active == true())
-        .values(last_digest_at=now, next_digest_at=next_digest_at, updated_at=now)
+        .values(last_digest_at=now, updated_at=now, **schedule)
     )
     if scheduled.rowcount == 0:
         logger.info("digest for chat %d not enqueued: the chat is gone or inactive", chat_id)
@@ -410,12 +416,15 @@ def mark_sent(
         _warn_if_gone(conn, message_id, "not marked sent")
 
 
-def mark_retry(conn: Connection, message_id: int, not_before: datetime, error: str) -> None:
+def mark_retry(
+    conn: Connection, message_id: int, not_before: datetime, error: str, counted: bool = True
+) -> None:
+    attempts = outbox.c.attempts + (1 if counted else 0)
     statement = (
         update(outbox)
         .where(outbox.c.id == message_id, OUTBOX_PENDING)
         .values(
-            attempts=outbox.c.attempts + 1,
+            attempts=attempts,
             not_before=not_before,
             last_error=error,
             # It waits in the store now: whichever sender finds it due may take it.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -166,6 +166,21 @@ class Store:
                 return chat_queries.require_chat(conn, chat_id)
             return chat_queries.update_chat(conn, chat_id, changes, _now())
 
+    def update_settings(
+        self,
+        chat_id: int,
+        changes: dict[str, Any],
+        reschedule: Callable[[ChatSettings], datetime | None] | None = None,
+    ) -> ChatSettings:
+        """Like `update_chat`, and when `reschedule` is given, the next digest time becomes
+        `reschedule(the chat with the changes)`, computed from the row as stored at this moment
+        in the same transaction, so two settings commands at once cannot leave a due time
+        computed from the other's stale settings."""
+        check_setting_changes(changes)
+        with self._transaction(write=True) as conn:
+            chat = chat_queries.update_settings(conn, chat_id, changes, reschedule, _now())
+        return chat
+
     def deactivate_chat(self, chat_id: int, reason: str) -> None:
         """Stop sending to the chat; its pending messages become "failed" with `reason`."""
         with self._transaction(write=True) as conn:
@@ -200,11 +215,15 @@ class Store:
 
     # -- subscriptions -----------------------------------------------------------------------
 
-    def add_subscription(self, chat_id: int, sub: Subscription) -> bool:
-        """True if added, False if the chat had it already; `UnknownChat` if no such chat."""
+    def add_subscription(
+        self, chat_id: int, sub: Subscription, *, limit: int | None = None
+    ) -> bool:
+        """True if added, False if the chat had it already; `UnknownChat` if no such chat;
+        `SubscriptionLimitReached` if it has `limit` already (checked in the same
+        transaction as the insert)."""
         require_subscription(sub)
         with self._transaction(write=True) as conn:
-            return chat_queries.add_subscription(conn, chat_id, sub, _now())
+            return chat_queries.add_subscription(conn, chat_id, sub, _now(), limit)
 
     def remove_subscription(self, chat_id: int, sub: Subscription) -> bool:
         with self._transaction(write=True) as conn:
@@ -355,9 +374,11 @@ class Store:
         next_digest_at: datetime | None,
         *,
         not_before: datetime | None = None,
+        keep_schedule: bool = False,
     ) -> int | None:
         """Record deliveries, message parts and the next schedule in ONE transaction.
 
+        `keep_schedule` leaves the stored due time alone (on-demand digests).
         The parts become due for `pending_messages` at `not_before` (default `now`): a caller
         that sends them itself at once gives the background sender a grace period.
         Returns the digest id. Returns None with nothing written when any article was already
@@ -387,6 +408,7 @@ class Store:
                     now,
                     next_digest_at,
                     not_before or now,
+                    keep_schedule=keep_schedule,
                 )
         except Conflict as exc:
             if exc.constraint == DELIVERY_KEY:
@@ -505,11 +527,14 @@ class Store:
         with self._transaction(write=True) as conn:
             outbox_queries.mark_sent(conn, message_id, telegram_message_id, sent_at)
 
-    def mark_retry(self, message_id: int, not_before: datetime, error: str) -> None:
-        """Count a failed attempt and hold the message until `not_before`."""
+    def mark_retry(
+        self, message_id: int, not_before: datetime, error: str, *, counted: bool = True
+    ) -> None:
+        """Hold the message until `not_before`; a `counted` failure adds to its attempts (a
+        429 is Telegram pacing us, not a failed try, and is not counted)."""
         require_aware(not_before, "not_before")
         with self._transaction(write=True) as conn:
-            outbox_queries.mark_retry(conn, message_id, not_before, error)
+            outbox_queries.mark_retry(conn, message_id, not_before, error, counted)
 
     def mark_failed(self, message_id: int, error: str) -> None:
         """Give up on a pending message (it stays counted as failed)."""

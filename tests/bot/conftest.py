@@ -64,7 +64,9 @@ def write_articles(folder: Path, articles: dict[str, str]) -> None:
         (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
 
 
-def write_config(tmp_path: Path, *, page_size: int = 5, extra_bot: str = "") -> Path:
+def write_config(
+    tmp_path: Path, *, page_size: int = 5, extra_bot: str = "", extra_sources: str = ""
+) -> Path:
     config = tmp_path / "config.yaml"
     config.write_text(
         textwrap.dedent(
@@ -73,6 +75,7 @@ def write_config(tmp_path: Path, *, page_size: int = 5, extra_bot: str = "") -> 
               - name: local-news
                 location: news
                 kind: text
+            {{extra_sources}}
             topics:
               - name: quantum
                 title: Quantum communication
@@ -96,7 +99,7 @@ def write_config(tmp_path: Path, *, page_size: int = 5, extra_bot: str = "") -> 
                 page_size: {page_size}
                 per_user_per_minute: 100
             """
-        )
+        ).replace("{extra_sources}\n", textwrap.indent(textwrap.dedent(extra_sources), "  "))
         + extra_bot,
         encoding="utf-8",
     )

@@ -82,7 +82,7 @@ async def test_malformed_commands_get_specific_help(running_bot):
         ("time", "25:00"): "/time 08:00",
         ("timezone", "Mars/Olympus"): "timezone",
         ("frequency", "sometimes"): "/frequency",
-        ("bullets", "9"): "/bullets 3",
+        ("bullets", "11"): "/bullets 3",
         ("search", ""): "/search",
         ("subscribe", "!!!"): "/subscribe",
         ("preview", "maybe"): "/preview on",
@@ -132,8 +132,12 @@ async def test_forged_and_foreign_button_data_is_refused_without_effect(running_
 
 async def test_stop_deletes_everything_about_the_chat(running_bot):
     await running_bot.command(ALICE, "subscribe", "quantum")
-    reply = await running_bot.command(ALICE, "stop")
-    assert "deleted" in reply.text
+    question = await running_bot.command(ALICE, "stop")
+    yes = question.callback_data()[0]
+    query_id = running_bot.fake.press_button(ALICE["id"], question.message_id, yes, ALICE)
+    await running_bot.fake.wait_for_callback_answer(query_id)
+    edited = await running_bot.fake.wait_for_edit(ALICE["id"], question.message_id)
+    assert "deleted" in edited.text
     store = running_bot.services.store
     assert await store.get_chat(ALICE["id"]) is None
     assert await store.list_subscriptions(ALICE["id"]) == []

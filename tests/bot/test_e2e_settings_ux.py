@@ -27,8 +27,10 @@ def button_data(message, text: str) -> str:
 
 
 async def test_each_change_names_the_setting_its_new_and_old_value(running_bot):
+    reply = await running_bot.command(ALICE, "bullets", "10")  # 1-10, as in the config
+    assert "Bullets per article: 10 (was 3)." in reply.text
     reply = await running_bot.command(ALICE, "bullets", "5")
-    assert "Bullets per article: 5 (was 3)." in reply.text
+    assert "Bullets per article: 5 (was 10)." in reply.text
     assert "Schedule" not in reply.text
     reply = await running_bot.command(ALICE, "preview", "on")
     assert "Link previews: on (was off)." in reply.text

@@ -35,3 +35,43 @@ async def test_a_base_url_without_the_bot_suffix_works(fake, tmp_path, news_fold
         assert "/digest" in reply.text
     finally:
         await stop_bot(application)
+
+
+FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>
+<item><title>Quantum relay finished</title><link>https://wire.test/1</link>
+<description>The quantum relay links two districts with quantum key distribution.</description>
+</item></channel></rss>"""
+
+
+async def test_an_unchanged_feed_logs_unchanged(fake, tmp_path, news_folder, caplog):
+    import logging
+
+    import httpx
+
+    from bot.app import public_database_url
+    from bot.ingest import ingest_due
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("if-none-match") == '"v1"':
+            return httpx.Response(304)
+        return httpx.Response(200, content=FEED, headers={"ETag": '"v1"'})
+
+    wire = "- name: wire\n  location: http://wire.test/rss.xml\n  kind: feed\n"
+    clock = Clock()
+    application = await start_bot(fake, write_config(tmp_path, extra_sources=wire), clock)
+    services = application.bot_data["services"]
+    await services.http.aclose()
+    services.http = httpx.AsyncClient(transport=httpx.MockTransport(serve))
+    try:
+        with caplog.at_level(logging.INFO, logger="bot.ingest"):
+            await ingest_due(services, clock(), force=True)
+            assert "source wire: 1 articles, 1 new" in caplog.text
+            caplog.clear()
+            await ingest_due(services, clock(), force=True)
+        assert "source wire: unchanged" in caplog.text
+        assert "source wire: 0 articles" not in caplog.text
+    finally:
+        await stop_bot(application)
+    assert public_database_url("postgresql://digest:secret@db.internal/digest") == (
+        "postgresql://digest:***@db.internal/digest"
+    )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -34,6 +37,30 @@ def handler(request: httpx.Request) -> httpx.Response:
     )
 
 
+@contextlib.asynccontextmanager
+async def offline_services(
+    config: Path, http: httpx.AsyncClient, clock: Callable[[], datetime] | None = None
+) -> AsyncIterator[Services]:
+    """Services over a migrated store, for calling ingest without a running bot."""
+    settings = load_settings(config, environ={})
+    store = Store.from_url(settings.bot.database_url)
+    store.migrate()
+    extra = {"clock": clock} if clock else {}
+    try:
+        yield Services(
+            settings=settings,
+            store=AsyncStore(store),
+            http=http,
+            sender=None,
+            callback_key=callback_key("x"),
+            topic_commands={},
+            matcher=TopicMatcher(settings.app.topics),
+            **extra,
+        )
+    finally:
+        store.close()
+
+
 @pytest.fixture
 async def services(tmp_path):
     write_articles(tmp_path / "news", ARTICLES)
@@ -55,20 +82,11 @@ async def services(tmp_path):
         ),
         encoding="utf-8",
     )
-    settings = load_settings(config, environ={})
-    store = Store.from_url(settings.bot.database_url)
-    store.migrate()
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        yield Services(
-            settings=settings,
-            store=AsyncStore(store),
-            http=http,
-            sender=None,
-            callback_key=callback_key("x"),
-            topic_commands={},
-            matcher=TopicMatcher(settings.app.topics),
-        )
-    store.close()
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http,
+        offline_services(config, http) as services,
+    ):
+        yield services
 
 
 async def test_failing_sources_do_not_stop_the_others_and_show_their_error(services):

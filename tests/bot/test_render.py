@@ -81,9 +81,38 @@ def test_entry_has_linked_bold_title_bullets_and_source_line():
     assert html == (
         '<b><a href="https://news.example.com/quantum">Quantum link spans 1,000 km</a></b>\n'
         "• First point.\n• Second point.\n• Third point.\n"
-        "<i>example.com · 25 Nov 2026</i>"
+        "<i>example.com · 25 Nov 2026, 09:30</i>"
     )
     assert_valid_message(html)
+
+
+def test_entry_says_why_it_is_here_and_names_its_source():
+    entry = make_entry()
+    tagged = DigestEntry(
+        entry.article,
+        entry.digest,
+        topics=("Quantum", "<AI>"),
+        keywords=('"six centuries"',),
+        source_name="Evening Wire",
+    )
+    html = render_entry(tagged)
+    assert "\n🏷 Quantum · &lt;AI&gt; · <b>&quot;six centuries&quot;</b>\n" in html
+    assert html.endswith("<i>Evening Wire · 25 Nov 2026, 09:30</i>")
+    assert_valid_message(html)
+
+
+def test_header_lists_only_what_the_digest_holds_and_counts_what_is_left():
+    entry = make_entry()
+    entries = [
+        DigestEntry(entry.article, entry.digest, topics=("Quantum",)),
+        DigestEntry(entry.article, entry.digest, keywords=("drug",)),
+    ]
+    [message] = render_digest(entries, title="Your digest", when=WHEN, more=3)
+    assert plain(message).startswith(
+        "📰 Your digest — Thu 26 Nov 2026\nTopics: Quantum · Keywords: drug · 2 articles"
+    )
+    assert message.endswith("<i>3 more: /digest</i>")
+    assert_valid_message(message)
 
 
 def test_entry_escapes_html_in_title_bullets_and_url():
@@ -136,7 +165,7 @@ def test_source_line_is_short_and_date_follows_the_chat_timezone():
         published=datetime(2026, 11, 26, 20, 0, tzinfo=UTC),
     )
     html = render_entry(entry, tz=ZoneInfo("Asia/Shanghai"))
-    assert html.endswith("<i>seed-articles.txt · 27 Nov 2026</i>")
+    assert html.endswith("<i>seed-articles.txt · 27 Nov 2026, 04:00</i>")
     assert "<a " not in html
     no_date = make_entry(published=None)
     assert render_entry(no_date).endswith("<i>example.com</i>")
@@ -186,8 +215,7 @@ def test_long_digest_splits_between_articles_with_continuation_headers():
     assert len(messages) > 2
     for number, message in enumerate(messages, start=1):
         assert_valid_message(message)
-        if number > 1:
-            assert plain(message).startswith(f"📰 Your digest ({number}/{len(messages)})")
+        assert plain(message).startswith(f"📰 Your digest ({number}/{len(messages)})")
     blocks = [render_entry(entry) for entry in entries]
     for block in blocks:
         assert sum(block in message for message in messages) == 1

@@ -1,4 +1,6 @@
-from datetime import UTC, datetime, time
+import itertools
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -100,3 +102,86 @@ def test_schedules_and_dates_read_naturally_in_chinese():
     assert describe_next("daily", time(8), "Asia/Shanghai", 0, EN, paused=False, now=now) == (
         "Next digest: Fri 27 Nov, 08:00 (Asia/Shanghai)."
     )
+
+
+# -- daylight saving changes: compare and step in UTC ---------------------------------------
+
+# (zone, the day clocks go forward, the day clocks go back), in local dates.
+DST_ZONES = [
+    ("Europe/Berlin", "2025-03-30", "2025-10-26"),
+    ("America/New_York", "2025-03-09", "2025-11-02"),
+    ("Australia/Sydney", "2025-10-05", "2025-04-06"),
+]
+DST_CHANGES = [
+    pytest.param(zone, day, id=f"{zone}-{kind}")
+    for zone, forward, back in DST_ZONES
+    for kind, day in (("forward", forward), ("back", back))
+]
+
+
+def simulate_rounds(frequency: str, at_time: time, zone: str, weekday: int, start, minutes: int):
+    """A round every minute from `start`: when the chat is due it gets a digest and its next
+    slot is computed from that minute, as `digest_round` does. Returns the send times."""
+    sent = []
+    now = start
+    due = next_digest_at(frequency, at_time, zone, weekday, now)
+    for _ in range(minutes):
+        now += timedelta(minutes=1)
+        if due is not None and due <= now:
+            sent.append(now)
+            due = next_digest_at(frequency, at_time, zone, weekday, now)
+            assert due > now, f"next slot {due} is not after {now}"
+    return sent
+
+
+def test_berlin_clocks_going_back_at_02_30_is_not_due_every_minute():
+    # The case from the issue: 02:30 happens twice on 2025-10-26 (00:30Z and 01:30Z).
+    after = at("2025-10-26T01:20:00+00:00")
+    due = next_digest_at("daily", time(2, 30), "Europe/Berlin", 0, after)
+    assert due == at("2025-10-27T02:30:00+01:00")
+    first = next_digest_at("daily", time(2, 30), "Europe/Berlin", 0, at("2025-10-26T00:00Z"))
+    assert first == at("2025-10-26T00:30:00+00:00")  # the first 02:30, once
+
+
+@pytest.mark.parametrize(("zone", "day"), DST_CHANGES)
+@pytest.mark.parametrize("wall", [time(2, 30), time(1, 30), time(3, 0), time(8, 0)])
+def test_daily_digests_come_once_per_local_day_across_a_dst_change(zone, day, wall):
+    start = datetime.fromisoformat(day).replace(tzinfo=ZoneInfo(zone)) - timedelta(days=2)
+    sent = simulate_rounds("daily", wall, zone, 0, start.astimezone(UTC), 5 * 24 * 60)
+    local_days = [moment.astimezone(ZoneInfo(zone)).date() for moment in sent]
+    assert len(local_days) == len(set(local_days)) == 5
+    for moment in sent:
+        local = moment.astimezone(ZoneInfo(zone))
+        gap = (local.replace(tzinfo=None) - datetime.combine(local.date(), wall)).total_seconds()
+        assert 0 <= gap <= 3600, f"{local} is not {wall} (or later by a skipped hour)"
+
+
+@pytest.mark.parametrize(("zone", "day"), DST_CHANGES)
+def test_weekly_digests_come_once_a_week_across_a_dst_change(zone, day):
+    change = datetime.fromisoformat(day).date()
+    start = datetime.combine(change - timedelta(days=10), time(0), tzinfo=ZoneInfo(zone))
+    sent = simulate_rounds("weekly", time(2, 30), zone, change.weekday(), start, 21 * 24 * 60)
+    local = [moment.astimezone(ZoneInfo(zone)) for moment in sent]
+    assert [d.date() for d in local] == [change + timedelta(days=days) for days in (-7, 0, 7)]
+    assert all(d.weekday() == change.weekday() for d in local)
+
+
+@pytest.mark.parametrize(("zone", "day"), DST_CHANGES)
+@pytest.mark.parametrize("minute", [0, 15, 30])
+def test_hourly_digests_come_every_real_hour_across_a_dst_change(zone, day, minute):
+    start = datetime.fromisoformat(day).replace(tzinfo=ZoneInfo(zone)) - timedelta(days=1)
+    sent = simulate_rounds("hourly", time(8, minute), zone, 0, start.astimezone(UTC), 48 * 60)
+    assert len(sent) == 48
+    assert all(b - a == timedelta(hours=1) for a, b in itertools.pairwise(sent))
+    assert all(moment.astimezone(ZoneInfo(zone)).minute == minute for moment in sent)
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"), [("Asia/Kolkata", "2025-06-01"), ("Australia/Lord_Howe", "2025-04-06")]
+)
+def test_hourly_in_zones_off_the_whole_hour(zone, day):
+    start = datetime.fromisoformat(day).replace(tzinfo=ZoneInfo(zone)) - timedelta(days=1)
+    sent = simulate_rounds("hourly", time(0, 0), zone, 0, start.astimezone(UTC), 48 * 60)
+    assert 47 <= len(sent) <= 49
+    assert all(moment.astimezone(ZoneInfo(zone)).minute == 0 for moment in sent)
+    assert all(b > a for a, b in itertools.pairwise(sent))

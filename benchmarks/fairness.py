@@ -1,0 +1,251 @@
+"""Fairness benchmark: one chat floods the bot while 20 others use it; then SIGTERM.
+
+    .venv/bin/python benchmarks/fairness.py                      # 1,000 commands, 60 s
+    .venv/bin/python benchmarks/fairness.py --flood 250 --seconds 30
+    .venv/bin/python benchmarks/fairness.py --minute --chats 2000 # digests at their minute
+
+The strict Bot API fake (30 msg/s overall, 1/s per chat) runs in a thread of this process; the
+bot runs as users run it, ``python run_bot.py`` in a process of its own, over a fresh SQLite
+file holding the bundled sample plus ``--articles`` synthetic articles of the topic (so every
+/quantum draws from a full candidate pool, as in production).
+
+Flood (issue 8, items 1 and 2): ``--users`` users each send a command every ~2 s for
+``--seconds`` (the baseline), then one private chat sends ``--flood`` /quantum commands in one
+burst and the users go on for ``--seconds`` more. Prints the others' round trip p50/p95/p99
+in both phases (target p99 under 1 s; on a loaded machine compare the phases), the bot's CPU,
+what the flooder got, the bot's peak RSS (VmHWM; target under 250 MB), and how long SIGTERM
+takes to end the process (target under 10 s).
+
+Minute (item 13): once the bot is up, ``--chats`` chats become due at the next top of a
+minute at least 15 s away; prints when the first and last digest message reached the fake, in
+seconds after that minute (target: the first within 5 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from responsiveness import (  # benchmarks/ is on sys.path when this runs as a script
+    Sample,
+    cpu_seconds,
+    fetch_articles,
+    latency_line,
+    peak_rss_mb,
+    simulate_user,
+    start_bot,
+    start_fake,
+    wait_until_answering,
+    write_config,
+)
+from sqlalchemy import update
+
+from bot.store import ChatDefaults, Store, Subscription
+from bot.store.schema import chats
+from summaries.models import Article, Digest
+from tests.support import updates as build
+
+FLOODER = build.user(700_000_001, "Flood")
+FIRST_USER_ID = 900_000_000
+FIRST_CHAT_ID = 100_000
+# The synthetic articles carry the topic in their digest, not the word "quantum" in their
+# text: the users' /search quantum then costs what it costs on the sample alone, and the
+# flooder's /quantum still draws from a pool of --articles full-size articles.
+PARAGRAPH = (
+    "Entangled photon links between the cities carried bank traffic for a month "
+    "without a fault, engineers said, and the operators plan to add three more nodes. "
+) * 8
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--flood", type=int, default=1000, help="commands in the burst")
+    parser.add_argument("--command", default="quantum", help="what the flooder sends")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--interval", type=float, default=2.0)
+    parser.add_argument("--seconds", type=float, default=60.0, help="measure this long")
+    parser.add_argument("--articles", type=int, default=1000, help="synthetic /quantum articles")
+    parser.add_argument("--reply-timeout", type=float, default=30.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--minute", action="store_true", help="measure digests at their minute")
+    parser.add_argument("--chats", type=int, default=2000, help="due chats in --minute mode")
+    return parser.parse_args()
+
+
+def seed_articles(url: str, count: int) -> None:
+    store = Store.from_url(url)
+    try:
+        now = datetime.now(UTC)
+        items = []
+        for number in range(count):
+            article = Article.create(
+                source="bench",
+                title=f"Photon link number {number} opens",
+                paragraphs=[PARAGRAPH, f"Node {number} is the newest. " + PARAGRAPH],
+                url=f"https://example.org/q/{number}",
+                published=now - timedelta(minutes=number),
+            )
+            bullets = ("Photon links carried bank traffic.", f"Node {number} opened.")
+            items.append((article, Digest(article.id, bullets, ("quantum",))))
+        for start in range(0, len(items), 200):
+            store.add_articles(items[start : start + 200], now)
+    finally:
+        store.close()
+
+
+def seed_due_chats(url: str, count: int, due: datetime) -> list[int]:
+    store = Store.from_url(url)
+    try:
+        chats = list(range(FIRST_CHAT_ID, FIRST_CHAT_ID + count))
+        for chat_id in chats:
+            store.ensure_chat(chat_id, "private", f"Chat {chat_id}", ChatDefaults(), due)
+            store.add_subscription(chat_id, Subscription("topic", "quantum"))
+        return chats
+    finally:
+        store.close()
+
+
+def stop_bot(bot: subprocess.Popen) -> tuple[int, float]:
+    started = time.monotonic()
+    bot.send_signal(signal.SIGTERM)
+    try:
+        code = bot.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        bot.kill()
+        code = bot.wait()
+    return code, time.monotonic() - started
+
+
+async def flood(args: argparse.Namespace, folder: Path, url: str, config: Path) -> None:
+    fake = start_fake(1.0)
+    log = folder / "bot.log"
+    bot = start_bot(config, url, fake, log)
+    try:
+        await wait_until_answering(fake, bot, log)
+        rss_idle = peak_rss_mb(bot.pid)
+        print(f"the bot answers; peak RSS so far {rss_idle:.0f} MB")
+        stop = asyncio.Event()
+        samples: list[Sample] = []
+        users = [build.user(FIRST_USER_ID + n, f"User{n}") for n in range(args.users)]
+        tasks = [
+            asyncio.create_task(
+                simulate_user(fake, user, n * args.interval / args.users, args, stop, samples)
+            )
+            for n, user in enumerate(users)
+        ]
+        await asyncio.sleep(args.seconds)  # the same users without a flood: the baseline
+        flood_at = time.monotonic()
+        cpu_before = cpu_seconds(bot.pid) or 0.0
+        for _ in range(args.flood):
+            fake.private_command(FLOODER, args.command)
+        print(f"{args.flood} /{args.command} sent by one chat at once")
+        await asyncio.sleep(args.seconds)
+        bot_cpu = (cpu_seconds(bot.pid) or 0.0) - cpu_before
+        stop.set()
+        await asyncio.gather(*tasks)
+        rss = peak_rss_mb(bot.pid)
+        code, stop_seconds = stop_bot(bot)
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+        fake.stop_in_thread()
+    print_timeline(samples, flood_at)
+    for name in sorted({s.command for s in samples}):
+        print(latency_line(f"  /{name}", (s for s in samples if s.command == name)))
+    flooder = [m.text for m in fake.sent(FLOODER["id"])]
+    notices = sum("faster than I can answer" in text for text in flooder)
+    print()
+    baseline = (s for s in samples if s.injected < flood_at)
+    print(latency_line("others, baseline (no flood)", baseline))
+    print(latency_line("others, during the flood", (s for s in samples if s.injected >= flood_at)))
+    print(
+        f"the flooder got {len(flooder) - notices} answers and {notices} slow-down notice(s)"
+        f" for {args.flood} commands"
+    )
+    print(f"peak RSS of the bot process {rss:.0f} MB (target under 250 MB)")
+    print(f"bot CPU during the flood: {bot_cpu / args.seconds:.0%} of one core")
+    verdict = "OK" if stop_seconds < 10 else "OVER the 10 s target"
+    print(f"SIGTERM to exit: {stop_seconds:.1f} s, exit code {code} ({verdict})")
+
+
+def print_timeline(samples: list[Sample], flood_at: float) -> None:
+    """The others' worst round trip per 5 s around the flood: a one-off burst or lasting."""
+    buckets: dict[int, list[float]] = {}
+    for sample in samples:
+        if sample.latency is not None:
+            buckets.setdefault(int((sample.injected - flood_at) // 5), []).append(sample.latency)
+    line = ", ".join(
+        f"{key * 5:+d}s: {max(values) * 1000:.0f}" for key, values in sorted(buckets.items())
+    )
+    print(f"others' worst round trip (ms) per 5 s from the flood: {line}")
+
+
+async def minute(args: argparse.Namespace, folder: Path, url: str, config: Path) -> None:
+    chats = seed_due_chats(url, args.chats, datetime.now(UTC) + timedelta(days=1))
+    fake = start_fake(1.0)
+    log = folder / "bot.log"
+    bot = start_bot(config, url, fake, log)
+    offset = time.time() - time.monotonic()  # the fake stamps messages with time.monotonic()
+    try:
+        await wait_until_answering(fake, bot, log)
+        # Once the bot is up (start-up is slow on a loaded machine), all chats become due at
+        # the next top of a minute at least 15 s away.
+        now = datetime.now(UTC)
+        due = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        if due - now < timedelta(seconds=15):
+            due += timedelta(minutes=1)
+        make_due(url, due)
+        print(f"{len(chats)} chats due at {due:%H:%M:%S} UTC")
+        chat_set = set(chats)
+        deadline = due.timestamp() + 120
+        while time.time() < deadline:
+            if sum(1 for m in fake.sent() if m.chat_id in chat_set) >= min(len(chats), 300):
+                break
+            await asyncio.sleep(0.5)
+        digests = [m for m in fake.sent() if m.chat_id in chat_set]
+    finally:
+        code, _ = stop_bot(bot)
+        fake.stop_in_thread()
+    if not digests:
+        print(f"no digest arrived within 120 s of its minute; see {log}")
+        return
+    first = digests[0].at + offset - due.timestamp()
+    print(f"first digest message {first:.1f} s after its minute (target under 5 s)")
+    last = digests[-1].at + offset - due.timestamp()
+    print(f"{len(digests)} digest messages within {last:.0f} s of the minute")
+    print(f"bot exit code {code}")
+
+
+def make_due(url: str, due: datetime) -> None:
+    store = Store.from_url(url)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(update(chats).values(next_digest_at=due))
+    finally:
+        store.close()
+
+
+def main() -> None:
+    args = parse_args()
+    with tempfile.TemporaryDirectory(prefix="fairness-") as tmp:
+        folder = Path(tmp)
+        url = f"sqlite:///{folder / 'bot.sqlite3'}"
+        config = write_config(folder, None)
+        fetch_articles(config, url)
+        seed_articles(url, args.articles)
+        runner = minute if args.minute else flood
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(runner(args, folder, url, config))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
