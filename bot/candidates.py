@@ -70,7 +70,8 @@ class Candidates:
             list({url for url, _ in parts.values()}), self.since
         )
         if any(keywords for _, keywords in parts.values()):
-            await self._load_texts(window)
+            # Own sources' articles are outside the window of topics and keywords.
+            await self._load_texts_of([i for ids in by_source.values() for i in ids])
         for sub, (url, keywords) in parts.items():
             ids = by_source.get(url, [])
             if keywords:
@@ -83,12 +84,15 @@ class Candidates:
     async def _load_texts(self, window: Sequence[str]) -> None:
         if self._texts_loaded:
             return
+        await self._load_texts_of(window)
+        self._texts_loaded = True
+
+    async def _load_texts_of(self, ids: Sequence[str]) -> None:
         texts = self._services.texts
-        missing = texts.missing(window)
+        missing = texts.missing(ids)
         for start in range(0, len(missing), _TEXT_PAGE):
             rows = await self._services.store.article_texts(missing[start : start + _TEXT_PAGE])
             await asyncio.to_thread(texts.add_all, rows)
-        self._texts_loaded = True
 
     async def articles(self, ids: Iterable[str]) -> dict[str, StoredArticle]:
         """The stored articles among `ids` (loaded once per round), by id."""

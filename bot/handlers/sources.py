@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
+from zoneinfo import ZoneInfo
 
 import httpx
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -28,6 +28,7 @@ from bot.handlers.common import (
 )
 from bot.i18n import Translator
 from bot.ingest import store_new_articles
+from bot.render import escape, truncate_text
 from bot.rounds import following_slot
 from bot.services import Services
 from bot.store import ChatSettings
@@ -46,6 +47,15 @@ ADD = "srcadd"
 USER_SOURCES_KEY = "user_sources"
 MAX_OPML_FEEDS_PER_FILE = 50
 MAX_NEWEST_BULLETS = 3
+# Telegram allows 4,096 characters a message: user-supplied URLs, titles and reasons are cut.
+SHOWN_URL_CHARS = 80
+SHOWN_TITLE_CHARS = 60
+SHOWN_REASON_CHARS = 160
+# /sources lists up to max_per_chat (20 by default) sources in one message: tighter cuts there.
+LISTED_TITLE_CHARS = 40
+LISTED_URL_CHARS = 50
+LISTED_DETAIL_CHARS = 50
+SHOWN_NAMES_PER_LIST = 10
 
 
 @dataclass(frozen=True)
@@ -125,7 +135,7 @@ async def add_source(
 ) -> AddOutcome:
     """Follow ``url`` for this chat, and what to tell the user."""
     services, sources = services_of(context), user_source_services(context)
-    problem = _check_request(t, url, keywords, sources.policy)
+    problem = _check_request(t, url, keywords, sources.policy) or _configured(services, t, url)
     if problem:
         return AddOutcome(False, problem)
     user = update.effective_user
@@ -152,16 +162,42 @@ async def add_source(
             policy=sources.policy,
         )
     except SourceUnavailable as error:
-        reason = t.gettext("Cannot follow {url}: {reason}").format(url=url, reason=error)
+        reason = t.gettext("Cannot follow {url}: {reason}").format(
+            url=_short(url, SHOWN_URL_CHARS), reason=_short(str(error), SHOWN_REASON_CHARS)
+        )
         return AddOutcome(False, escape(reason))
+    problem = _configured(services, t, snapshot.url)
+    if problem:
+        return AddOutcome(False, problem)
     return await _follow(services, sources, chat, t, snapshot, keywords, user.id if user else None)
+
+
+def _short(text: str, limit: int) -> str:
+    return truncate_text(" ".join(text.split()), limit)
+
+
+def _configured(services: Services, t: Translator, url: str) -> str | None:
+    """A URL the operator already configured: its articles reach chats through topics and
+    keywords, so following it as one's own would only split it in two."""
+    if url.strip() not in {spec.location for spec in services.settings.app.sources}:
+        return None
+    return escape(
+        t.gettext(
+            "{url} is already one of this bot's sources: follow its topics (/topics) or "
+            "keywords (/subscribe) instead."
+        ).format(url=url.strip())
+    )
 
 
 def _check_request(t: Translator, url: str, keywords: str, policy: UrlPolicy) -> str | None:
     try:
         check_url(url, policy)
     except UnsafeUrlError as error:
-        return escape(t.gettext("Cannot follow {url}: {reason}").format(url=url, reason=error))
+        return escape(
+            t.gettext("Cannot follow {url}: {reason}").format(
+                url=_short(url, SHOWN_URL_CHARS), reason=_short(str(error), SHOWN_REASON_CHARS)
+            )
+        )
     if keywords:
         try:
             KeywordQuery.parse(keywords)
@@ -230,11 +266,12 @@ async def _followed_text(
     services: Services, t: Translator, snapshot: Snapshot, keywords: str, *, added: bool
 ) -> str:
     what = t.gettext("feed") if snapshot.kind == FEED else t.gettext("web page")
-    headline = (
-        t.gettext("Now following {title} ({what}).")
-        if added
-        else t.gettext("You already follow {title} ({what}); its keywords are updated.")
-    )
+    if added:
+        headline = t.gettext("Now following {title} ({what}).")
+    elif keywords:
+        headline = t.gettext("You already follow {title} ({what}); its keywords are updated.")
+    else:
+        headline = t.gettext("You already follow {title} ({what}); now all of its articles.")
     lines = [escape(headline).format(title=f"<b>{escape(snapshot.title)}</b>", what=escape(what))]
     lines.append(
         escape(
@@ -277,22 +314,23 @@ async def _newest_bullets(services: Services, t: Translator, snapshot: Snapshot)
 # -- /sources and removing ------------------------------------------------------------------
 
 
-def _health(t: Translator, follow: Follow) -> str:
+def _health(t: Translator, follow: Follow, zone: ZoneInfo) -> str:
     source = follow.source
     if source.paused:
         return t.gettext("paused after failing: {error}").format(error=source.last_error or "?")
     if source.last_error:
         return t.gettext("last fetch failed: {error}").format(error=source.last_error)
     if source.last_success_at:
-        return t.gettext("fetched {when} UTC").format(
-            when=source.last_success_at.strftime("%d %b %H:%M")
-        )
+        when = source.last_success_at.astimezone(zone)
+        return t.gettext("fetched {when}").format(when=when.strftime("%d %b %H:%M"))
     return t.gettext("not fetched yet")
 
 
 def sources_view(
-    services: Services, chat_id: int, t: Translator, follows: Sequence[Follow]
+    services: Services, chat: ChatSettings, t: Translator, follows: Sequence[Follow]
 ) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The chat's own sources with their health (on the chat's clock) and remove buttons."""
+    chat_id, zone = chat.chat_id, ZoneInfo(chat.timezone)
     if not follows:
         return escape(
             t.gettext(
@@ -304,12 +342,13 @@ def sources_view(
     buttons = []
     for index, follow in enumerate(follows, start=1):
         source = follow.source
-        line = f"{index}. <b>{escape(source.title)}</b> — {escape(source.url)}"
+        title, url = _short(source.title, LISTED_TITLE_CHARS), _short(source.url, LISTED_URL_CHARS)
+        line = f"{index}. <b>{escape(title)}</b> — {escape(url)}"
         if follow.keywords:
-            line += "\n   " + escape(
-                t.gettext("only: {keywords}").format(keywords=follow.keywords)
-            )
-        lines.append(line + "\n   " + escape(_health(t, follow)))
+            only = t.gettext("only: {keywords}").format(keywords=follow.keywords)
+            line += "\n   " + escape(_short(only, LISTED_DETAIL_CHARS))
+        health = _short(_health(t, follow, zone), LISTED_DETAIL_CHARS)
+        lines.append(line + "\n   " + escape(health))
         data = callbacks.encode(REMOVE, chat_id, str(source.id), key=services.callback_key)
         label = t.gettext("Remove {number}").format(number=index)
         buttons.append(InlineKeyboardButton(f"✖ {label}", callback_data=data))
@@ -324,7 +363,7 @@ async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     services, chat, t = prepared
     follows = await user_source_services(context).store.follows_of_chat(chat.chat_id)
-    text, keyboard = sources_view(services, chat.chat_id, t, follows)
+    text, keyboard = sources_view(services, chat, t, follows)
     await reply(update, text, keyboard=keyboard)
 
 
@@ -334,7 +373,7 @@ async def remove_button(
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
     services = services_of(context)
-    stored_chat = await services.store.get_chat(chat.id)
+    stored_chat = await ensure_chat(update, services)
     t = translator(services, update, stored_chat)
     if not await may_change_chat(update, context):
         return
@@ -347,7 +386,7 @@ async def remove_button(
         else t.gettext("That source was already removed.")
     )
     follows = await sources.store.follows_of_chat(chat.id)
-    text, keyboard = sources_view(services, chat.id, t, follows)
+    text, keyboard = sources_view(services, stored_chat, t, follows)
     await edit_in_place(update, text, keyboard)
 
 
@@ -401,6 +440,22 @@ async def opml_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await reply(update, await import_feeds(update, context, chat, t, feeds))
 
 
+async def other_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A file that is not OPML, sent in a private chat: say what files the bot reads."""
+    services = services_of(context)
+    chat = await ensure_chat(update, services)
+    t = translator(services, update, chat)
+    await reply(
+        update,
+        escape(
+            t.gettext(
+                "I can read .opml files (lists of feeds from a feed reader). To follow one "
+                "site, send /add and its address."
+            )
+        ),
+    )
+
+
 async def import_feeds(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
@@ -419,7 +474,8 @@ async def import_feeds(
         if outcome.followed:
             added.append(feed.title or feed.url)
         else:
-            failed.append(f"{escape(feed.title or feed.url)}: {_first_line(outcome.text)}")
+            name = escape(_short(feed.title or feed.url, SHOWN_TITLE_CHARS))
+            failed.append(f"{name}: {_first_line(outcome.text)}")
     skipped = len(feeds) - min(len(feeds), MAX_OPML_FEEDS_PER_FILE)
     return _import_report(t, added, already, failed, skipped)
 
@@ -428,16 +484,25 @@ def _first_line(html_text: str) -> str:
     return html_text.split("\n", 1)[0]
 
 
+def _bulleted(t: Translator, items: list[str]) -> list[str]:
+    """At most SHOWN_NAMES_PER_LIST lines, then how many more (the report must fit a message)."""
+    shown = [f"• {item}" for item in items[:SHOWN_NAMES_PER_LIST]]
+    if len(items) > SHOWN_NAMES_PER_LIST:
+        more = len(items) - SHOWN_NAMES_PER_LIST
+        shown.append(escape(t.gettext("… and {count} more")).format(count=more))
+    return shown
+
+
 def _import_report(
     t: Translator, added: list[str], already: list[str], failed: list[str], skipped: int
 ) -> str:
     lines = [
         escape(t.gettext("Added: {count}")).format(count=len(added)),
-        *(f"• {escape(name)}" for name in added),
+        *_bulleted(t, [escape(_short(name, SHOWN_TITLE_CHARS)) for name in added]),
         escape(t.gettext("Already followed: {count}")).format(count=len(already)),
-        *(f"• {escape(name)}" for name in already),
+        *_bulleted(t, [escape(_short(name, SHOWN_TITLE_CHARS)) for name in already]),
         escape(t.gettext("Failed: {count}")).format(count=len(failed)),
-        *(f"• {reason}" for reason in failed),  # reasons are HTML already
+        *_bulleted(t, failed),  # each is HTML already, shortened where it was made
     ]
     if skipped:
         lines.append(
@@ -514,6 +579,7 @@ HANDLERS = [
     CommandHandler("sources", sources_command),
     CommandHandler("export", export_command),
     MessageHandler(filters.Document.FileExtension("opml"), opml_document),
+    MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, other_document),
     MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & URL_ONLY, bare_url),
 ]
 BUTTONS = {REMOVE: remove_button, ADD: add_button}

@@ -7,11 +7,21 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import exc as sa_exc
 
 from bot.store.engine import chunked, insert_ignore
-from bot.store.schema import article_topics, articles
+from bot.store.schema import article_topics, articles, user_sources
 from bot.store.values import StoredArticle
 from summaries.models import Article, Digest
 from summaries.sanitize import sanitize_optional, sanitize_text
@@ -217,9 +227,19 @@ def _reindex_topics(conn: Connection, digests: Sequence[Digest]) -> None:
     _index_topics(conn, [(d.article_id, d.topics, fetched[d.article_id]) for d in digests])
 
 
+def operator_articles() -> ColumnElement[bool]:
+    """Articles of the operator's sources: a source a chat added itself is its followers'
+    alone, so topics, keywords and search never draw from it (only `source` subscriptions)."""
+    return articles.c.source.not_in(select(user_sources.c.url).scalar_subquery())
+
+
 def window_article_ids(conn: Connection, since: datetime) -> list[str]:
-    """Ids of the articles fetched since `since`, newest first (the order of digests)."""
-    query = select(articles.c.id).where(articles.c.fetched_at >= since).order_by(*NEWEST_FIRST)
+    """Ids of the operator's articles fetched since `since`, newest first (digest order)."""
+    query = (
+        select(articles.c.id)
+        .where(articles.c.fetched_at >= since, operator_articles())
+        .order_by(*NEWEST_FIRST)
+    )
     return list(conn.scalars(query))
 
 
@@ -232,11 +252,26 @@ def topic_article_ids(
         query = (
             select(article_topics.c.topic, articles.c.id)
             .join(articles, articles.c.id == article_topics.c.article_id)
-            .where(article_topics.c.topic.in_(chunk), article_topics.c.fetched_at >= since)
+            .where(
+                article_topics.c.topic.in_(chunk),
+                article_topics.c.fetched_at >= since,
+                operator_articles(),
+            )
             .order_by(*NEWEST_FIRST)
         )
         for topic, article_id in conn.execute(query):
             found[topic].append(article_id)
+    return found
+
+
+def user_source_article_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
+    """Which of `ids` come from sources chats added themselves (kept out of search)."""
+    found: set[str] = set()
+    for chunk in chunked(list(ids), _IN_CHUNK):
+        query = select(articles.c.id).where(
+            articles.c.id.in_(chunk), articles.c.source.in_(select(user_sources.c.url))
+        )
+        found.update(conn.scalars(query))
     return found
 
 

@@ -347,7 +347,11 @@ class Store:
         its spellings, each a phrase), best first. Only the newest `candidates` matches are
         ranked."""
         with self._transaction(write=False) as conn:
-            return search_queries.search_articles(conn, terms, limit=limit, candidates=candidates)
+            hits = search_queries.search_articles(conn, terms, limit=limit, candidates=candidates)
+            private = article_queries.user_source_article_ids(
+                conn, [hit.article_id for hit in hits]
+            )
+            return [hit for hit in hits if hit.article_id not in private]
 
     def save_search(self, chat_id: int, saved: SavedSearch, now: datetime, keep: int) -> None:
         """Remember a search's results for paging; the chat keeps its newest `keep`."""

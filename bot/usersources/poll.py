@@ -149,7 +149,13 @@ class UserSourcePoller:
             async with gate:
                 return await self.poll_one(source, now)
 
-        outcomes = await asyncio.gather(*(one(source) for source in due))
+        results = await asyncio.gather(*(one(source) for source in due), return_exceptions=True)
+        outcomes = [
+            await self._unexpected(source, result, now)
+            if isinstance(result, BaseException)
+            else result
+            for source, result in zip(due, results, strict=True)
+        ]
         report = PollReport(
             polled=len(due),
             not_modified=outcomes.count("unchanged"),
@@ -192,6 +198,11 @@ class UserSourcePoller:
             seen_links=snapshot.links,
         )
         return str(added)
+
+    async def _unexpected(self, source: UserSource, error: BaseException, now: datetime) -> str:
+        """A bug or a surprise on one source: it backs off like any failure; others go on."""
+        logger.error("user source %s: unexpected failure", source.url, exc_info=error)
+        return await self._failed(source, "could not be read (internal error)", now)
 
     async def _failed(self, source: UserSource, reason: str, now: datetime) -> str:
         logger.warning("user source %s failed: %s", source.url, reason)

@@ -35,6 +35,7 @@ from summaries.sources.feeds import (
     read_feed_entries,
     with_paragraphs,
 )
+from summaries.sources.guard import BlockedAddressError
 from summaries.sources.html import parse_html
 from summaries.sources.local import limit_articles, read_local
 
@@ -141,6 +142,8 @@ async def _get_or_reason(
         return str(error)
     except httpx.InvalidURL as error:
         return f"invalid URL {url} ({error})"
+    except BlockedAddressError as error:
+        return str(error)
     except httpx.HTTPError as error:
         return f"cannot fetch {url} ({error.__class__.__name__}: {error or 'no detail'})"
 

@@ -178,8 +178,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         literal = _literal_address(host)
         try:
             addresses = [str(literal)] if literal else await self._resolver(host, port)
-        except OSError as error:
-            raise httpcore.ConnectError(f"cannot resolve {host} ({error})") from error
+        except (OSError, UnicodeError, ValueError) as error:
+            # UnicodeError: an over-long or malformed label fails IDNA encoding.
+            raise httpcore.ConnectError(f"cannot resolve {host[:80]}") from error
         if not addresses:
             raise httpcore.ConnectError(f"cannot resolve {host}")
         if self._policy.host_is_trusted(host):

@@ -96,7 +96,7 @@ async def test_sources_lists_health_and_a_remove_button_edits_in_place(bot, site
     await bot.command(ALICE, "add", site.url("/feed.xml"))
     listing = await bot.command(ALICE, "sources")
     assert "<b>Harbour &amp; Co News</b>" in listing.text
-    assert "fetched" in listing.text
+    assert "fetched 26 Nov 15:00" in listing.text  # 07:00 UTC on the chat's Shanghai clock
     [remove] = listing.callback_data()
     query = bot.fake.press_button(ALICE["id"], listing.message_id, remove, ALICE)
     answer = await bot.fake.wait_for_callback_answer(query)
@@ -124,7 +124,8 @@ async def test_a_host_name_that_resolves_to_loopback_is_refused(bot, site):
     port = site.url("/").rsplit(":", 1)[1].rstrip("/")
     reply = await bot.command(ALICE, "add", f"http://localhost:{port}/feed.xml")
     assert "Cannot follow" in reply.text
-    assert "private or reserved address" in reply.text
+    assert "localhost resolves to a private or reserved address" in reply.text
+    assert "Error" not in reply.text  # no exception class names shown to users
     assert site.requests == []
 
 
@@ -213,3 +214,47 @@ async def test_the_operator_can_turn_user_sources_off(fake, tmp_path, news_folde
         assert "turned off" in reply.text
     finally:
         await stop_bot(application)
+
+
+async def test_a_chats_own_source_reaches_no_other_chat(bot, site):
+    await bot.command(BOB, "subscribe", "quantum")  # the topic: the feed's lead item is about it
+    await bot.command(BOB, "subscribe", "ferries")  # and a keyword of its other item
+    reply = await bot.command(ALICE, "add", site.url("/feed.xml"))
+    assert "Now following" in reply.text
+    search = await bot.command(BOB, "search", "harbour quantum lab")
+    assert "Harbour opens a quantum lab" not in search.text
+    bot.clock.now += timedelta(days=1)
+    await bot.round()
+    alice = (await bot.fake.wait_for_messages(ALICE["id"]))[0]
+    assert "Harbour opens a quantum lab" in alice.text
+    await asyncio.sleep(0.2)
+    assert all("Harbour" not in sent.text for sent in bot.fake.sent(BOB["id"]))
+
+
+async def test_a_configured_source_is_not_followed_as_ones_own(fake, tmp_path, news_folder, site):
+    extra = "  user_sources:\n    allowed_hosts: [127.0.0.1]\n"
+    config = write_config(tmp_path, extra_bot=extra)
+    text = config.read_text()
+    config.write_text(
+        text.replace(
+            "sources:\n",
+            f"sources:\n  - name: harbour\n    location: {site.url('/feed.xml')}\n",
+            1,
+        )
+    )
+    application = await start_bot(fake, config, Clock())
+    try:
+        running = RunningBot(fake, application, Clock(), config)
+        reply = await running.command(ALICE, "add", site.url("/page.html"))
+        assert "already one of this bot's sources" in reply.text
+    finally:
+        await stop_bot(application)
+
+
+async def test_other_files_get_a_hint_and_re_adding_says_what_changed(bot, site):
+    bot.fake.private_document(ALICE, "notes.txt", b"hello")
+    hint = (await bot.fake.wait_for_messages(ALICE["id"]))[-1]
+    assert "I can read .opml files" in hint.text
+    await bot.command(ALICE, "add", site.url("/feed.xml") + " ferries")
+    again = await bot.command(ALICE, "add", site.url("/feed.xml"))
+    assert "now all of its articles" in again.text

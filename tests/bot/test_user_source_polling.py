@@ -204,3 +204,25 @@ async def test_requests_keep_to_the_configured_pace(world):
     assert len(web.requests) == 50
     # 50 requests at 5 per second: the first goes at once, the rest 0.2 s apart.
     assert clock.now == pytest.approx(49 / 5.0)
+
+
+async def test_one_source_that_breaks_unexpectedly_costs_only_itself(world):
+    store, web, client = world
+    web.pages["/good"] = (200, {}, rss("Fine"))
+    web.pages["/bad"] = (200, {}, rss("Boom"))
+    poller, sources, recorder = make_poller(store, client)
+    follow(sources, 1, "https://news.example/good")
+    bad = follow(sources, 2, "https://news.example/bad").source
+
+    original = recorder.store_articles
+
+    async def explode_on_bad(articles, now):
+        if any(a.title == "Boom" for a in articles):
+            raise RuntimeError("surprise")
+        return await original(articles, now)
+
+    poller._store_articles = explode_on_bad
+    report = await poller.poll_due(NOW)
+    assert report.polled == 2 and report.failed == 1
+    assert recorder.stored == ["Fine"]
+    assert "internal error" in sources.sync.get(bad.id).last_error

@@ -193,3 +193,9 @@ async def test_an_unresolvable_host_is_a_connection_error_not_a_crash():
     async with client_with(nothing) as client:
         with pytest.raises(httpx.ConnectError, match="cannot resolve"):
             await client.get("http://nowhere.test/feed")
+
+
+async def test_a_host_name_too_long_to_encode_is_a_connection_error():
+    async with client_with() as client:
+        with pytest.raises(httpx.ConnectError, match="cannot resolve"):
+            await client.get("http://" + "a" * 70 + ".com/feed")

@@ -1,0 +1,54 @@
+"""What /sources and an OPML import report show always fits one Telegram message."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+from bot.handlers.sources import _import_report, sources_view
+from bot.i18n import Catalogs
+from bot.store import ChatDefaults, ChatSettings
+from bot.store.user_sources import Follow, UserSource
+
+NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+LIMIT = 4096
+
+
+def source(index: int) -> UserSource:
+    return UserSource(
+        id=index,
+        url="https://news.example/" + "p" * 1000 + str(index),
+        kind="feed",
+        title="T" * 300,
+        last_fetch_at=NOW,
+        last_success_at=None,
+        last_error="HTTP 500 " + "x" * 1000,
+        failing_since=NOW,
+        etag=None,
+        last_modified=None,
+        next_fetch_at=NOW,
+        paused=False,
+        seen_links=(),
+    )
+
+
+def chat() -> ChatSettings:
+    defaults = ChatDefaults()
+    return SimpleNamespace(chat_id=7, timezone=defaults.timezone)  # type: ignore[return-value]
+
+
+def test_twenty_long_sources_fit_one_message():
+    t = Catalogs.load().get("en")
+    follows = [Follow(7, source(i), "k" * 200) for i in range(20)]
+    services = SimpleNamespace(callback_key=b"k" * 32)
+    text, keyboard = sources_view(services, chat(), t, follows)  # type: ignore[arg-type]
+    assert len(text) < LIMIT
+    assert keyboard is not None and sum(len(row) for row in keyboard.inline_keyboard) == 20
+
+
+def test_an_import_report_of_fifty_failures_fits_one_message():
+    t = Catalogs.load().get("en")
+    failed = [f"feed {i}: Cannot follow {'u' * 80}: {'r' * 160}" for i in range(50)]
+    text = _import_report(t, ["a" * 300] * 50, [], failed, skipped=0)
+    assert len(text) < LIMIT
+    assert "… and 40 more" in text
