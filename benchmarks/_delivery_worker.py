@@ -54,7 +54,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--backoff-base", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--owner", default="local", help="claim owner (one per replica)")
+    parser.add_argument("--redis-url", help="share the rate budget through this Redis")
+    parser.add_argument("--redis-prefix", default="bench", help="Redis key prefix")
+    parser.add_argument("--rate", type=float, default=30.0, help="global msg/s (before scale)")
+    parser.add_argument("--lease", type=float, default=15.0, help="claim lease, seconds")
+    parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="run as a replica until the outbox is empty and no chat is due: elect a leader "
+        "(PostgreSQL), let the leader queue due chats' digests, send with every replica",
+    )
     return parser.parse_args(argv)
+
+
+def rate_limiter(args: argparse.Namespace) -> PacingRateLimiter:
+    limits = replace(bot_limits(args.scale, args.slack), global_rate=args.rate * args.scale)
+    if not args.redis_url:
+        return PacingRateLimiter(limits)
+    from redis.asyncio import Redis
+
+    from bot.shared_limit import SharedBudget, SharedRateLimiter
+
+    budget = SharedBudget(Redis.from_url(args.redis_url), args.redis_prefix, limits)
+    return SharedRateLimiter(limits, budget)
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
@@ -63,23 +86,28 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     store = Store.from_url(args.db)
     request = HTTPXRequest(connection_pool_size=args.concurrency + 8, read_timeout=10.0)
     bot = ExtBot(
-        args.token,
-        base_url=args.base_url,
-        rate_limiter=PacingRateLimiter(bot_limits(args.scale, args.slack)),
-        request=request,
+        args.token, base_url=args.base_url, rate_limiter=rate_limiter(args), request=request
     )
     await bot.initialize()
+    async_store = AsyncStore(store)
     sender = OutboxSender(
         bot,
-        AsyncStore(store),
+        async_store,
         concurrency=args.concurrency,
         backoff_base=args.backoff_base,
         rng=random.Random(args.seed),
+        owner=args.owner,
+        lease_seconds=args.lease,
+        refresh_seconds=0.5,
     )
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     started = time.perf_counter()
-    report = await sender.drain(stop)
+    led_at = None
+    if args.replica:
+        report, led_at = await run_replica(args, sender, async_store, stop)
+    else:
+        report = await sender.drain(stop)
     elapsed = time.perf_counter() - started
     limiter_stats = bot.rate_limiter.stats() if bot.rate_limiter else None
     await bot.shutdown()
@@ -89,7 +117,42 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "drain_seconds": elapsed,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "limiter": asdict(limiter_stats) if limiter_stats else None,
+        "led_at": led_at,
     }
+
+
+async def run_replica(args, sender, store, stop):
+    """One replica: the leader queues the due chats' digests in batches; all send."""
+    from datetime import UTC, datetime
+
+    from bot.delivery import DrainReport
+    from bot.replicas import Coordinator
+
+    coordinator = Coordinator(
+        args.db, store, mode="bench", replica_id=args.owner, takeover_seconds=args.lease
+    )
+    led_at: list[float] = []
+    coordinator.on_change = lambda leader: led_at.append(time.monotonic()) if leader else None
+    await coordinator.start()
+    wake = asyncio.Event()
+    sending = asyncio.create_task(sender.run_forever(wake, stop, idle_poll=0.5))
+    article = (await store.recent_articles(None, 1))[0].article.id
+    while not stop.is_set():
+        due = await store.due_chats(datetime.now(UTC), 200) if coordinator.is_leader else []
+        for chat in due:
+            text = f"<b>Digest</b> for chat {chat.chat_id}"
+            now = datetime.now(UTC)
+            await store.enqueue_digest(chat.chat_id, [article], [text], False, now, None)
+        if due:
+            wake.set()
+            continue
+        if not await store.due_chats(datetime.now(UTC), 1) and not await store.count_pending():
+            break
+        await asyncio.sleep(0.2)
+    stop.set()
+    await sending
+    await coordinator.stop()
+    return DrainReport(), (led_at[0] if led_at else None)
 
 
 def main(argv: list[str] | None = None) -> None:

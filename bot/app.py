@@ -32,15 +32,16 @@ from telegram.ext import (
 
 from bot import callbacks
 from bot.commands import menu, topic_commands
-from bot.config import Settings
-from bot.delivery import OutboxSender
+from bot.config import BotSettings, Settings
+from bot.delivery import LOCAL_OWNER, OutboxSender
 from bot.fairness import FairApplication, FairUpdateProcessor
 from bot.handlers import admin, digests, language, search, sources, start, subscriptions
 from bot.handlers import settings as settings_handlers
 from bot.handlers.common import reply, user_language_code
 from bot.i18n import DEFAULT_LANGUAGE, N_
 from bot.ingest import poll_due_sources, store_new_articles
-from bot.ratelimit import BULK, TelegramRateLimiter
+from bot.ratelimit import BULK, PacingRateLimiter, TelegramRateLimiter, configured_limits
+from bot.replicas import Coordinator
 from bot.rerank import rerank_in_background
 from bot.retention import prune_store
 from bot.rounds import digest_round
@@ -99,12 +100,7 @@ def build_application(
         .token(token)
         .concurrent_updates(FairUpdateProcessor())
         .application_class(DigestApplication)
-        .rate_limiter(
-            TelegramRateLimiter(
-                messages_per_second=bot_settings.messages_per_second,
-                group_messages_per_minute=bot_settings.group_messages_per_minute,
-            )
-        )
+        .rate_limiter(_rate_limiter(bot_settings, token))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
@@ -142,6 +138,61 @@ def build_application(
     return application
 
 
+def _rate_limiter(settings: BotSettings, token: str) -> PacingRateLimiter:
+    """The limiter every request goes through; shared with the other replicas via Redis."""
+    if not settings.redis_url:
+        return TelegramRateLimiter(
+            messages_per_second=settings.send_rate,
+            group_messages_per_minute=settings.group_messages_per_minute,
+        )
+    from redis.asyncio import Redis
+
+    from bot.shared_limit import SharedBudget, SharedRateLimiter, key_prefix
+
+    limits = configured_limits(settings.send_rate, settings.group_messages_per_minute)
+    client = Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
+    budget = SharedBudget(client, key_prefix(token, settings.redis_prefix), limits)
+    replicas = _ReplicaCount()
+    limiter = SharedRateLimiter(limits, budget, replicas=replicas)
+    replicas.limiter = limiter
+    return limiter
+
+
+class _ReplicaCount:
+    """How many replicas share the budget (for the equal share when Redis is down)."""
+
+    limiter: PacingRateLimiter | None = None
+    coordinator: Coordinator | None = None
+
+    def __call__(self) -> int:
+        return self.coordinator.live if self.coordinator is not None else 1
+
+
+async def _start_coordinator(
+    application: Application, services: Services, settings: Settings, timing: Timing
+) -> Coordinator | None:
+    """On PostgreSQL the bot may run as several replicas: elect a leader, beat a heart."""
+    if services.store.store.dialect != "postgresql":
+        return None
+    coordinator = Coordinator(
+        settings.bot.database_url,
+        services.store,
+        mode=application.bot_data.get("mode", "polling"),
+        takeover_seconds=settings.bot.takeover_seconds,
+        clock=timing.clock,
+    )
+    await coordinator.start()
+    counter = getattr(application.bot.rate_limiter, "_replicas", None)
+    if isinstance(counter, _ReplicaCount):
+        counter.coordinator = coordinator
+    return coordinator
+
+
+def leads(services: Services) -> bool:
+    """Whether this replica runs the jobs: the leader, or the bot alone."""
+    return services.replicas is None or services.replicas.is_leader
+
+
 async def _post_init(application: Application) -> None:
     settings: Settings = application.bot_data["settings"]
     timing: Timing = application.bot_data["timing"]
@@ -167,7 +218,15 @@ async def _post_init(application: Application) -> None:
     # Load the language detector's model now, so the first article or /add does not wait.
     await asyncio.to_thread(detect_language, "Warm up the language model.")
     await _publish_commands(application, services)
-    sender = services.sender = OutboxSender(application.bot, async_store, clock=timing.clock)
+    services.replicas = await _start_coordinator(application, services, settings, timing)
+    sender = services.sender = OutboxSender(
+        application.bot,
+        async_store,
+        clock=timing.clock,
+        owner=services.replicas.replica_id if services.replicas else LOCAL_OWNER,
+        lease_seconds=settings.bot.takeover_seconds,
+        paid_broadcast=settings.bot.paid_broadcast,
+    )
     services.background.append(
         asyncio.create_task(
             sender.run_forever(services.wake_delivery, services.stop_delivery),
@@ -373,6 +432,8 @@ async def _post_stop(application: Application) -> None:
     for task in done:
         if not task.cancelled() and task.exception():
             logger.error("background task %s failed", task.get_name(), exc_info=task.exception())
+    if services.replicas is not None:
+        await services.replicas.stop()
 
 
 async def _post_shutdown(application: Application) -> None:
@@ -389,6 +450,8 @@ async def _post_shutdown(application: Application) -> None:
 async def poll_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Starts the due sources' polls and returns: each runs (and times out) on its own."""
     services = get_services(context)
+    if not leads(services):
+        return  # the leader polls the sources
 
     async def round_now() -> None:
         await digest_round(services, services.clock())
@@ -398,13 +461,15 @@ async def poll_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     services = get_services(context)
+    if not leads(services):
+        return  # one replica prunes
     await prune_store(services.store, services.settings.bot.retention, services.clock())
 
 
 async def poll_user_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     services = get_services(context)
-    if not services.settings.bot.user_sources.enabled:
-        return
+    if not services.settings.bot.user_sources.enabled or not leads(services):
+        return  # off, or another replica leads and polls
     report = await sources.user_source_services(context).poller.poll_due(services.clock())
     if report.added:
         await digest_round(services, services.clock())
@@ -412,6 +477,8 @@ async def poll_user_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def digest_round_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     services = get_services(context)
+    if not leads(services):
+        return  # the leader runs the rounds; every replica sends
     await digest_round(services, services.clock())
 
 

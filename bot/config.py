@@ -51,6 +51,18 @@ class BotSettings:
     base_url: str | None = None
     retention: Retention = Retention()
     user_sources: UserSourceSettings = field(default_factory=UserSourceSettings)
+    # Several replicas (PostgreSQL only): see bot.replicas and the README.
+    takeover_seconds: float = 15.0
+    redis_url: str | None = None
+    redis_prefix: str = "digest-bot"
+    # Telegram's paid broadcasts: digests above the free 30 msg/s, charged in Stars.
+    paid_broadcast: bool = False
+    paid_messages_per_second: float = 1000.0
+
+    @property
+    def send_rate(self) -> float:
+        """The global rate the bot paces by: paid broadcasts raise it."""
+        return self.paid_messages_per_second if self.paid_broadcast else self.messages_per_second
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,8 @@ def _bot_settings(section: Section, base: Path, environ: Mapping[str, str]) -> B
     database_url = environ.get("DATABASE_URL") or _sqlite_url(base, database)
     digest, search = section.section("digest"), section.section("search")
     delivery, telegram = section.section("delivery"), section.section("telegram")
+    replicas, redis = section.section("replicas"), section.section("redis")
+    configured_redis = redis.get("url", str, None)
     # Read even when the environment wins: an unread key is refused by reject_unknown below.
     configured_base_url = telegram.get("base_url", str, None)
     settings = BotSettings(
@@ -96,10 +110,17 @@ def _bot_settings(section: Section, base: Path, environ: Mapping[str, str]) -> B
         ),
         base_url=bot_api_base_url(environ.get("TELEGRAM_BASE_URL") or configured_base_url),
         user_sources=read_user_source_settings(section.section("user_sources")),
+        takeover_seconds=replicas.get("takeover_seconds", float, 15.0, check=_range(3, 600)),
+        redis_url=environ.get("REDIS_URL") or configured_redis,
+        redis_prefix=redis.get("prefix", str, "digest-bot"),
+        paid_broadcast=delivery.get("paid_broadcast", bool, False),
+        paid_messages_per_second=delivery.get(
+            "paid_messages_per_second", float, 1000.0, check=_range(1, 1000)
+        ),
     )
     retention = section.section("retention")
     settings = replace(settings, retention=_retention(retention, settings.lookback_days))
-    for part in (section, digest, search, delivery, telegram, retention):
+    for part in (section, digest, search, delivery, telegram, retention, replicas, redis):
         part.reject_unknown()
     return settings
 

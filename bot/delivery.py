@@ -13,6 +13,14 @@ A digest round records its messages in the store's outbox before anything is sen
 - any other 400 (for example unparsable HTML) -> ``mark_failed`` with the description, logged
   as an error, never retried.
 
+An outcome Telegram gave is never thrown away: if the store cannot record it (the database is
+down), the sender keeps it in memory, stops taking new messages, and records it before it reads
+the outbox again, however long the outage lasts. So an outage repeats nothing Telegram answered.
+
+A chat that waits (a 429's retry_after, a backoff) is set aside: its messages stay pending in the
+store with their ``not_before`` and the drain goes on loading and sending every other chat's,
+including digests queued after it began (``wake``, and a re-read every ``refresh_seconds``).
+
 Exactly-once has one hole, and it is Telegram's: a request that timed out or lost its connection
 may have been delivered anyway, and so may a message accepted in the instant before a crash,
 before ``mark_sent`` committed. Both are resent, so the only possible duplicates are messages
@@ -32,6 +40,7 @@ import contextlib
 import functools
 import heapq
 import logging
+import math
 import random
 import time
 from collections import deque
@@ -70,8 +79,12 @@ _CHAT_GONE_MARKERS: Final = (
     "bot was kicked",
     "bot was blocked",
 )
-# Recording an outcome is retried this many times when the database is briefly unavailable.
-_RECORD_ATTEMPTS: Final = 4
+#: The claim owner of a sender that is alone (SQLite allows one process): after a restart it
+#: takes its own earlier claims back at once instead of waiting for their lease to end.
+LOCAL_OWNER: Final = "local"
+# A set-aside chat is looked for again this long after its wait, so that the store's clock,
+# which decides what is due, has surely passed the recorded not_before.
+_ASIDE_MARGIN: Final = 0.005
 
 
 def utc_now() -> datetime:
@@ -115,6 +128,16 @@ class _Result:
     delay: float = 0.0  # RETRY: seconds to wait
     transient: bool = False  # RETRY: a network-type failure that counts towards max_attempts
     new_chat_id: int = 0  # MIGRATED: where the chat went
+    not_before: datetime | None = None  # RETRY: when the store makes the message due again
+
+
+@dataclass(frozen=True, slots=True)
+class _Unrecorded:
+    """An outcome the store could not take yet: the call to make once it is back."""
+
+    method: Callable[..., Awaitable[Any]]
+    args: tuple[Any, ...]
+    message_id: int
 
 
 _DONE: Final = _Result(_Outcome.DONE)
@@ -168,6 +191,10 @@ class OutboxSender:
         backoff_base: float = 1.0,
         backoff_cap: float = 300.0,
         rng: random.Random | None = None,
+        refresh_seconds: float = 15.0,
+        owner: str = LOCAL_OWNER,
+        lease_seconds: float = 15.0,
+        paid_broadcast: bool = False,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"OutboxSender concurrency must be >= 1, got {concurrency}")
@@ -182,7 +209,17 @@ class OutboxSender:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self.refresh_seconds = refresh_seconds
+        if lease_seconds <= 0:
+            raise ValueError(f"OutboxSender lease_seconds must be > 0, got {lease_seconds}")
+        self.owner = owner
+        self.lease_seconds = lease_seconds
+        # Outcomes Telegram gave while the store was down, in order; recorded before any read.
+        self.unrecorded: deque[_Unrecorded] = deque()
         self._send_kwargs: dict[str, Any] = {}
+        if paid_broadcast:
+            # Above the free 30 msg/s Telegram charges Stars per message (see the README).
+            self._send_kwargs["allow_paid_broadcast"] = True
         limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
         if isinstance(limiter, PacingRateLimiter):
             self._send_kwargs["rate_limit_args"] = BULK
@@ -191,14 +228,34 @@ class OutboxSender:
         self._lock = asyncio.Lock()
         self.in_flight = 0  # sends awaiting Telegram's answer right now
 
-    async def drain(self, stop: asyncio.Event | None = None) -> DrainReport:
+    async def drain(
+        self, stop: asyncio.Event | None = None, wake: asyncio.Event | None = None
+    ) -> DrainReport:
         """Send every due pending message; return when none is due or ``stop`` is set.
 
         On ``stop``, sends already under way finish and are recorded; the rest stay pending.
-        Messages waiting out a 429 or a backoff inside this drain are waited for.
+        Messages waiting out a 429 or a backoff inside this drain are waited for, while every
+        other chat goes on; ``wake`` (set when a round queued more) makes it read the outbox
+        again at once. Raises ``StoreUnavailable`` when the store is down; outcomes it could
+        not record are kept and recorded first by the next drain.
         """
         async with self._lock:
-            return await _Drain(self, stop or asyncio.Event()).run()
+            await self._record_kept_outcomes()
+            return await _Drain(self, stop or asyncio.Event(), wake or asyncio.Event()).run()
+
+    async def _record_kept_outcomes(self) -> None:
+        """Record, in order, the outcomes the store could not take (raises while it is down)."""
+        while self.unrecorded:
+            entry = self.unrecorded[0]
+            try:
+                await entry.method(*entry.args)
+            except StoreUnavailable:
+                raise
+            except StoreError:
+                _LOG.exception(
+                    "Store refused a kept outcome of outbox message %d", entry.message_id
+                )
+            self.unrecorded.popleft()
 
     async def run_forever(
         self, wake: asyncio.Event, stop: asyncio.Event, *, idle_poll: float = 15.0
@@ -210,7 +267,7 @@ class OutboxSender:
         while not stop.is_set():
             wake.clear()
             try:
-                report = await self.drain(stop)
+                report = await self.drain(stop, wake)
             except Exception:  # the delivery task must outlive a bad moment of the database
                 failures += 1
                 _LOG.exception("Outbox drain failed (%d in a row); retrying later", failures)
@@ -243,11 +300,11 @@ class OutboxSender:
                 self.in_flight -= 1
         except RetryAfter as exc:
             seconds = retry_after_seconds(exc)
-            await self._retry(
+            not_before = await self._retry(
                 message, seconds, f"429 flood control: retry after {seconds:g} s", counted=False
             )
             counts.retried += 1
-            return _Result(_Outcome.RETRY, delay=seconds)
+            return _Result(_Outcome.RETRY, delay=seconds, not_before=not_before)
         except ChatMigrated as exc:
             return await self._migrate(message, exc.new_chat_id, counts)
         except Forbidden as exc:
@@ -262,7 +319,7 @@ class OutboxSender:
             # TimedOut included. It may have been delivered: this resend is the only way a
             # duplicate can happen, and the alternative (assuming it was) could lose it.
             return await self._transient(message, exc, failures + 1, counts)
-        await self._record(self.store.mark_sent, message.id, sent.message_id, self.clock())
+        await self._record(message.id, self.store.mark_sent, sent.message_id, self.clock())
         counts.sent += 1
         return _DONE
 
@@ -273,7 +330,7 @@ class OutboxSender:
             message.chat_id,
             exc.message,
         )
-        await self._record(self.store.mark_failed, message.id, f"400 {exc.message}")
+        await self._record(message.id, self.store.mark_failed, f"400 {exc.message}")
         counts.failed += 1
         return _DONE
 
@@ -290,7 +347,7 @@ class OutboxSender:
                 error,
             )
             await self._record(
-                self.store.mark_failed, message.id, f"gave up after {failures} tries: {error}"
+                message.id, self.store.mark_failed, f"gave up after {failures} tries: {error}"
             )
             counts.failed += 1
             return _DONE
@@ -303,31 +360,30 @@ class OutboxSender:
             failures,
             delay,
         )
-        await self._retry(message, delay, error)
+        not_before = await self._retry(message, delay, error)
         counts.retried += 1
-        return _Result(_Outcome.RETRY, delay=delay, transient=True)
+        return _Result(_Outcome.RETRY, delay=delay, transient=True, not_before=not_before)
 
     async def _retry(
         self, message: OutboxMessage, seconds: float, error: str, *, counted: bool = True
-    ) -> None:
+    ) -> datetime:
         not_before = self.clock() + timedelta(seconds=seconds)
         mark = self.store.mark_retry
         if not counted:
             mark = functools.partial(mark, counted=False)
-        await self._record(mark, message.id, not_before, error)
+        await self._record(message.id, mark, not_before, error)
+        return not_before
 
     async def _chat_gone(self, message: OutboxMessage, reason: str, counts: _Counts) -> _Result:
         _LOG.info("Chat %s is unreachable (%s): deactivated", message.chat_id, reason)
-        await self._record(self.store.deactivate_chat, message.chat_id, reason)
+        await self._record_for(message.id, self.store.deactivate_chat, message.chat_id, reason)
         counts.deactivated += 1
         return _GONE
 
     async def _migrate(self, message: OutboxMessage, new_id: int, counts: _Counts) -> _Result:
         _LOG.info("Chat %s migrated to %s: following it", message.chat_id, new_id)
         try:
-            await self._record(self.store.migrate_chat, message.chat_id, new_id)
-        except StoreUnavailable:
-            raise
+            await self._record_for(message.id, self.store.migrate_chat, message.chat_id, new_id)
         except StoreError as exc:
             return await self._chat_gone(
                 message, f"migrated to {new_id}, but the store refused: {exc}", counts
@@ -335,17 +391,33 @@ class OutboxSender:
         counts.migrated += 1
         return _Result(_Outcome.MIGRATED, new_chat_id=new_id)
 
-    async def _record(self, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-        """Write an outcome, riding out a briefly unavailable database (locked, restarting)."""
-        for attempt in range(1, _RECORD_ATTEMPTS + 1):
+    async def _record(
+        self, message_id: int, method: Callable[..., Awaitable[Any]], *args: Any
+    ) -> None:
+        """Write the outcome for a message (``method(message_id, *args)``); see ``_record_for``."""
+        await self._record_for(message_id, method, message_id, *args)
+
+    async def _record_for(
+        self, message_id: int, method: Callable[..., Awaitable[Any]], *args: Any
+    ) -> None:
+        """Write an outcome of ``message_id``; if the store is down, keep it to write later.
+
+        Behind an earlier kept outcome it waits its turn, so outcomes are written in order.
+        A kept outcome makes the drain stop taking new messages (see ``_Drain``).
+        """
+        if not self.unrecorded:
             try:
-                return await method(*args)
-            except StoreUnavailable:
-                if attempt == _RECORD_ATTEMPTS:
-                    raise
-                _LOG.warning("Store unavailable while recording a delivery; retry %d", attempt)
-                await asyncio.sleep(0.25 * 2**attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+                await method(*args)
+            except StoreUnavailable as exc:
+                _LOG.warning(
+                    "Store unavailable while recording outbox message %d (%s); keeping the "
+                    "outcome to record it when the store is back",
+                    message_id,
+                    exc,
+                )
+            else:
+                return
+        self.unrecorded.append(_Unrecorded(method, args, message_id))
 
 
 class _Drain:
@@ -353,12 +425,16 @@ class _Drain:
     ``concurrency`` workers that each take a whole chat and send its parts in order.
 
     Memory stays flat: at most about ``page_size`` messages are loaded at once, and a new page
-    is read only when the loaded ones run low.
+    is read only when the loaded ones run low, or when there may be newly due ones (``wake``,
+    a set-aside chat's time, every ``refresh_seconds``). A chat that must wait is unloaded
+    ("set aside"): the store keeps it pending until its ``not_before``, and later messages of
+    the chat wait behind it there, so it never holds a worker, a slot or another chat.
     """
 
-    def __init__(self, sender: OutboxSender, stop: asyncio.Event) -> None:
+    def __init__(self, sender: OutboxSender, stop: asyncio.Event, wake: asyncio.Event) -> None:
         self.sender = sender
         self.stop = stop
+        self.wake = wake
         self.halt = asyncio.Event()  # stop, or a worker hit an error that ends the drain
         if stop.is_set():
             self.halt.set()
@@ -366,19 +442,30 @@ class _Drain:
         self.counts = _Counts()
         self.queues: dict[int, deque[OutboxMessage]] = {}  # chat -> its loaded parts, in order
         self.ready: asyncio.Queue[int | None] = asyncio.Queue()
-        self.delayed: list[tuple[float, int]] = []  # (monotonic due, chat) heap
+        # Set-aside chats: (monotonic time to look again, not_before recorded, chat) heap.
+        self.aside: list[tuple[float, datetime, int]] = []
+        self.aside_at: dict[int, int] = {}  # set-aside chat -> fetch number then
+        self.read_floor: datetime | None = None  # the latest not_before whose time came
         self.loaded: set[int] = set()  # ids of loaded, unfinished messages
         self.finished: dict[int, int] = {}  # id -> fetch number when it finished
         self.failures: dict[int, int] = {}  # id -> transient failures in this drain
         self.gone: dict[int, int] = {}  # chat deactivated in this drain -> fetch number then
         self.moved: dict[int, int] = {}  # migrated chat -> new id
         self.fetches = 0
-        self.more_due = True  # the last page was full: more may be due beyond it
+        self.more_due = False  # the last page was full: more may be due beyond it
+        self.reload = True  # newly due messages may exist: read the outbox again
+        self.next_refresh = time.monotonic() + sender.refresh_seconds
+        # Claims: renewed every third of the lease; nothing is sent once the lease may be over.
+        self.lease_valid_until = -math.inf
+        self.next_renew = math.inf
         self.error: BaseException | None = None
 
     async def run(self) -> DrainReport:
         workers = [asyncio.create_task(self._worker()) for _ in range(self.sender.concurrency)]
-        watcher = asyncio.create_task(self._watch_stop())
+        watchers = [
+            asyncio.create_task(self._watch_stop()),
+            asyncio.create_task(self._watch_wake()),
+        ]
         try:
             await self._coordinate()
         finally:
@@ -387,45 +474,120 @@ class _Drain:
                 self.ready.put_nowait(None)
             # Workers finish the send they are in and record it; nothing is cancelled mid-send.
             await asyncio.gather(*workers, return_exceptions=True)
-            watcher.cancel()
+            for watcher in watchers:
+                watcher.cancel()
+            await self._release_claims()
         if self.error is not None:
             raise self.error
-        return self.counts.report(stopped=self.stop.is_set() and bool(self.loaded))
+        if self.sender.unrecorded:
+            raise StoreUnavailable(
+                f"the store is unavailable; {len(self.sender.unrecorded)} outcomes are kept "
+                "and will be recorded before anything is sent again"
+            )
+        waiting = bool(self.loaded or self.aside)
+        return self.counts.report(stopped=self.stop.is_set() and waiting)
+
+    async def _release_claims(self) -> None:
+        """Give back what this drain still holds, so that other senders need not wait for the
+        lease (a store that is down keeps them until it runs out, which is as good)."""
+        if self.fetches == 0:
+            return
+        with contextlib.suppress(StoreError):
+            await self.sender.store.release_claims(self.sender.owner)
 
     async def _watch_stop(self) -> None:
         await self.stop.wait()
         self.halt.set()
         self.changed.set()
 
+    async def _watch_wake(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            self.reload = True
+            self.changed.set()
+
     async def _coordinate(self) -> None:
         while not self.halt.is_set():
-            self._release_due_chats()
-            idle = not self.loaded
-            if len(self.loaded) < 2 * self.sender.concurrency and (self.more_due or idle):
-                new = await self._load_page()
-                if idle and new == 0 and not self.loaded:
+            self._release_aside()
+            if time.monotonic() >= self.next_renew:
+                await self._renew_claims()
+            if self._wants_page():
+                self.reload = False
+                if await self._load_page() == 0:
+                    self.more_due = False
+                if not self.loaded and not self.aside and not self.reload:
                     return  # nothing due is left anywhere
                 continue
             self.changed.clear()
-            timeout = None
-            if self.delayed:
-                timeout = max(0.0, self.delayed[0][0] - time.monotonic())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.changed.wait(), timeout)
+                await asyncio.wait_for(self.changed.wait(), self._timeout())
+
+    def _wants_page(self) -> bool:
+        # Claiming is a write: take the next page when half of this one is done, not per send.
+        low_water = self.sender.concurrency if self.more_due else 2 * self.sender.concurrency
+        if len(self.loaded) >= low_water:
+            return False
+        return self.reload or self.more_due
+
+    def _timeout(self) -> float:
+        """Seconds until a set-aside chat's time comes, or the next periodic re-read."""
+        now = time.monotonic()
+        until = min(self.next_refresh, self.next_renew)
+        if self.aside:
+            until = min(until, self.aside[0][0])
+        return max(0.0, until - now)
+
+    def _release_aside(self) -> None:
+        now = time.monotonic()
+        if now >= self.next_refresh:
+            self.next_refresh = now + self.sender.refresh_seconds
+            self.reload = True
+        while self.aside and self.aside[0][0] <= now:
+            _, not_before, _chat = heapq.heappop(self.aside)
+            # Read as of its not_before at least, so a store clock that lags (or a fake one
+            # in tests) still finds it due.
+            if self.read_floor is None or not_before > self.read_floor:
+                self.read_floor = not_before
+            self.reload = True
+
+    async def _renew_claims(self) -> None:
+        started = time.monotonic()
+        lease = self.sender.lease_seconds
+        await self.sender.store.renew_claims(
+            self.sender.owner, self.sender.clock() + timedelta(seconds=lease)
+        )
+        self._leased(started)
+
+    def _leased(self, started: float) -> None:
+        lease = self.sender.lease_seconds
+        self.lease_valid_until = started + lease
+        self.next_renew = started + lease / 3
 
     async def _load_page(self) -> int:
         self.fetches += 1
         fetch_number = self.fetches
-        # Loaded messages still pending come first (ordered by id), so ask for that many more.
-        limit = self.sender.page_size + len(self.loaded)
-        page = await self.sender.store.pending_messages(self.sender.clock(), limit)
-        self.more_due = len(page) >= limit
+        # The chats it holds are claimed again (renewed), so ask for that many more. A page is
+        # what this sender can start on soon: other replicas take the rest meanwhile.
+        page_chats = min(self.sender.page_size, 2 * self.sender.concurrency)
+        limit = page_chats + len(self.queues)
+        now = self.sender.clock()
+        if self.read_floor is not None and self.read_floor > now:
+            now = self.read_floor
+        started = time.monotonic()
+        lease_until = self.sender.clock() + timedelta(seconds=self.sender.lease_seconds)
+        page = await self.sender.store.claim_messages(self.sender.owner, now, lease_until, limit)
+        self._leased(started)
+        self.more_due = len({message.chat_id for message in page}) >= limit
+        kept = {entry.message_id for entry in self.sender.unrecorded}
         new = 0
         for message in page:
-            if message.id in self.loaded or message.id in self.finished:
+            if message.id in self.loaded or message.id in self.finished or message.id in kept:
                 continue  # loaded already, or finished while this page was being read
             if self.gone.get(message.chat_id, 0) >= fetch_number:
                 continue  # read before the deactivation committed; the store failed it
+            if self.aside_at.get(message.chat_id, 0) >= fetch_number:
+                continue  # read before its retry time was recorded; it waits in the store
             message = self._follow_migration(message)
             self._enqueue(message)
             new += 1
@@ -444,18 +606,14 @@ class _Drain:
             self.queues[message.chat_id] = deque([message])
             self.ready.put_nowait(message.chat_id)
         else:
-            queue.append(message)  # a worker or the delay heap already holds this chat
-
-    def _release_due_chats(self) -> None:
-        now = time.monotonic()
-        while self.delayed and self.delayed[0][0] <= now:
-            _, chat_id = heapq.heappop(self.delayed)
-            self.ready.put_nowait(chat_id)
+            queue.append(message)  # a worker already holds this chat
 
     def _finish(self, message: OutboxMessage) -> None:
         self.loaded.discard(message.id)
         self.failures.pop(message.id, None)
         self.finished[message.id] = self.fetches
+        if not self.loaded:
+            self.reload = True  # before ending, look once more for anything newly due
 
     async def _worker(self) -> None:
         while (chat_id := await self.ready.get()) is not None:
@@ -473,17 +631,24 @@ class _Drain:
     async def _work_chat(self, chat_id: int) -> None:
         """Send a chat's loaded parts in order until done, set aside, gone, or halted."""
         while (queue := self.queues.get(chat_id)) and not self.halt.is_set():
+            if time.monotonic() >= self.lease_valid_until:
+                # The claim may have passed to another sender: sending now could go twice.
+                _LOG.warning("Outbox claims could not be renewed in time; pausing sends")
+                self.halt.set()
+                break
             message = queue[0]
             # Stored attempts count too: a restart must not give a failing message a fresh set.
             failures = self.failures.get(message.id, message.attempts)
             result = await self.sender._send_one(message, self.counts, failures)
+            if self.sender.unrecorded:
+                self.halt.set()  # the store is down: send nothing more until it is back
             if result.outcome is _Outcome.DONE:
                 queue.popleft()
                 self._finish(message)
             elif result.outcome is _Outcome.RETRY:
                 if result.transient:
                     self.failures[message.id] = failures + 1
-                heapq.heappush(self.delayed, (time.monotonic() + result.delay, chat_id))
+                self._set_aside(chat_id, result)
                 return
             elif result.outcome is _Outcome.CHAT_GONE:
                 self._drop_chat(chat_id)
@@ -495,6 +660,15 @@ class _Drain:
                 chat_id = new_id
         if chat_id in self.queues and not self.queues[chat_id]:
             del self.queues[chat_id]
+
+    def _set_aside(self, chat_id: int, result: _Result) -> None:
+        """Unload a chat that must wait; the store hands its messages out again when due."""
+        for message in self.queues.pop(chat_id, deque()):
+            self.loaded.discard(message.id)
+        self.aside_at[chat_id] = self.fetches
+        not_before = result.not_before or self.sender.clock()
+        look_again = time.monotonic() + result.delay + _ASIDE_MARGIN
+        heapq.heappush(self.aside, (look_again, not_before, chat_id))
 
     def _drop_chat(self, chat_id: int) -> None:
         """The store failed the chat's pending messages when it deactivated it; forget them."""

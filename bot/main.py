@@ -7,8 +7,10 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
@@ -16,6 +18,7 @@ from bot.app import build_application
 from bot.config import SETUP_HELP, Settings, load_settings
 from bot.ingest import ingest_due
 from bot.logsafe import protect_logs
+from bot.replica_runner import AnotherProcess, hold_sqlite, run_polling_replica, webhook_secret
 from bot.services import Services, callback_key
 from bot.store import AsyncStore, Store, StoreError
 from summaries.matching import TopicMatcher
@@ -58,10 +61,28 @@ def run_bot(
     if not token:
         print(SETUP_HELP, file=sys.stderr)
         return 2
+    try:
+        guard = hold_sqlite(settings.bot.database_url)
+    except AnotherProcess as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    try:
+        return _run(settings, token, webhook_url, listen, redactor)
+    finally:
+        if guard is not None:
+            guard.close()
+
+
+def _run(
+    settings: Settings, token: str, webhook_url: str | None, listen: str, redactor: Any
+) -> int:
     application = build_application(settings, token)
+    application.bot_data["mode"] = "webhook" if webhook_url else "polling"
     try:
         if webhook_url:
-            _run_webhook(application, webhook_url, listen)
+            _run_webhook(application, webhook_url, listen, token)
+        elif make_url(settings.bot.database_url).get_backend_name() == "postgresql":
+            run_polling_replica(application)  # one of several replicas: the leader polls
         else:
             application.run_polling(allowed_updates=Update.ALL_TYPES)
     except StoreError as error:
@@ -85,12 +106,9 @@ def run_bot(
     return 0
 
 
-def _run_webhook(application: object, webhook_url: str, listen: str) -> None:
-    secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET")
-    if not secret:
-        import secrets
-
-        secret = secrets.token_urlsafe(32)
+def _run_webhook(application: object, webhook_url: str, listen: str, token: str) -> None:
+    # Every replica must accept Telegram's calls, so all of them use the same secret.
+    secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET") or webhook_secret(token)
     host, _, port = listen.rpartition(":")
     application.run_webhook(  # type: ignore[attr-defined]
         listen=host or "127.0.0.1",

@@ -423,6 +423,7 @@ class PacingRateLimiter(BaseRateLimiter[RateLimitArgs]):
             except RetryAfter as exc:
                 seconds = retry_after_seconds(exc)
                 scope = self._pacer.record_retry_after(self._clock(), key, seconds)
+                self._on_retry_after(key, seconds, scope)
                 _LOG.warning(
                     "429 from Telegram on %s for chat %s (%s lane): paused %s for %.1f s",
                     endpoint,
@@ -435,6 +436,9 @@ class PacingRateLimiter(BaseRateLimiter[RateLimitArgs]):
                 if retries_left <= 0:
                     raise
                 retries_left -= 1
+
+    def _on_retry_after(self, key: ChatKey | None, seconds: float, scope: RetryScope) -> None:
+        """A 429 was recorded locally; a limiter shared across processes tells the others."""
 
     async def _wait_turn(self, key: ChatKey | None, lane: Lane) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()

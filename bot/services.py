@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
     from bot.delivery import OutboxSender
+    from bot.replicas import Coordinator
     from bot.store import AsyncStore
 
 SERVICES_KEY = "services"
@@ -48,6 +49,8 @@ class Services:
     wake_delivery: asyncio.Event = field(default_factory=asyncio.Event)
     stop_delivery: asyncio.Event = field(default_factory=asyncio.Event)
     background: list[asyncio.Task[Any]] = field(default_factory=list)
+    # Several replicas on PostgreSQL: who leads (None when the bot runs alone on SQLite).
+    replicas: Coordinator | None = None
     # Set when the bot begins to stop: a round stops between batches (each chat's record is
     # complete; the rest are still due at the next start).
     stopping: asyncio.Event = field(default_factory=asyncio.Event)

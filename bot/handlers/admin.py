@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
@@ -57,6 +59,7 @@ async def stats_text(services: Services, t: Translator) -> str:
     lines = [
         _bold(t.gettext("Statistics")),
         *map(escape, figures),
+        *await _replica_lines(services),
         "",
         _bold(t.gettext("Sources")),
     ]
@@ -65,6 +68,27 @@ async def stats_text(services: Services, t: Translator) -> str:
         not_yet = f"• <b>{escape(spec.name)}</b>: " + escape(t.gettext("not fetched yet"))
         lines.append(_source_line(state, t) if state else not_yet)
     return "\n".join(lines)
+
+
+async def _replica_lines(services: Services) -> list[str]:
+    """Replicas sharing the database, the leader first, with their last heartbeat."""
+    coordinator = services.replicas
+    if coordinator is None:
+        return []
+    now = services.clock()
+    alive = await services.store.list_replicas(
+        now - timedelta(seconds=3 * coordinator.tick_seconds)
+    )
+    lines = ["", f"<b>Replicas</b>: {len(alive)}"]
+    for replica in alive:
+        ago = max(0.0, (now - replica.heartbeat_at).total_seconds())
+        role = "leader" if replica.leader else "standby"
+        here = " (this one)" if replica.replica_id == coordinator.replica_id else ""
+        lines.append(
+            f"• <code>{escape(replica.replica_id)}</code>: {role}, {escape(replica.mode)}, "
+            f"heartbeat {ago:.0f} s ago{here}"
+        )
+    return lines
 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

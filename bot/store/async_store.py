@@ -22,6 +22,7 @@ from bot.store.values import (
     ChatSettings,
     OutboxMessage,
     QueuedDigest,
+    Replica,
     SourceState,
     StoredArticle,
     StoreStats,
@@ -246,6 +247,28 @@ class AsyncStore:
 
     async def pending_messages(self, now: datetime, limit: int) -> list[OutboxMessage]:
         return await self._run(self.store.pending_messages, now, limit)
+
+    async def claim_messages(
+        self, owner: str, now: datetime, lease_until: datetime, chat_limit: int
+    ) -> list[OutboxMessage]:
+        return await self._run(self.store.claim_messages, owner, now, lease_until, chat_limit)
+
+    async def renew_claims(self, owner: str, lease_until: datetime) -> int:
+        return await self._run(self.store.renew_claims, owner, lease_until)
+
+    async def release_claims(self, owner: str, chat_ids: Sequence[int] | None = None) -> None:
+        await self._run(self.store.release_claims, owner, chat_ids)
+
+    async def heartbeat(
+        self, replica_id: str, mode: str, leader: bool, started_at: datetime, now: datetime
+    ) -> None:
+        await self._run(self.store.heartbeat, replica_id, mode, leader, started_at, now)
+
+    async def forget_replica(self, replica_id: str) -> None:
+        await self._run(self.store.forget_replica, replica_id)
+
+    async def list_replicas(self, since: datetime) -> list[Replica]:
+        return await self._run(self.store.list_replicas, since)
 
     async def digest_messages(self, digest_id: int) -> list[OutboxMessage]:
         return await self._run(self.store.digest_messages, digest_id)

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text, true, update
+from sqlalchemy import BigInteger, Connection, and_, func, insert, select, text, true, update
+from sqlalchemy.dialects import postgresql
 
 from bot.store.engine import chunked
 from bot.store.schema import (
@@ -29,6 +30,8 @@ from bot.store.values import OutboxMessage, QueuedDigest
 logger = logging.getLogger(__name__)
 
 _IN_CHUNK = 500
+# How many pages of candidate chats a PostgreSQL claim looks at (see claim_messages).
+_CLAIM_LOOKAHEAD = 4
 
 
 def delivered_article_ids(
@@ -264,32 +267,122 @@ _MESSAGE_COLUMNS = (
 
 
 def pending_messages(conn: Connection, now: datetime, limit: int) -> list[OutboxMessage]:
+    query = (
+        select(*_MESSAGE_COLUMNS)
+        .join(chats, chats.c.chat_id == outbox.c.chat_id)
+        .where(*_due_conditions(now))
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    return [OutboxMessage(*row) for row in conn.execute(query)]
+
+
+def _due_conditions(now: datetime) -> tuple[Any, ...]:
+    """Pending, due, of an active chat, and not behind an earlier message held back."""
     earlier = outbox.alias("earlier")
-    # A part waits while an earlier part of its digest is held back (a retry not yet due):
-    # after a restart, part 2 must not overtake part 1. Due parts come together, in order.
+    # A message waits while an earlier message of its chat is held back (a retry not yet
+    # due): part 2 must not overtake part 1, nor a later digest an earlier one, whether the
+    # sender restarted or set the chat aside to serve others meanwhile.
     earlier_pending = (
         select(earlier.c.id)
         .where(
-            earlier.c.digest_id == outbox.c.digest_id,
-            earlier.c.part < outbox.c.part,
+            earlier.c.chat_id == outbox.c.chat_id,
+            earlier.c.id < outbox.c.id,
             earlier.c.status == "pending",
             earlier.c.not_before > now,
         )
         .exists()
     )
+    return (OUTBOX_PENDING, outbox.c.not_before <= now, chats.c.active == true(), ~earlier_pending)
+
+
+def _claimed_by_another(owner: str, now: datetime) -> Any:
+    """Some pending message of the row's chat is held by another sender whose lease runs."""
+    held = outbox.alias("held")
+    return (
+        select(held.c.id)
+        .where(
+            held.c.chat_id == outbox.c.chat_id,
+            held.c.status == "pending",
+            held.c.claimed_by != owner,
+            held.c.claim_until > now,
+        )
+        .exists()
+    )
+
+
+def claim_messages(
+    conn: Connection, owner: str, now: datetime, lease_until: datetime, chat_limit: int
+) -> list[OutboxMessage]:
+    """Claim every due message of up to `chat_limit` chats for `owner` until `lease_until`.
+
+    A chat is claimed whole and by one sender at a time: chats with a message another sender
+    holds under a running lease are skipped, and on PostgreSQL the chats' rows are locked
+    (FOR NO KEY UPDATE SKIP LOCKED) so that concurrent claimers take disjoint chats without
+    waiting. The owner's own claims are returned again (renewed). Ordered by id.
+    """
+    foreign = _claimed_by_another(owner, now)
+    candidates = (
+        select(outbox.c.chat_id)
+        .join(chats, chats.c.chat_id == outbox.c.chat_id)
+        .where(*_due_conditions(now), ~foreign)
+        .group_by(outbox.c.chat_id)
+        .order_by(func.min(outbox.c.id))
+    )
+    if conn.dialect.name != "postgresql":
+        chat_ids = list(conn.scalars(candidates.limit(chat_limit)))  # one writer at a time
+    else:
+        # Concurrent claimers see the same first candidates: look a few pages ahead, so that
+        # skipping the chats another one is locking still leaves a page to take.
+        window = list(conn.scalars(candidates.limit(_CLAIM_LOOKAHEAD * chat_limit)))
+        # The oldest due chats first (the window's order), as on SQLite; lock only what it takes.
+        position = func.array_position(postgresql.array(window, type_=BigInteger), chats.c.chat_id)
+        locking = (
+            select(chats.c.chat_id)
+            .where(chats.c.chat_id.in_(window))
+            .order_by(position)
+            .limit(chat_limit)
+            .with_for_update(skip_locked=True, key_share=True)
+        )
+        chat_ids = list(conn.scalars(locking))
+    if not chat_ids:
+        return []
+    # Re-checked under the row locks: a claim committed meanwhile by another sender wins.
+    due_ids = (
+        select(outbox.c.id)
+        .join(chats, chats.c.chat_id == outbox.c.chat_id)
+        .where(outbox.c.chat_id.in_(chat_ids), *_due_conditions(now), ~foreign)
+        .scalar_subquery()
+    )
+    conn.execute(
+        update(outbox)
+        .where(outbox.c.id.in_(due_ids))
+        .values(claimed_by=owner, claim_until=lease_until)
+    )
     query = (
         select(*_MESSAGE_COLUMNS)
-        .join(chats, chats.c.chat_id == outbox.c.chat_id)
-        .where(
-            OUTBOX_PENDING,
-            outbox.c.not_before <= now,
-            chats.c.active == true(),
-            ~earlier_pending,
-        )
+        .where(outbox.c.claimed_by == owner, OUTBOX_PENDING, outbox.c.chat_id.in_(chat_ids))
         .order_by(outbox.c.id)
-        .limit(limit)
     )
     return [OutboxMessage(*row) for row in conn.execute(query)]
+
+
+def renew_claims(conn: Connection, owner: str, lease_until: datetime) -> int:
+    """Extend the lease on everything `owner` holds; returns how many messages that is."""
+    result = conn.execute(
+        update(outbox)
+        .where(outbox.c.claimed_by == owner, OUTBOX_PENDING)
+        .values(claim_until=lease_until)
+    )
+    return int(result.rowcount or 0)
+
+
+def release_claims(conn: Connection, owner: str, chat_ids: Sequence[int] | None = None) -> None:
+    """Give back what `owner` holds (all, or these chats'), for others to take at once."""
+    condition = and_(outbox.c.claimed_by == owner, OUTBOX_PENDING)
+    if chat_ids is not None:
+        condition = and_(condition, outbox.c.chat_id.in_(list(chat_ids)))
+    conn.execute(update(outbox).where(condition).values(claimed_by=None, claim_until=None))
 
 
 def digest_messages(conn: Connection, digest_id: int) -> list[OutboxMessage]:
@@ -330,7 +423,14 @@ def mark_retry(
     statement = (
         update(outbox)
         .where(outbox.c.id == message_id, OUTBOX_PENDING)
-        .values(attempts=attempts, not_before=not_before, last_error=error)
+        .values(
+            attempts=attempts,
+            not_before=not_before,
+            last_error=error,
+            # It waits in the store now: whichever sender finds it due may take it.
+            claimed_by=None,
+            claim_until=None,
+        )
     )
     if conn.execute(statement).rowcount == 0:
         _warn_if_gone(conn, message_id, "no retry recorded")

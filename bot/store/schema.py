@@ -35,6 +35,7 @@ from sqlalchemy import (
     and_,
     false,
     insert,
+    inspect,
     literal_column,
     select,
     text,
@@ -263,7 +264,22 @@ outbox = Table(
     Column("sent_at", UtcDateTime),
     Column("telegram_message_id", BigInteger),
     Column("last_error", Text),
+    # Which sender holds the message and until when (a lease): several replicas share the
+    # outbox, and a dead one's claims are taken over when the lease runs out (migration 9).
+    Column("claimed_by", String(64)),
+    Column("claim_until", UtcDateTime),
     sqlite_autoincrement=True,
+)
+
+# One row per running bot process (replica): its heartbeat, for /stats (migration 9).
+replicas = Table(
+    "replicas",
+    metadata,
+    Column("replica_id", String(64), primary_key=True),
+    Column("mode", String(20), nullable=False),
+    Column("leader", Boolean, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
 )
 
 sources = Table(
@@ -353,6 +369,17 @@ def _create_v1(conn: Connection) -> None:
     articles_v1.create(conn, checkfirst=False)
     tables = [subscriptions, chat_digests, deliveries, outbox, sources]
     metadata.create_all(conn, tables=tables, checkfirst=False)
+
+
+def _add_outbox_claims_and_replicas(conn: Connection) -> None:
+    # A fresh database got the columns from _create_v1 (which creates the tables as they are
+    # now); an older one lacks them.
+    present = {column["name"] for column in inspect(conn).get_columns("outbox")}
+    for column in (outbox.c.claimed_by, outbox.c.claim_until):
+        if column.name not in present:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE outbox ADD COLUMN {column.name} {kind}"))
+    replicas.create(conn, checkfirst=True)
 
 
 def _add_chat_language(conn: Connection) -> None:
@@ -462,4 +489,9 @@ MIGRATIONS += (Migration(6, "sources that chats add themselves", _create_user_so
 MIGRATIONS += (
     Migration(7, "article_topics: topic index for digest candidates", _add_article_topics),
     Migration(8, "indexes for retention", _add_retention_indexes),
+    Migration(
+        9,
+        "outbox claims (replicas share the outbox), replica heartbeats",
+        _add_outbox_claims_and_replicas,
+    ),
 )

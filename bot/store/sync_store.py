@@ -14,6 +14,7 @@ from sqlalchemy import exc as sa_exc
 from bot.store import articles as article_queries
 from bot.store import chats as chat_queries
 from bot.store import outbox as outbox_queries
+from bot.store import replicas as replica_queries
 from bot.store import retention as retention_queries
 from bot.store import search as search_queries
 from bot.store import sources as source_queries
@@ -37,6 +38,7 @@ from bot.store.values import (
     ChatSettings,
     OutboxMessage,
     QueuedDigest,
+    Replica,
     SourceState,
     StoredArticle,
     StoreStats,
@@ -478,6 +480,46 @@ class Store:
         require_aware(now, "now")
         with self._transaction(write=False) as conn:
             return outbox_queries.pending_messages(conn, now, limit)
+
+    def claim_messages(
+        self, owner: str, now: datetime, lease_until: datetime, chat_limit: int
+    ) -> list[OutboxMessage]:
+        """Claim the due messages of up to `chat_limit` chats for sender `owner` until
+        `lease_until` (its own earlier claims included); a chat is held by one sender at a
+        time. By id (a chat's parts in order)."""
+        require_aware(now, "now")
+        require_aware(lease_until, "lease_until")
+        with self._transaction(write=True) as conn:
+            return outbox_queries.claim_messages(conn, owner, now, lease_until, chat_limit)
+
+    def renew_claims(self, owner: str, lease_until: datetime) -> int:
+        require_aware(lease_until, "lease_until")
+        with self._transaction(write=True) as conn:
+            return outbox_queries.renew_claims(conn, owner, lease_until)
+
+    def release_claims(self, owner: str, chat_ids: Sequence[int] | None = None) -> None:
+        with self._transaction(write=True) as conn:
+            outbox_queries.release_claims(conn, owner, chat_ids)
+
+    # -- replicas ------------------------------------------------------------------------------
+
+    def heartbeat(
+        self, replica_id: str, mode: str, leader: bool, started_at: datetime, now: datetime
+    ) -> None:
+        """Record that replica `replica_id` is alive at `now` (and whether it leads)."""
+        require_aware(now, "now")
+        with self._transaction(write=True) as conn:
+            replica_queries.heartbeat(conn, replica_id, mode, leader, started_at, now)
+
+    def forget_replica(self, replica_id: str) -> None:
+        with self._transaction(write=True) as conn:
+            replica_queries.forget_replica(conn, replica_id)
+
+    def list_replicas(self, since: datetime) -> list[Replica]:
+        """Replicas heard from at or after `since`, the leader first (older rows are dropped)."""
+        require_aware(since, "since")
+        with self._transaction(write=True) as conn:
+            return replica_queries.list_replicas(conn, since)
 
     def digest_messages(self, digest_id: int) -> list[OutboxMessage]:
         """The digest's parts still pending, in order (whatever their `not_before`)."""

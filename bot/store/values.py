@@ -82,6 +82,17 @@ class OutboxMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class Replica:
+    """One running bot process as its heartbeat row shows it."""
+
+    replica_id: str
+    mode: str
+    leader: bool
+    started_at: datetime
+    heartbeat_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class QueuedDigest:
     """One chat's digest for `enqueue_digests`: no articles means only the schedule moves."""
 

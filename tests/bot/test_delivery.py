@@ -18,7 +18,7 @@ from telegram.request import HTTPXRequest
 
 from bot.delivery import DrainReport, OutboxSender, backoff_delay, is_chat_gone
 from bot.ratelimit import PacingRateLimiter, RateLimits
-from bot.store import AsyncStore, ChatDefaults, Store
+from bot.store import AsyncStore, ChatDefaults, Store, StoreUnavailable
 from summaries.models import Article, Digest
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.fake_bot_api import RateLimits as FakeLimits
@@ -158,13 +158,13 @@ async def test_small_pages_still_deliver_everything_once(fake, bot, sqlite_store
     expected = seed_round(sqlite_store, range(1, 61), parts=2)
     store = AsyncStore(sqlite_store)
     limits_seen: list[int] = []
-    original = store.pending_messages
+    original = store.claim_messages
 
-    async def spy(now, limit):
-        limits_seen.append(limit)
-        return await original(now, limit)
+    async def spy(owner, now, lease_until, chat_limit):
+        limits_seen.append(chat_limit)
+        return await original(owner, now, lease_until, chat_limit)
 
-    store.pending_messages = spy  # type: ignore[method-assign]
+    store.claim_messages = spy  # type: ignore[method-assign]
     sender = OutboxSender(bot, store, concurrency=4, page_size=10)
     report = await sender.drain()
 
@@ -304,6 +304,124 @@ async def test_unparsable_message_fails_once_and_the_next_part_still_goes(fake, 
     assert accepted_texts(fake, 2) == expected[2]
     assert fake.stats.bad_requests == 1  # refused once, never looped
     assert sqlite_store.count_pending() == 0
+
+
+# -- head-of-line blocking -----------------------------------------------------------------------
+
+
+def enqueue_later_digest(store: Store, chat_id: int, text: str) -> None:
+    """A digest queued by a later round, with an article of its own."""
+    article = Article.create(source="later", title=text, paragraphs=["Body."], url=None)
+    store.add_articles([(article, Digest(article.id, ("A bullet.",)))], NOW)
+    store.ensure_chat(chat_id, "private", f"Chat {chat_id}", ChatDefaults(), NOW)
+    assert store.enqueue_digest(chat_id, [article.id], [text], False, NOW, None) is not None
+
+
+async def test_a_chat_in_backoff_never_delays_digests_queued_later(fake, bot, sqlite_store):
+    # Chat 1's send fails and backs off for minutes, as in production; the drain must not sit
+    # on it. Ordering of events decides the test, not speed: chat 2's digest is queued only
+    # after chat 1 is waiting, and must arrive long before chat 1's retry is due (>= 150 s).
+    seed_round(sqlite_store, [1])
+    fake.fail_next(1, status=502)
+    sender = sender_for(bot, sqlite_store, backoff_base=300.0, backoff_cap=300.0)
+    wake, stop = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(sender.run_forever(wake, stop, idle_poll=600))
+    try:
+        await fake.wait_for(lambda: fake._stats.injected_failures == 1, timeout=60, what="502")
+        enqueue_later_digest(sqlite_store, 2, "queued by a later round")
+        wake.set()
+        (message,) = await fake.wait_for_messages(2, timeout=60)
+        assert message.text == "queued by a later round"
+        assert fake.sent(1) == []  # still waiting out its backoff
+        await fake.wait_for(lambda: sqlite_store.count_pending() == 1, timeout=60, what="chat 2")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def test_chats_waiting_out_backoffs_do_not_fill_the_senders_slots(fake, bot, sqlite_store):
+    # More waiting chats than the drain may hold loaded (2 x concurrency): none of them may
+    # keep a later chat's digest out.
+    waiting = list(range(1, 7))
+    seed_round(sqlite_store, waiting)
+    fake.fail_next(len(waiting), status=502)
+    sender = sender_for(bot, sqlite_store, concurrency=2, page_size=1)
+    sender.backoff_base = sender.backoff_cap = 300.0
+    stop = asyncio.Event()
+    wake = asyncio.Event()
+    drain = asyncio.create_task(sender.drain(stop, wake))
+    try:
+        await fake.wait_for(
+            lambda: fake._stats.injected_failures == len(waiting), timeout=60, what="502s"
+        )
+        enqueue_later_digest(sqlite_store, 99, "later")
+        wake.set()
+        (message,) = await fake.wait_for_messages(99, timeout=60)
+        assert message.text == "later"
+    finally:
+        stop.set()
+        report = await asyncio.wait_for(drain, 30)
+    assert report.stopped and report.sent == 1 and report.retried == len(waiting)
+
+
+# -- the store going away ----------------------------------------------------------------------
+
+
+class CutStore:
+    """An AsyncStore whose every call fails with StoreUnavailable while ``down``.
+
+    ``cut_at_mark``: the store goes down *inside* that mark_sent call, after Telegram accepted
+    the message and before the outcome is written: the moment a resend would duplicate.
+    """
+
+    def __init__(self, inner: AsyncStore, cut_at_mark: int) -> None:
+        self.inner = inner
+        self.cut_at_mark = cut_at_mark
+        self.marks = 0
+        self.down = False
+        self.refused = 0
+        self.most_kept = 0
+
+    def __getattr__(self, name: str):
+        attr = getattr(self.inner, name)
+        if not asyncio.iscoroutinefunction(attr):
+            return attr
+
+        async def call(*args, **kwargs):
+            if name == "mark_sent":
+                self.marks += 1
+                if self.marks == self.cut_at_mark:
+                    self.down = True
+            if self.down:
+                self.refused += 1
+                raise StoreUnavailable("the database went away (cut by the test)")
+            return await attr(*args, **kwargs)
+
+        return call
+
+
+async def test_a_store_outage_mid_round_repeats_nothing_telegram_answered(fake, bot, store):
+    expected = seed_round(store, range(1, 151))
+    cut = CutStore(AsyncStore(store), cut_at_mark=40)
+    sender = OutboxSender(bot, cut, backoff_base=0.02, backoff_cap=0.2)  # type: ignore[arg-type]
+    wake, stop = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(sender.run_forever(wake, stop, idle_poll=1.0))
+    try:
+        # Down from the 40th answer on; the sender keeps what Telegram said and waits.
+        await fake.wait_for(lambda: cut.refused >= 4, timeout=60, what="refused store calls")
+        kept = len(sender.unrecorded)
+        assert kept >= 1  # at least the 40th message, accepted and not yet recorded
+        accepted_during_outage = fake.stats.accepted
+        cut.down = False
+        await fake.wait_for(lambda: fake._stats.accepted >= 150, timeout=60, what="all sent")
+        await fake.wait_for(lambda: store.count_pending() == 0, timeout=60, what="recorded")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    assert accepted_during_outage < 150
+    assert_each_delivered_once(fake, expected)  # 0 lost, 0 duplicated
+    assert store.stats().outbox_sent == 150
+    assert not sender.unrecorded
 
 
 # -- stopping and resuming ---------------------------------------------------------------------

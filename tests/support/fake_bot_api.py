@@ -494,6 +494,8 @@ class FakeBotApi:
         self._refused: dict[str, ApiError] = {}
         self._drop_share = 0.0
         self._drop_after_recording = False
+        self._lose_share = 0.0  # lose_answers: deliver, then drop (alongside drop_connections)
+        self._lose_random = random.Random(0)
         self._random = random.Random(0)
         self._delays: dict[str | None, float] = {}
         self._failures_left = 0
@@ -1021,7 +1023,8 @@ class FakeBotApi:
                 reply_to_message_id=_reply_to(params),
             )
             self._record_locked(sent)
-            if drop:
+            lose = self._lose_share > 0 and self._lose_random.random() < self._lose_share
+            if drop or lose:
                 self._stats.dropped_after_recording += 1
                 raise _DropConnection
             return self._message_json_locked(sent)
@@ -1292,6 +1295,19 @@ class FakeBotApi:
             self._drop_share = share
             self._drop_after_recording = after_recording
             self._random = random.Random(seed)
+
+    def lose_answers(self, share: float, *, seed: int = 0) -> None:
+        """Record a seeded random ``share`` of sendMessage, then close the socket unanswered.
+
+        Telegram delivered these but the answer was lost; a sender that resends them
+        duplicates. Independent of ``drop_connections`` (which can drop others before
+        recording), so one run can have both.
+        """
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"share must be within 0..1, got {share}")
+        with self._lock:
+            self._lose_share = share
+            self._lose_random = random.Random(seed)
 
     def slow_answers(
         self, seconds: float, *, methods: Iterable[str] | None = ("sendMessage",)

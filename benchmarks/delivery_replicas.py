@@ -1,0 +1,368 @@
+"""Replicas benchmark: several sender processes on one PostgreSQL outbox, one Redis budget.
+
+    python benchmarks/delivery_replicas.py round               # 3 replicas, 10,000 chats, 30/s
+    python benchmarks/delivery_replicas.py round --chats 900   # ~35 s
+    python benchmarks/delivery_replicas.py kill                # leader SIGKILLed, 10 seeded runs
+    python benchmarks/delivery_replicas.py paid                # 1, 2, 3 replicas at 300 msg/s
+
+Every replica is its own process (``_delivery_worker.py``: the real ExtBot, the shared Redis
+rate limiter, OutboxSender claiming chats with a lease), against the strict Bot API fake in a
+thread of this process. PostgreSQL comes from --postgres-url or TEST_DATABASE_URL (a schema of
+its own, dropped after), Redis from --redis-url or TEST_REDIS_URL (keys under a fresh prefix).
+
+- ``round``: a round already queued; prints the span (first to last accepted message) against
+  the ideal chats / rate, 429s, lost and duplicated.
+- ``kill``: chats due, not queued: the leader (advisory lock) queues them in batches while
+  every replica sends; the leader is SIGKILLed once the fake accepted a seeded random count.
+  Prints per run: takeover time (kill to a new leader), in flight at the kill (accepted, not
+  recorded), lost, duplicated (must be <= in flight).
+- ``paid``: the fake's global limit raised to --paid-rate; throughput with 1, 2 and 3 replicas
+  pacing at that rate, and one process's ceiling (1 replica with the limiter off).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from datetime import time as day_time
+
+import psycopg
+from _delivery_common import WORKER, chat_ids, digest_text, tally
+from psycopg import sql
+from sqlalchemy import insert
+from sqlalchemy.engine import make_url
+
+from bot.store import Store
+from bot.store.schema import articles, chat_digests, chats, outbox, subscriptions
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.fake_bot_api import RateLimits as FakeLimits
+
+NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Delivery with several replicas")
+    parser.add_argument("mode", choices=("round", "kill", "paid"))
+    parser.add_argument("--chats", type=int)
+    parser.add_argument("--replicas", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=10, help="kill: seeded runs")
+    parser.add_argument("--scale", type=float, help="speed the fake's limits up")
+    parser.add_argument("--paid-rate", type=float, default=300.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--lease", type=float, default=15.0, help="claim lease / takeover, s")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--local-pacing", action="store_true", help="no Redis: each replica paces rate/N alone"
+    )
+    parser.add_argument("--postgres-url", default=os.environ.get("TEST_DATABASE_URL"))
+    parser.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL"))
+    args = parser.parse_args()
+    if not args.postgres_url or not args.redis_url:
+        parser.error("needs --postgres-url and --redis-url (or TEST_DATABASE_URL, TEST_REDIS_URL)")
+    defaults = {"round": (10_000, 1.0), "kill": (300, 10.0), "paid": (6_000, 1.0)}
+    chats, scale = defaults[args.mode]
+    args.chats = args.chats or chats
+    args.scale = args.scale or scale
+    return args
+
+
+# -- the database ------------------------------------------------------------------------------
+
+
+@contextmanager
+def postgres_schema(base_url: str) -> Iterator[str]:
+    schema = f"bench_{secrets.token_hex(6)}"
+    admin_url = make_url(base_url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def seed(url: str, ids: list[int], *, queued: bool) -> None:
+    """Chats due now, with a subscription; ``queued``: their digest is in the outbox already.
+
+    Bulk inserts: the benchmark measures sending, not queueing.
+    """
+    store = Store.from_url(url)
+    store.migrate()
+    chat_rows = [
+        {
+            "chat_id": chat_id,
+            "chat_type": "private" if chat_id > 0 else "group",
+            "title": f"Chat {chat_id}",
+            "timezone": "UTC",
+            "digest_time": day_time(8, 0),
+            "frequency": "daily",
+            "weekday": 0,
+            "bullets": 3,
+            "link_preview": False,
+            "paused": False,
+            "active": True,
+            "next_digest_at": NOW,
+            "created_at": NOW,
+            "updated_at": NOW,
+        }
+        for chat_id in ids
+    ]
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(articles),
+            [
+                {
+                    "id": "bench",
+                    "source": "bench",
+                    "title": "Bench",
+                    "url": None,
+                    "published": NOW,
+                    "tags": (),
+                    "paragraphs": ("Body.",),
+                    "fetched_at": datetime.now(UTC),
+                    "bullets": ("A bullet.",),
+                    "topics": (),
+                    "keywords": (),
+                    "algorithm": "bench",
+                    "digest_updated_at": NOW,
+                }
+            ],
+        )
+        conn.execute(insert(chats), chat_rows)
+        conn.execute(
+            insert(subscriptions),
+            [{"chat_id": c, "kind": "keywords", "value": "bench", "created_at": NOW} for c in ids],
+        )
+        if queued:
+            digests = [
+                {"id": n, "chat_id": c, "articles": 1, "parts": 1, "created_at": NOW}
+                for n, c in enumerate(ids, start=1)
+            ]
+            conn.execute(insert(chat_digests), digests)
+            conn.execute(
+                insert(outbox),
+                [
+                    {
+                        "digest_id": d["id"],
+                        "chat_id": d["chat_id"],
+                        "part": 1,
+                        "parts": 1,
+                        "text": digest_text(d["chat_id"]),
+                        "link_preview": False,
+                        "status": "pending",
+                        "attempts": 0,
+                        "not_before": NOW,
+                        "created_at": NOW,
+                    }
+                    for d in digests
+                ],
+            )
+            conn.execute(chats.update().values(next_digest_at=None))  # queued: not due again
+    store.close()
+
+
+# -- replicas ----------------------------------------------------------------------------------
+
+
+def start_replicas(args, url: str, fake: FakeBotApi, count: int, *, rate: float, prefix: str):
+    processes = []
+    for index in range(count):
+        command = [
+            sys.executable,
+            str(WORKER),
+            "--db",
+            url,
+            "--base-url",
+            fake.base_url,
+            "--token",
+            fake.token,
+            "--scale",
+            str(args.scale),
+            "--rate",
+            str(rate / count if args.local_pacing else rate),
+            "--concurrency",
+            str(args.concurrency),
+            "--owner",
+            f"replica-{index}",
+            *([] if args.local_pacing else ["--redis-url", args.redis_url]),
+            "--redis-prefix",
+            prefix,
+            "--lease",
+            str(args.lease),
+            "--replica",
+        ]
+        processes.append(
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        )
+    return processes
+
+
+def finish(processes) -> list[dict]:
+    import json
+
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=3600)
+        if process.returncode not in (0, -signal.SIGKILL):
+            raise RuntimeError(f"replica failed ({process.returncode}):\n{err[-3000:]}")
+        if process.returncode == 0:
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
+def span(fake: FakeBotApi) -> float:
+    times = sorted(message.at for message in fake.sent())
+    return times[-1] - times[0] if len(times) > 1 else 0.0
+
+
+# -- modes -------------------------------------------------------------------------------------
+
+
+def round_mode(args) -> None:
+    ids = chat_ids(args.chats)
+    with postgres_schema(args.postgres_url) as url:
+        started = time.perf_counter()
+        seed(url, ids, queued=True)
+        print(f"seeded {len(ids)} chats in {time.perf_counter() - started:.1f} s")
+        fake = FakeBotApi(rate_limits=FakeLimits(scale=args.scale))
+        fake.start_in_thread()
+        try:
+            prefix = f"bench-{secrets.token_hex(4)}"
+            processes = start_replicas(args, url, fake, args.replicas, rate=30, prefix=prefix)
+            finish(processes)
+            stats, counted, took = fake.stats, tally(fake, ids), span(fake)
+        finally:
+            fake.stop_in_thread()
+    ideal = len(ids) / (30 * args.scale)
+    print(f"{args.replicas} replicas, {len(ids)} chats ({sum(1 for c in ids if c < 0)} groups)")
+    print(f"span {took:.1f} s, ideal {ideal:.1f} s, ratio {took / ideal:.3f} (target <= 1.10)")
+    print(f"429 received {stats.rate_limited} (global {stats.rate_limited_global})")
+    print(f"delivered {counted.delivered}, lost {counted.lost}, duplicated {counted.duplicated}")
+
+
+def kill_mode(args) -> None:
+    print(
+        f"{args.runs} runs x {args.chats} chats, {args.replicas} replicas, limits"
+        f" x{args.scale:g}, lease {args.lease:g} s"
+    )
+    print("run  killed after  takeover s  in flight  lost  duplicated")
+    totals = {"lost": 0, "duplicated": 0, "in_flight": 0, "within": 0}
+    for run in range(args.runs):
+        result = one_kill(args, run)
+        for key in ("lost", "duplicated", "in_flight"):
+            totals[key] += result[key]
+        totals["within"] += result["duplicated"] <= result["in_flight"]
+        takeover = result["takeover"]
+        shown = f"{takeover:10.2f}" if takeover is not None else "       n/a"
+        print(
+            f"{run:>3}  {result['killed_after']:>12}  {shown}  {result['in_flight']:>9}"
+            f"  {result['lost']:>4}  {result['duplicated']:>10}"
+        )
+    print(
+        f"total: lost {totals['lost']}, duplicated {totals['duplicated']}, in flight at the"
+        f" kills {totals['in_flight']}; duplicates <= in flight in {totals['within']}/{args.runs}"
+    )
+
+
+def one_kill(args, run: int) -> dict:
+    rng = random.Random(args.seed * 1000 + run)
+    ids = chat_ids(args.chats)
+    with postgres_schema(args.postgres_url) as url:
+        seed(url, ids, queued=False)
+        fake = FakeBotApi(rate_limits=FakeLimits(scale=args.scale))
+        fake.start_in_thread()
+        try:
+            prefix = f"bench-{secrets.token_hex(4)}"
+            processes = start_replicas(args, url, fake, args.replicas, rate=30, prefix=prefix)
+            leader = wait_for_leader(url)
+            kill_at = rng.randint(len(ids) // 10, len(ids) // 2)
+            while fake.stats.accepted < kill_at:
+                if all(process.poll() is not None for process in processes):
+                    finish(processes)  # raises with the replicas' errors
+                    raise RuntimeError("every replica ended before the kill")
+                time.sleep(0.002)
+            victim = processes[int(leader.rsplit("-", 1)[1])]
+            victim.send_signal(signal.SIGKILL)
+            killed = time.monotonic()
+            victim.wait()
+            time.sleep(0.2)  # requests the dead process had sent are answered
+            accepted = {m.chat_id for m in fake.sent()}
+            in_flight = accepted & pending_chats(url)
+            results = finish(processes)
+            counted = tally(fake, ids)
+        finally:
+            fake.stop_in_thread()
+    led = [r["led_at"] for r in results if r.get("led_at") and r["led_at"] > killed]
+    return {
+        "killed_after": kill_at,
+        "takeover": (min(led) - killed) if led else None,
+        "in_flight": len(in_flight),
+        "lost": counted.lost,
+        "duplicated": counted.duplicated,
+    }
+
+
+def wait_for_leader(url: str) -> str:
+    store = Store.from_url(url)
+    try:
+        while True:
+            for replica in store.list_replicas(datetime.now(UTC) - timedelta(minutes=1)):
+                if replica.leader:
+                    return replica.replica_id
+            time.sleep(0.05)
+    finally:
+        store.close()
+
+
+def pending_chats(url: str) -> set[int]:
+    store = Store.from_url(url)
+    try:
+        return {m.chat_id for m in store.pending_messages(NOW + timedelta(days=3650), 10**9)}
+    finally:
+        store.close()
+
+
+def paid_mode(args) -> None:
+    ids = chat_ids(args.chats, group_share=0.0)
+    limit = args.paid_rate
+    print(f"fake global limit {limit:g} msg/s (paid broadcasts), {len(ids)} chats per run")
+    for replicas in (1, 2, 3):
+        with postgres_schema(args.postgres_url) as url:
+            seed(url, ids, queued=True)
+            limits = FakeLimits(global_per_second=int(limit), scale=args.scale)
+            fake = FakeBotApi(rate_limits=limits)
+            fake.start_in_thread()
+            try:
+                prefix = f"bench-{secrets.token_hex(4)}"
+                processes = start_replicas(
+                    args, url, fake, replicas, rate=limit / args.scale, prefix=prefix
+                )
+                finish(processes)
+                stats, counted, took = fake.stats, tally(fake, ids), span(fake)
+            finally:
+                fake.stop_in_thread()
+        rate = len(ids) / took if took else 0.0
+        print(
+            f"{replicas} replica(s): {rate:.0f} msg/s = {rate / limit:.2f} of the limit;"
+            f" 429s {stats.rate_limited}, lost {counted.lost}, duplicated {counted.duplicated}"
+        )
+
+
+def main() -> None:
+    args = parse_args()
+    {"round": round_mode, "kill": kill_mode, "paid": paid_mode}[args.mode](args)
+
+
+if __name__ == "__main__":
+    main()

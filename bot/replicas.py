@@ -1,0 +1,187 @@
+"""Several bot processes on one PostgreSQL: which one leads, and which ones are alive.
+
+- The leader is the replica holding a PostgreSQL session advisory lock. It runs the jobs (source
+  polling, digest rounds) and, in polling mode, is the one that polls Telegram; the others stand
+  by, answer webhooks and send the outbox, and try to take the lock every ``takeover / 3``
+  seconds. The lock lives exactly as long as the leader's database session: a killed leader's
+  socket closes and the server frees the lock at once; a machine that vanished is found dead by
+  TCP keepalives set well inside ``takeover``. So another replica leads within ``takeover``
+  seconds (15 by default), and because rounds only take what is due and the store refuses a
+  second delivery of an article to a chat, nothing is skipped or done twice across the change.
+- Every replica writes a heartbeat row (``replicas`` table); ``/stats`` lists them.
+
+Advisory locks are database-wide, so the lock key is derived from the database, the schema and
+the bot: two deployments (or two test runs in their own schemas) never share a leader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import math
+import os
+import secrets
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from bot.store import AsyncStore, StoreError
+
+_LOG = logging.getLogger(__name__)
+
+DEFAULT_TAKEOVER_SECONDS = 15.0
+
+
+def new_replica_id() -> str:
+    """host:pid:random, unique per process start, readable in /stats."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def libpq_dsn(url: str) -> str:
+    """The SQLAlchemy URL as psycopg takes it (driver suffix dropped, query kept)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def lock_key(database: str, schema: str, purpose: str) -> int:
+    """A signed 64-bit advisory-lock key, distinct per database, schema and purpose."""
+    digest = hashlib.sha256(f"digest-bot:{purpose}:{database}:{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class Coordinator:
+    """Leader election and heartbeats for one replica; see the module docstring.
+
+    ``on_change(is_leader)`` is called (in the event loop) whenever leadership changes.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        store: AsyncStore,
+        *,
+        mode: str,
+        replica_id: str | None = None,
+        takeover_seconds: float = DEFAULT_TAKEOVER_SECONDS,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if takeover_seconds < 3:
+            raise ValueError(f"takeover_seconds must be at least 3, got {takeover_seconds}")
+        self.url = url
+        self.store = store
+        self.mode = mode
+        self.replica_id = replica_id or new_replica_id()
+        self.takeover_seconds = takeover_seconds
+        self.clock = clock
+        self.started_at = clock()
+        self.is_leader = False
+        self.live = 1  # replicas heard from lately (for an equal share of the rate budget)
+        self.changed = asyncio.Event()  # set on every change of leadership
+        self.on_change: Callable[[bool], None] | None = None
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._key: int | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def tick_seconds(self) -> float:
+        return self.takeover_seconds / 3
+
+    async def start(self) -> None:
+        """Try for the lead at once, then keep trying (or keep proving it) in the background."""
+        await self.tick()
+        self._task = asyncio.create_task(self._run(), name="replica-coordinator")
+
+    async def stop(self) -> None:
+        """Step down (the lock goes with the session) and remove this replica's heartbeat."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._close()
+        self._set_leader(False)
+        with contextlib.suppress(StoreError):
+            await self.store.forget_replica(self.replica_id)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_seconds)
+            await self.tick()
+
+    async def tick(self) -> None:
+        """One step: keep or seek the lock, then write the heartbeat."""
+        try:
+            await self._hold_or_seek()
+        except (psycopg.Error, OSError) as exc:
+            if self.is_leader:
+                _LOG.warning("Lost the leader lock's database session (%s); standing by", exc)
+            await self._close()
+            self._set_leader(False)
+        now = self.clock()
+        try:
+            await self.store.heartbeat(
+                self.replica_id, self.mode, self.is_leader, self.started_at, now
+            )
+            alive = await self.store.list_replicas(now - timedelta(seconds=3 * self.tick_seconds))
+            self.live = max(1, len(alive))
+        except StoreError as exc:
+            _LOG.warning("Could not write this replica's heartbeat: %s", exc)
+
+    async def _hold_or_seek(self) -> None:
+        conn = await self._connection()
+        if self.is_leader:
+            await conn.execute("SELECT 1")  # the session, and so the lock, is still there
+            return
+        assert self._key is not None
+        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key,))
+        row = await cursor.fetchone()
+        if row is not None and row[0]:
+            self._set_leader(True)
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        idle = max(1, math.floor(self.takeover_seconds / 5))
+        conn = await psycopg.AsyncConnection.connect(
+            libpq_dsn(self.url),
+            autocommit=True,
+            connect_timeout=max(2, math.ceil(self.tick_seconds)),
+            application_name="digest-bot leader lock",
+            keepalives=1,
+            keepalives_idle=idle,
+            keepalives_interval=1,
+            keepalives_count=3,
+        )
+        # The server's side of the same: a leader whose machine vanished loses the lock
+        # within about idle + 3 s, inside the takeover time.
+        for name, value in (
+            ("tcp_keepalives_idle", idle),
+            ("tcp_keepalives_interval", 1),
+            ("tcp_keepalives_count", 3),
+        ):
+            await conn.execute(f"SET {name} = {int(value)}")  # noqa: S608 - integers only
+        cursor = await conn.execute("SELECT current_database(), current_schema()")
+        row = await cursor.fetchone()
+        assert row is not None
+        self._key = lock_key(str(row[0]), str(row[1]), "leader")
+        self._conn = conn
+        return conn
+
+    async def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error, OSError):
+                await conn.close()
+
+    def _set_leader(self, leader: bool) -> None:
+        if leader == self.is_leader:
+            return
+        self.is_leader = leader
+        _LOG.info("Replica %s is %s", self.replica_id, "the leader" if leader else "standing by")
+        self.changed.set()
+        if self.on_change is not None:
+            self.on_change(leader)

@@ -1,0 +1,256 @@
+"""One rate budget for the bot token across replicas, kept in Redis.
+
+Every paced request of every replica asks Redis, in one atomic Lua script, for a slot under each
+limit that applies to it: the token's global rate, the bulk lane's share of it, the chat's one
+message a second, a group's 20 a minute (as one every 3 s, which can never put 21 in a minute).
+Each limit is a GCRA cell: a key holding the "theoretical arrival time" of the next request.
+Time is Redis's own clock (``TIME``), so replicas on different machines agree.
+
+A bulk (delivery) request first queues for a slot of the bulk cell, which runs at
+``bulk_share`` of the rate (one Redis call, FIFO across replicas), then takes the global and
+chat slots at once. An interactive request (a command reply) takes the global and chat slots
+straight away: it never queues behind bulk, and finds the global cell free most of the time
+because bulk leaves ``1 - bulk_share`` of it.
+
+When Redis cannot be reached, ``SharedBudget.acquire`` raises ``BudgetUnavailable``; the rate
+limiter then paces this replica alone at an equal share of the budget (see
+``bot.ratelimit.PacingRateLimiter``) and says so in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Final
+
+from bot.ratelimit import ChatKey, Lane, PacingRateLimiter, RateLimits, is_group_key
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+_LOG = logging.getLogger(__name__)
+
+# TAKE: a slot in every cell now, or none. KEYS: the cells; ARGV: each one's emission interval
+# in microseconds. Returns 0 when the slots were taken, else the microseconds to wait.
+_TAKE: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local wait = 0
+local tats = {}
+for i = 1, #KEYS do
+  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if tat < now then tat = now end
+  tats[i] = tat
+  if tat - now > wait then wait = tat - now end
+end
+if wait > 0 then return wait end
+for i = 1, #KEYS do
+  local next_tat = tats[i] + tonumber(ARGV[i])
+  redis.call('SET', KEYS[i], next_tat, 'PX', math.floor((next_tat - now) / 1000) + 1000)
+end
+return 0
+"""
+
+# RESERVE: the next free slot of one cell, however far ahead; returns the microseconds until
+# it. Bulk requests queue here in FIFO order, so they ask Redis about once each.
+_RESERVE: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local next_tat = tat + tonumber(ARGV[1])
+redis.call('SET', KEYS[1], next_tat, 'PX', math.floor((next_tat - now) / 1000) + 1000)
+return tat - now
+"""
+
+# KEYS: cells to pause; ARGV[1]: microseconds. A 429 pushes every named cell past the pause.
+_PAUSE: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local until_us = now + tonumber(ARGV[1])
+for i = 1, #KEYS do
+  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if tat < until_us then
+    redis.call('SET', KEYS[i], until_us, 'PX', math.floor(tonumber(ARGV[1]) / 1000) + 1000)
+  end
+end
+return 0
+"""
+
+
+class BudgetUnavailable(Exception):
+    """Redis could not be asked; pace locally instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Cell:
+    key: str
+    interval_us: int
+
+
+def key_prefix(token: str, namespace: str = "digest-bot") -> str:
+    """Keys are per bot (a hash of its token, never the token) under ``namespace``."""
+    bot_hash = hashlib.sha256(token.encode()).hexdigest()[:16]
+    return f"{namespace}:{bot_hash}"
+
+
+class SharedBudget:
+    """The token's rate budget in Redis; see the module docstring.
+
+    ``client`` is a ``redis.asyncio.Redis``; ``prefix`` names this bot's keys (``key_prefix``).
+    """
+
+    def __init__(self, client: Redis, prefix: str, limits: RateLimits) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.limits = limits
+        self._take = client.register_script(_TAKE)
+        self._reserve = client.register_script(_RESERVE)
+        self._pause = client.register_script(_PAUSE)
+        self._global = _Cell(f"{prefix}:global", _micros(1.0 / limits.global_rate))
+        self._bulk = _Cell(
+            f"{prefix}:bulk", _micros(1.0 / (limits.global_rate * limits.bulk_share))
+        )
+
+    def cells(self, key: ChatKey | None) -> list[_Cell]:
+        """The cells a request for ``key`` takes a slot in when it goes: global, its chat."""
+        cells = [self._global]
+        if key is not None:
+            interval = self.limits.chat_interval
+            if is_group_key(key):
+                interval = max(interval, self.limits.group_period / self.limits.group_max)
+            cells.append(_Cell(f"{self.prefix}:chat:{key}", _micros(interval + self.limits.slack)))
+        return cells
+
+    async def reserve_bulk(self) -> float:
+        """Queue for the bulk lane's next slot; the seconds until it is this request's."""
+        waited = await self._call(self._reserve, [self._bulk.key], [self._bulk.interval_us])
+        return int(waited) / 1_000_000
+
+    async def take(self, key: ChatKey | None) -> float:
+        """Take the global and chat slots now (returns 0.0) or say how long to wait."""
+        cells = self.cells(key)
+        waited = await self._call(
+            self._take, [c.key for c in cells], [c.interval_us for c in cells]
+        )
+        return int(waited) / 1_000_000
+
+    async def pause(self, key: ChatKey | None, seconds: float, *, whole_bulk_lane: bool) -> None:
+        """Honour a 429 for every replica: the chat waits, and bulk sending too if global."""
+        keys = [] if key is None else [f"{self.prefix}:chat:{key}"]
+        if whole_bulk_lane:
+            keys.append(self._bulk.key)
+        if keys:
+            await self._call(self._pause, keys, [_micros(seconds)])
+
+    async def _call(self, script: Any, keys: list[str], args: list[int]) -> Any:
+        from redis.exceptions import RedisError
+
+        try:
+            return await script(keys=keys, args=args)
+        except (RedisError, OSError) as exc:
+            raise BudgetUnavailable(str(exc) or type(exc).__name__) from exc
+
+
+def _micros(seconds: float) -> int:
+    return max(1, math.ceil(seconds * 1_000_000))
+
+
+class SharedRateLimiter(PacingRateLimiter):
+    """``PacingRateLimiter`` whose budget is shared with the other replicas through Redis.
+
+    The local pacer still orders this replica's requests (interactive first) and keeps each
+    chat's pace; a request then takes its slots in Redis (``SharedBudget``). If Redis cannot be
+    reached, requests are paced by a local limiter at ``1/replicas()`` of the budget (an equal
+    share), that is said once in the log, and Redis is tried again every ``retry_seconds``.
+    """
+
+    __slots__ = ("_budget", "_fallback", "_replicas", "_retry_at", "_retry_seconds")
+
+    def __init__(
+        self,
+        limits: RateLimits,
+        budget: SharedBudget,
+        *,
+        replicas: Callable[[], int] = lambda: 1,
+        retry_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(limits, clock=clock)
+        self._budget = budget
+        self._replicas = replicas
+        self._retry_seconds = retry_seconds
+        self._retry_at = -math.inf  # Redis is tried whenever the clock is past this
+        self._fallback: PacingRateLimiter | None = None
+
+    @property
+    def shared(self) -> bool:
+        """Whether requests are being paced through Redis right now."""
+        return self._fallback is None
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        if self._fallback is not None:
+            await self._fallback.shutdown()
+
+    async def _wait_turn(self, key: ChatKey | None, lane: Lane) -> None:
+        if self._fallback is None or self._clock() >= self._retry_at:
+            await super()._wait_turn(key, lane)
+            try:
+                await self._shared_turn(key, lane)
+            except BudgetUnavailable as exc:
+                self._fall_back(exc)
+            else:
+                self._recovered()
+                return
+        assert self._fallback is not None
+        await self._fallback._wait_turn(key, lane)
+
+    async def _shared_turn(self, key: ChatKey | None, lane: Lane) -> None:
+        if lane == "bulk":
+            await asyncio.sleep(await self._budget.reserve_bulk())
+        # The answer says how long until the slots free up; no event could say it sooner.
+        while (wait := await self._budget.take(key)) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(wait)
+
+    def _fall_back(self, exc: BudgetUnavailable) -> None:
+        self._retry_at = self._clock() + self._retry_seconds
+        if self._fallback is not None:
+            return
+        replicas = max(1, self._replicas())
+        share = replace(self.limits, global_rate=self.limits.global_rate / replicas)
+        self._fallback = PacingRateLimiter(share, clock=self._clock)
+        _LOG.warning(
+            "Redis is unreachable (%s): this replica paces itself at %.1f msg/s, an equal share "
+            "of %.0f msg/s across %d replicas, until Redis answers again",
+            exc,
+            share.global_rate,
+            self.limits.global_rate,
+            replicas,
+        )
+
+    def _recovered(self) -> None:
+        if self._fallback is not None:
+            self._fallback = None  # requests already waiting there finish there
+            _LOG.warning("Redis answers again: the rate budget is shared across replicas")
+
+    def _on_retry_after(self, key: ChatKey | None, seconds: float, scope: str) -> None:
+        if self._fallback is None:
+            task = asyncio.get_running_loop().create_task(
+                self._share_pause(key, seconds, scope == "global")
+            )
+            _PAUSES.add(task)
+            task.add_done_callback(_PAUSES.discard)
+
+    async def _share_pause(self, key: ChatKey | None, seconds: float, whole: bool) -> None:
+        with contextlib.suppress(BudgetUnavailable):
+            await self._budget.pause(key, seconds, whole_bulk_lane=whole)
+
+
+_PAUSES: set[asyncio.Task[None]] = set()  # keeps fire-and-forget pause tasks referenced

@@ -1,0 +1,277 @@
+"""Several replicas: the leader lock, heartbeats, shared sending, the Redis budget, guard rails.
+
+Multi-replica paths run on the local PostgreSQL (TEST_DATABASE_URL) and Redis (TEST_REDIS_URL)
+at small sizes, and are skipped with the reason when those are not set. Nothing waits on a
+timer: leadership is stepped with ``Coordinator.tick()``, leases with the senders' clocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+import pytest_asyncio
+
+from bot.delivery import OutboxSender
+from bot.replica_runner import AnotherProcess, hold_sqlite, webhook_secret
+from bot.replicas import Coordinator, libpq_dsn, lock_key
+from bot.store import AsyncStore, Store
+from tests.bot.test_delivery import assert_each_delivered_once, make_bot, seed_round
+from tests.conftest import PG_SKIP_REASON, postgres_schema, postgres_test_url
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.fake_bot_api import RateLimits as FakeLimits
+
+REDIS_SKIP_REASON = "set TEST_REDIS_URL=redis://127.0.0.1:6379/15 to run the shared-budget tests"
+
+
+# -- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    base = postgres_test_url()
+    if base is None:
+        pytest.skip(PG_SKIP_REASON)
+    with postgres_schema(base) as url:
+        setup = Store.from_url(url)
+        setup.migrate()
+        setup.close()
+        yield url
+
+
+@pytest_asyncio.fixture
+async def stores(pg_url: str) -> AsyncIterator[list[AsyncStore]]:
+    opened = [AsyncStore(Store.from_url(pg_url)) for _ in range(3)]
+    yield opened
+    for store in opened:
+        await store.close()
+
+
+@pytest_asyncio.fixture
+async def redis_client():
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip(REDIS_SKIP_REASON)
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    prefix = f"test-{secrets.token_hex(4)}"
+    yield client, prefix
+    keys = [key async for key in client.scan_iter(f"{prefix}:*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+# -- the leader --------------------------------------------------------------------------------
+
+
+async def test_one_leader_and_a_standby_that_takes_over(pg_url, stores):
+    first = Coordinator(pg_url, stores[0], mode="polling", replica_id="first")
+    second = Coordinator(pg_url, stores[1], mode="polling", replica_id="second")
+    await first.tick()
+    await second.tick()
+    assert (first.is_leader, second.is_leader) == (True, False)
+    alive = await stores[2].list_replicas(datetime.now(UTC) - timedelta(minutes=1))
+    assert [(r.replica_id, r.leader) for r in alive] == [("first", True), ("second", False)]
+
+    await first.stop()  # a graceful stop: the lock goes, the heartbeat row too
+    await second.tick()
+    assert second.is_leader
+    alive = await stores[2].list_replicas(datetime.now(UTC) - timedelta(minutes=1))
+    assert [r.replica_id for r in alive] == ["second"]
+    await second.stop()
+
+
+async def test_a_leader_whose_session_dies_is_replaced_and_steps_down(pg_url, stores):
+    first = Coordinator(pg_url, stores[0], mode="webhook", replica_id="first")
+    second = Coordinator(pg_url, stores[1], mode="webhook", replica_id="second")
+    await first.tick()
+    await second.tick()
+    assert first.is_leader and not second.is_leader
+    # What SIGKILL or a lost machine does to the leader: its database session ends.
+    assert first._conn is not None
+    backend = first._conn.info.backend_pid
+    with psycopg.connect(libpq_dsn(pg_url), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        # pg_terminate_backend only signals: wait until the session (and its lock) is gone.
+        gone = "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)"
+        for _ in range(600):
+            if admin.execute(gone, (backend,)).fetchone()[0]:
+                break
+            await asyncio.sleep(0.05)
+    await second.tick()
+    assert second.is_leader
+    await first.tick()  # it finds out at its next tick and stands by
+    assert not first.is_leader
+    await first.stop()
+    await second.stop()
+
+
+def test_lock_keys_differ_per_database_schema_and_purpose():
+    keys = {
+        lock_key("test", "a", "leader"),
+        lock_key("test", "b", "leader"),
+        lock_key("prod", "a", "leader"),
+        lock_key("test", "a", "other"),
+    }
+    assert len(keys) == 4
+    assert all(-(2**63) <= key < 2**63 for key in keys)
+
+
+# -- sending shared by replicas ----------------------------------------------------------------
+
+
+async def test_three_senders_share_a_round_each_message_once_in_order(pg_url):
+    async with FakeBotApi(rate_limits=FakeLimits(scale=10)) as fake:
+        store = Store.from_url(pg_url)
+        expected = seed_round(store, [*range(1, 61), -1, -2], parts=2)
+        bots = [make_bot(fake) for _ in range(3)]
+        stores = [AsyncStore(Store.from_url(pg_url)) for _ in range(3)]
+        try:
+            for bot in bots:
+                await bot.initialize()
+            senders = [
+                OutboxSender(bot, s, owner=f"replica-{i}", concurrency=8)
+                for i, (bot, s) in enumerate(zip(bots, stores, strict=True))
+            ]
+            reports = await asyncio.gather(*(sender.drain() for sender in senders))
+        finally:
+            for bot in bots:
+                await bot.shutdown()
+            for s in stores:
+                await s.close()
+        assert sum(report.sent for report in reports) == 124
+        assert sum(1 for report in reports if report.sent) >= 2  # the work was shared
+        assert_each_delivered_once(fake, expected)  # and each chat's parts in order
+        assert store.count_pending() == 0
+        store.close()
+
+
+async def test_a_killed_senders_claims_are_sent_by_another_after_the_lease(pg_url):
+    async with FakeBotApi(rate_limits=FakeLimits(scale=10)) as fake:
+        store = Store.from_url(pg_url)
+        expected = seed_round(store, range(1, 11))
+        now = datetime.now(UTC)
+        # The dead sender claimed everything and never sent (SIGKILL after the claim).
+        assert len(store.claim_messages("dead", now, now + timedelta(seconds=15), 100)) == 10
+        bot = make_bot(fake)
+        await bot.initialize()
+        survivor = AsyncStore(Store.from_url(pg_url))
+        try:
+            too_early = OutboxSender(bot, survivor, owner="survivor")
+            assert (await too_early.drain()).sent == 0  # the lease still runs
+            after_lease = OutboxSender(
+                bot,
+                survivor,
+                owner="survivor",
+                clock=lambda: datetime.now(UTC) + timedelta(seconds=16),
+            )
+            assert (await after_lease.drain()).sent == 10
+        finally:
+            await bot.shutdown()
+            await survivor.close()
+        assert_each_delivered_once(fake, expected)
+        store.close()
+
+
+# -- one rate budget in Redis ------------------------------------------------------------------
+
+
+def slow_limits(rate: float = 0.01):
+    """Limits so slow (one message per 100 s) that a test's own run time cannot matter."""
+    from bot.ratelimit import RateLimits
+
+    return RateLimits(global_rate=rate, bulk_share=0.5, chat_interval=1000.0, slack=0.0)
+
+
+async def test_the_budget_is_one_for_every_replica(redis_client):
+    from bot.shared_limit import SharedBudget
+
+    client, prefix = redis_client
+    limits = slow_limits()
+    # Two replicas, two budgets objects, one set of keys.
+    first, second = (SharedBudget(client, prefix, limits) for _ in range(2))
+    assert await first.take(1) == 0  # the first slot is free
+    wait = await second.take(2)  # another chat, another replica: the global cell is taken
+    assert 90 < wait <= 100
+    # Bulk requests queue for their own cell (at half the rate here), in FIFO order.
+    waits = [await budget.reserve_bulk() for budget in (first, second, first)]
+    assert waits[0] < 1 and 190 < waits[1] <= 200 and 390 < waits[2] <= 400
+
+
+async def test_a_chat_is_paced_across_replicas_and_a_429_pauses_it_everywhere(redis_client):
+    from bot.shared_limit import SharedBudget
+
+    client, prefix = redis_client
+    limits = slow_limits(rate=1000)
+    first, second = (SharedBudget(client, prefix, limits) for _ in range(2))
+    assert await first.take(7) == 0
+    assert 990 < await second.take(7) <= 1000  # the chat's interval, whoever asks
+    await first.pause(8, 500, whole_bulk_lane=True)
+    assert 490 < await second.take(8) <= 500
+    assert 490 < await second.reserve_bulk() <= 500
+
+
+async def test_unreachable_redis_falls_back_to_an_equal_share_and_says_so(caplog):
+    from redis.asyncio import Redis
+
+    from bot.ratelimit import RateLimits
+    from bot.shared_limit import SharedBudget, SharedRateLimiter
+
+    client = Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.5)
+    limits = RateLimits(global_rate=30)
+    limiter = SharedRateLimiter(
+        limits, SharedBudget(client, "nowhere", limits), replicas=lambda: 3
+    )
+    calls = 0
+
+    async def send(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        return True
+
+    with caplog.at_level(logging.WARNING, logger="bot.shared_limit"):
+        result = await limiter.process_request(
+            send, (), {}, "sendMessage", {"chat_id": 5}, {"bulk": True}
+        )
+    assert result is True and calls == 1  # nothing lost: it went, paced locally
+    assert not limiter.shared
+    assert "equal share of 30 msg/s across 3 replicas" in caplog.text
+    assert "10.0 msg/s" in caplog.text
+    await limiter.shutdown()
+    await client.aclose()
+
+
+# -- guard rails -------------------------------------------------------------------------------
+
+
+def test_a_second_process_on_sqlite_refuses_with_one_line(tmp_path):
+    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    held = hold_sqlite(url)
+    assert held is not None
+    try:
+        with pytest.raises(AnotherProcess) as refused:
+            hold_sqlite(url)
+        message = str(refused.value)
+        assert "\n" not in message
+        assert "another bot process is already running" in message
+        assert "PostgreSQL" in message
+    finally:
+        held.close()
+    again = hold_sqlite(url)  # free once the first one ends
+    assert again is not None
+    again.close()
+    assert hold_sqlite("postgresql://u@h/db") is None
+
+
+def test_every_replica_derives_the_same_webhook_secret():
+    secret = webhook_secret("123:abc")
+    assert secret == webhook_secret("123:abc") != webhook_secret("123:abd")
+    assert secret.isalnum() and 1 <= len(secret) <= 256
