@@ -9,6 +9,7 @@ subscription, render, record; target: a 100,000-chat round queued in under 60 s)
 
     .venv/bin/python benchmarks/storage_scale.py                      # full size, both engines
     .venv/bin/python benchmarks/storage_scale.py --chats 2000 --deliveries 20000   # smoke run
+    .venv/bin/python benchmarks/storage_scale.py --steps load,whole_round        # the round only
 
 PostgreSQL comes from --postgres-url or TEST_DATABASE_URL; the run uses a schema of its own
 and drops it afterwards. Without a URL only SQLite runs. Not part of the test suite.
@@ -409,18 +410,23 @@ def postgres_store(base_url: str) -> Iterator[Store]:
             admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
+STEPS: dict[str, Callable[[Store, str, argparse.Namespace], list[Figure]]] = {
+    "load": load,
+    "select_round": select_round,
+    "round_lookups": round_lookups,
+    "record_deliveries": record_deliveries,
+    "record_batched": record_batched,
+    "whole_round": whole_round,
+}
+
+
 def run_engine(engine: str, store: Store, args: argparse.Namespace) -> list[Figure]:
     print(f"{engine}: {store.description}", flush=True)
     store.migrate()
     figures: list[Figure] = []
-    for step in (
-        load,
-        select_round,
-        round_lookups,
-        record_deliveries,
-        record_batched,
-        whole_round,
-    ):
+    for name, step in STEPS.items():
+        if name not in args.steps:
+            continue
         new = step(store, engine, args)
         for figure in new:
             print(f"  {figure.step}: {figure.seconds:.3f} s", flush=True)
@@ -456,7 +462,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--engines", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql"
     )
-    return parser.parse_args()
+    parser.add_argument(
+        "--steps",
+        default=",".join(STEPS),
+        help="comma-separated steps to run, in their fixed order (default: all); every run "
+        "needs `load`, e.g. --steps load,whole_round",
+    )
+    args = parser.parse_args()
+    args.steps = [name.strip() for name in args.steps.split(",") if name.strip()]
+    unknown = sorted(set(args.steps) - set(STEPS))
+    if unknown or "load" not in args.steps:
+        parser.error(f"--steps: unknown {unknown}" if unknown else "--steps must include load")
+    return args
 
 
 def main() -> None:

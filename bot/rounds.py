@@ -153,7 +153,11 @@ async def plan_chats(
     }
     more = {
         chat_id: count_more(
-            subscriptions.get(chat_id, []), matches, delivered[chat_id], chosen[chat_id]
+            subscriptions.get(chat_id, []),
+            matches,
+            delivered[chat_id],
+            chosen[chat_id],
+            unions=candidates.unions,
         )
         for chat_id in chat_ids
     }
