@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, and_, func, insert, select, text, true, update
 from sqlalchemy.dialects import postgresql
 
-from bot.store.engine import chunked
+from bot.store.engine import chunked, one_of
 from bot.store.schema import (
     OUTBOX_PENDING,
     UtcDateTime,
@@ -45,7 +45,8 @@ def delivered_article_ids(
     for chat_chunk in chunked(list(delivered), _IN_CHUNK):
         for article_chunk in chunked(wanted, _IN_CHUNK):
             query = select(deliveries.c.chat_id, deliveries.c.article_id).where(
-                deliveries.c.chat_id.in_(chat_chunk), deliveries.c.article_id.in_(article_chunk)
+                one_of(conn, deliveries.c.chat_id, chat_chunk),
+                one_of(conn, deliveries.c.article_id, article_chunk),
             )
             for chat_id, article_id in conn.execute(query):
                 delivered[chat_id].add(article_id)
@@ -165,7 +166,7 @@ def _lock_active_chats(conn: Connection, chat_ids: Sequence[int]) -> list[int]:
     for chunk in chunked(sorted(chat_ids), _IN_CHUNK):
         query = (
             select(chats.c.chat_id)
-            .where(chats.c.chat_id.in_(chunk), chats.c.active == true())
+            .where(one_of(conn, chats.c.chat_id, chunk), chats.c.active == true())
             .order_by(chats.c.chat_id)
         )
         if conn.dialect.name == "postgresql":
@@ -185,7 +186,9 @@ def _advance(conn: Connection, items: Sequence[QueuedDigest], now: datetime) -> 
         if sending:
             values["last_digest_at"] = now
         for chunk in chunked(chat_ids, _IN_CHUNK):
-            conn.execute(update(chats).where(chats.c.chat_id.in_(chunk)).values(**values))
+            conn.execute(
+                update(chats).where(one_of(conn, chats.c.chat_id, chunk)).values(**values)
+            )
 
 
 def _insert_digests(
@@ -193,21 +196,24 @@ def _insert_digests(
 ) -> dict[int, int]:
     if not items:
         return {}
-    # A chat appears once per batch, so its id names its new digest: RETURNING needs no
-    # particular row order (asking for one makes SQLite insert row by row).
-    rows = conn.execute(
-        insert(chat_digests).returning(chat_digests.c.chat_id, chat_digests.c.id),
-        [
-            {
-                "chat_id": item.chat_id,
-                "articles": len(item.article_ids),
-                "parts": len(item.messages),
-                "created_at": now,
-            }
-            for item in items
-        ],
-    )
-    digest_of = {int(chat_id): int(digest_id) for chat_id, digest_id in rows}
+    if conn.dialect.name == "postgresql":
+        digest_of = _insert_digest_rows_postgres(conn, items, now)
+    else:
+        # A chat appears once per batch, so its id names its new digest: RETURNING needs no
+        # particular row order (asking for one makes SQLite insert row by row).
+        rows = conn.execute(
+            insert(chat_digests).returning(chat_digests.c.chat_id, chat_digests.c.id),
+            [
+                {
+                    "chat_id": item.chat_id,
+                    "articles": len(item.article_ids),
+                    "parts": len(item.messages),
+                    "created_at": now,
+                }
+                for item in items
+            ],
+        )
+        digest_of = {int(chat_id): int(digest_id) for chat_id, digest_id in rows}
     insert_deliveries(
         conn,
         [
@@ -217,6 +223,9 @@ def _insert_digests(
         ],
         now,
     )
+    if conn.dialect.name == "postgresql":
+        _insert_messages_postgres(conn, items, digest_of, now, not_before)
+        return digest_of
     conn.execute(
         insert(outbox),
         [
@@ -228,6 +237,73 @@ def _insert_digests(
     return digest_of
 
 
+# On PostgreSQL a batch's digests and messages go in as one statement of arrays each (like its
+# deliveries below): a multi-row VALUES of thousands of placeholders costs more to build and
+# for the driver to parse than the server takes to insert the rows.
+_POSTGRES_DIGESTS = text(
+    "INSERT INTO chat_digests (chat_id, articles, parts, created_at) "
+    "SELECT chat_id, articles, parts, :created_at "
+    "FROM unnest(CAST(:chats AS bigint[]), CAST(:articles AS integer[]), "
+    "CAST(:parts AS integer[])) AS made(chat_id, articles, parts) "
+    "RETURNING chat_id, id"
+)
+# Ordered so that a digest's parts get increasing ids, as the sender sends them.
+_POSTGRES_MESSAGES = text(
+    "INSERT INTO outbox (digest_id, chat_id, part, parts, text, link_preview, status, attempts, "
+    "not_before, created_at) "
+    "SELECT digest_id, chat_id, part, parts, body, link_preview, 'pending', 0, :not_before, "
+    ":created_at "
+    "FROM unnest(CAST(:digests AS bigint[]), CAST(:chats AS bigint[]), CAST(:part AS integer[]), "
+    "CAST(:parts AS integer[]), CAST(:texts AS text[]), CAST(:previews AS boolean[])) "
+    "WITH ORDINALITY AS message(digest_id, chat_id, part, parts, body, link_preview, place) "
+    "ORDER BY place"
+)
+
+
+def _insert_digest_rows_postgres(
+    conn: Connection, items: Sequence[QueuedDigest], now: datetime
+) -> dict[int, int]:
+    rows = conn.execute(
+        _POSTGRES_DIGESTS,
+        {
+            "created_at": now.astimezone(UTC),
+            "chats": [item.chat_id for item in items],
+            "articles": [len(item.article_ids) for item in items],
+            "parts": [len(item.messages) for item in items],
+        },
+    )
+    return {int(chat_id): int(digest_id) for chat_id, digest_id in rows}
+
+
+def _insert_messages_postgres(
+    conn: Connection,
+    items: Sequence[QueuedDigest],
+    digest_of: dict[int, int],
+    now: datetime,
+    not_before: datetime,
+) -> None:
+    messages = [
+        (digest_of[item.chat_id], item, part, body)
+        for item in items
+        for part, body in enumerate(item.messages, start=1)
+    ]
+    if not messages:
+        return
+    conn.execute(
+        _POSTGRES_MESSAGES,
+        {
+            "not_before": not_before.astimezone(UTC),
+            "created_at": now.astimezone(UTC),
+            "digests": [digest_id for digest_id, _, _, _ in messages],
+            "chats": [item.chat_id for _, item, _, _ in messages],
+            "part": [part for _, _, part, _ in messages],
+            "parts": [len(item.messages) for _, item, _, _ in messages],
+            "texts": [body for _, _, _, body in messages],
+            "previews": [item.link_preview for _, item, _, _ in messages],
+        },
+    )
+
+
 def delivered_in_window(
     conn: Connection, chat_ids: Sequence[int], since: datetime
 ) -> dict[int, set[str]]:
@@ -237,7 +313,7 @@ def delivered_in_window(
         query = (
             select(deliveries.c.chat_id, deliveries.c.article_id)
             .join(articles, articles.c.id == deliveries.c.article_id)
-            .where(deliveries.c.chat_id.in_(chunk), articles.c.fetched_at >= since)
+            .where(one_of(conn, deliveries.c.chat_id, chunk), articles.c.fetched_at >= since)
         )
         for chat_id, article_id in conn.execute(query):
             delivered[chat_id].add(article_id)
