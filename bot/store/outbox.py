@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, and_, func, insert, select, text, true, update
+from sqlalchemy import BigInteger, Connection, and_, func, insert, select, true, update
 from sqlalchemy.dialects import postgresql
 
 from bot.store.engine import chunked, one_of
@@ -237,24 +237,24 @@ def _insert_digests(
     return digest_of
 
 
-# On PostgreSQL a batch's digests and messages go in as one statement of arrays each (like its
-# deliveries below): a multi-row VALUES of thousands of placeholders costs more to build and
-# for the driver to parse than the server takes to insert the rows.
-_POSTGRES_DIGESTS = text(
+# On PostgreSQL a batch's digests, deliveries and messages go in as one statement of arrays
+# each, passed in binary (%b): a multi-row VALUES of thousands of placeholders, or text arrays
+# with every message escaped, cost more to build than the server takes to insert the rows.
+_POSTGRES_DIGESTS = (
     "INSERT INTO chat_digests (chat_id, articles, parts, created_at) "
-    "SELECT chat_id, articles, parts, :created_at "
-    "FROM unnest(CAST(:chats AS bigint[]), CAST(:articles AS integer[]), "
-    "CAST(:parts AS integer[])) AS made(chat_id, articles, parts) "
+    "SELECT chat_id, articles, parts, %(created_at)s "
+    "FROM unnest(%(chats)b::bigint[], %(articles)b::integer[], %(parts)b::integer[]) "
+    "AS made(chat_id, articles, parts) "
     "RETURNING chat_id, id"
 )
 # Ordered so that a digest's parts get increasing ids, as the sender sends them.
-_POSTGRES_MESSAGES = text(
+_POSTGRES_MESSAGES = (
     "INSERT INTO outbox (digest_id, chat_id, part, parts, text, link_preview, status, attempts, "
     "not_before, created_at) "
-    "SELECT digest_id, chat_id, part, parts, body, link_preview, 'pending', 0, :not_before, "
-    ":created_at "
-    "FROM unnest(CAST(:digests AS bigint[]), CAST(:chats AS bigint[]), CAST(:part AS integer[]), "
-    "CAST(:parts AS integer[]), CAST(:texts AS text[]), CAST(:previews AS boolean[])) "
+    "SELECT digest_id, chat_id, part, parts, body, link_preview, 'pending', 0, %(not_before)s, "
+    "%(created_at)s "
+    "FROM unnest(%(digests)b::bigint[], %(chats)b::bigint[], %(part)b::integer[], "
+    "%(parts)b::integer[], %(texts)b::text[], %(previews)b::boolean[]) "
     "WITH ORDINALITY AS message(digest_id, chat_id, part, parts, body, link_preview, place) "
     "ORDER BY place"
 )
@@ -263,7 +263,7 @@ _POSTGRES_MESSAGES = text(
 def _insert_digest_rows_postgres(
     conn: Connection, items: Sequence[QueuedDigest], now: datetime
 ) -> dict[int, int]:
-    rows = conn.execute(
+    rows = conn.exec_driver_sql(
         _POSTGRES_DIGESTS,
         {
             "created_at": now.astimezone(UTC),
@@ -289,7 +289,7 @@ def _insert_messages_postgres(
     ]
     if not messages:
         return
-    conn.execute(
+    conn.exec_driver_sql(
         _POSTGRES_MESSAGES,
         {
             "not_before": not_before.astimezone(UTC),
@@ -533,13 +533,14 @@ def count_by_status(conn: Connection) -> dict[str, int]:
     return {status: int(count) for status, count in conn.execute(query)}
 
 
-# A round writes thousands of deliveries per batch: one statement of arrays on PostgreSQL, one
-# driver-level executemany on SQLite, instead of SQLAlchemy's per-row parameter processing.
-_POSTGRES_DELIVERIES = text(
+# A round writes thousands of deliveries per batch: one statement of (binary) arrays on
+# PostgreSQL, one driver-level executemany on SQLite, instead of SQLAlchemy's per-row
+# parameter processing.
+_POSTGRES_DELIVERIES = (
     "INSERT INTO deliveries (chat_id, article_id, digest_id, created_at) "
-    "SELECT chat_id, article_id, digest_id, :created_at "
-    "FROM unnest(CAST(:chats AS bigint[]), CAST(:articles AS varchar[]), "
-    "CAST(:digests AS bigint[])) AS given(chat_id, article_id, digest_id)"
+    "SELECT chat_id, article_id, digest_id, %(created_at)s "
+    "FROM unnest(%(chats)b::bigint[], %(articles)b::varchar[], %(digests)b::bigint[]) "
+    "AS given(chat_id, article_id, digest_id)"
 )
 _SQLITE_DELIVERIES = (
     "INSERT INTO deliveries (chat_id, article_id, digest_id, created_at) VALUES (?, ?, ?, ?)"
@@ -554,9 +555,14 @@ def insert_deliveries(
         return
     if conn.dialect.name == "postgresql":
         chat_ids, article_ids, digest_ids = (list(column) for column in zip(*rows, strict=True))
-        conn.execute(
+        conn.exec_driver_sql(
             _POSTGRES_DELIVERIES,
-            {"created_at": now, "chats": chat_ids, "articles": article_ids, "digests": digest_ids},
+            {
+                "created_at": now.astimezone(UTC),
+                "chats": chat_ids,
+                "articles": article_ids,
+                "digests": digest_ids,
+            },
         )
         return
     created_at = UtcDateTime().process_bind_param(now, conn.dialect)
