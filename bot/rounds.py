@@ -101,19 +101,50 @@ async def digest_round(services: Services, now: datetime) -> RoundReport:
         if not due:
             return RoundReport(0, 0, 0, 0)
         candidates = Candidates(services, now)
-        queued = empty = conflicts = 0
-        for batch in round_batches(due):
-            counts = await _queue_batch(services, batch, candidates, now)
-            queued, empty, conflicts = queued + counts[0], empty + counts[1], conflicts + counts[2]
-            services.wake_delivery.set()  # send what is queued while the next batch is built
-            if services.stopping.is_set():
-                logger.info("digest round stopped for shutdown; the rest stay due")
-                break
-            await asyncio.sleep(0)  # let command handlers in between batches
+        queued, empty, conflicts = await _queue_round(services, due, candidates, now)
         candidates.forget_other_texts()
         report = RoundReport(len(due), queued, empty, conflicts)
         logger.info("digest round: %s", report)
         return report
+
+
+async def _queue_round(
+    services: Services, due: Sequence[ChatSettings], candidates: Candidates, now: datetime
+) -> tuple[int, int, int]:
+    """Plan and record the round batch by batch; (queued, empty, conflicts).
+
+    The next batch is planned (read and rendered) while the one before is being recorded: the
+    database writes one batch while the bot's CPU renders the next. Batches hold different
+    chats, and each is recorded in its own transaction as before.
+    """
+    totals = (0, 0, 0)
+    recording: asyncio.Task[tuple[int, int, int]] | None = None
+    try:
+        for batch in round_batches(due):
+            plans = await _plan_batch(services, batch, candidates, now)
+            if recording is not None:
+                totals = _add(totals, await recording)
+                recording = None
+                if services.stopping.is_set():
+                    logger.info("digest round stopped for shutdown; the rest stay due")
+                    return totals
+            recording = asyncio.create_task(_record_batch(services, plans, now))
+            await asyncio.sleep(0)  # let command handlers in between batches
+        if recording is not None:
+            totals = _add(totals, await recording)
+            recording = None
+        return totals
+    finally:
+        if recording is not None and not recording.done():
+            # Planning failed while a batch was being recorded: that batch's transaction ends
+            # on its own (all or nothing); wait for it, so the round ends after its writes.
+            await asyncio.wait([recording])
+            if not recording.cancelled() and (error := recording.exception()) is not None:
+                logger.warning("digest round: recording a batch failed too: %s", error)
+
+
+def _add(totals: tuple[int, int, int], counts: tuple[int, int, int]) -> tuple[int, int, int]:
+    return (totals[0] + counts[0], totals[1] + counts[1], totals[2] + counts[2])
 
 
 def round_batches(due: Sequence[ChatSettings]) -> list[Sequence[ChatSettings]]:
@@ -207,14 +238,19 @@ def render_plans(
     return plans
 
 
-async def _queue_batch(
+async def _plan_batch(
     services: Services, chats: Sequence[ChatSettings], candidates: Candidates, now: datetime
+) -> list[ChatPlan]:
+    subscriptions = await services.store.subscriptions_for([chat.chat_id for chat in chats])
+    return await plan_chats(services, chats, subscriptions, candidates, now)
+
+
+async def _record_batch(
+    services: Services, plans: Sequence[ChatPlan], now: datetime
 ) -> tuple[int, int, int]:
-    store = services.store
-    subscriptions = await store.subscriptions_for([chat.chat_id for chat in chats])
-    plans = await plan_chats(services, chats, subscriptions, candidates, now)
+    """Record a planned batch; (queued, empty, conflicts)."""
     # One transaction for the batch; each chat is still recorded all or nothing.
-    recorded = await store.enqueue_digests(
+    recorded = await services.store.enqueue_digests(
         [
             QueuedDigest(
                 plan.chat.chat_id,
@@ -227,6 +263,7 @@ async def _queue_batch(
         ],
         now,
     )
+    services.wake_delivery.set()  # send what is queued while the next batch is recorded
     empty = sum(1 for plan in plans if not plan.article_ids)
     queued = sum(1 for digest_id in recorded.values() if digest_id is not None)
     # A conflict: another round or /digest took these articles; the next round retries.
