@@ -13,10 +13,12 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date as format_local_date
 from telegram.constants import MessageLimit
 
@@ -571,7 +573,14 @@ def format_reader_day(moment: datetime, t: Translator) -> str:
     """'Thu 26 Nov 2026' in English, '2026年11月26日 周四' in Chinese (Babel's CLDR data)."""
     # Translators: a date as Unicode CLDR pattern letters (EEE: short weekday, d: day,
     # MMM: short month, y: year); text in quotes is shown as it is.
-    return format_local_date(moment, t.gettext("EEE d MMM y"), locale=t.locale)
+    return _format_day(moment.date(), t.gettext("EEE d MMM y"), t.locale)
+
+
+@lru_cache(maxsize=512)
+def _format_day(day: date, pattern: str, locale: Locale) -> str:
+    # Babel formats a date pattern from the date alone; every digest of a round in one zone
+    # and language shows the same day, so it is formatted once, not per chat and part.
+    return format_local_date(day, pattern, locale=locale)
 
 
 def digest_header(
@@ -622,18 +631,25 @@ def render_digest(
     more: int = 0,
     note: str = "",
     t: Translator | None = None,
+    blocks: Sequence[str] | None = None,
 ) -> list[str]:
     """A digest as one or more numbered messages, in article order. No entries: no messages.
 
     The header names the topics and keywords the entries matched (or `topics`/`keywords`
     when given); `more` matching articles that did not fit end it with "N more: /digest".
+    `blocks`, when given, are the entries already rendered, one each, exactly as
+    `render_entry(entry, bullets=bullets, highlight=highlight, tz=tz)` makes them (a round
+    renders an article once for all the chats that see it alike).
     """
     if not entries:
         return []
-    blocks = [
-        render_entry(entry, bullets=bullets, highlight=highlight, tz=tz) for entry in entries
-    ]
-    blocks.append(more_block(more))
+    if blocks is None:
+        blocks = [
+            render_entry(entry, bullets=bullets, highlight=highlight, tz=tz) for entry in entries
+        ]
+    elif len(blocks) != len(entries):
+        raise ValueError(f"{len(blocks)} blocks given for {len(entries)} entries")
+    blocks = [*blocks, more_block(more)]
     if topics is None:
         topics = list(dict.fromkeys(topic for entry in entries for topic in entry.topics))
     if keywords is None:

@@ -12,16 +12,16 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, time, timedelta
+from functools import lru_cache
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.candidates import Candidates
-from bot.render import DigestEntry, render_digest
-from bot.schedule import next_digest_at
+from bot.render import DigestEntry, render_digest, render_entry
+from bot.schedule import next_digest_at, zone_of
 from bot.selection import TOPIC, choose_articles, count_more, matched_by, source_name
 from bot.services import Services
 from bot.store import AsyncStore, ChatSettings, QueuedDigest, StoredArticle, Subscription
@@ -44,26 +44,6 @@ class RoundReport:
     conflicts: int
 
 
-def digest_entry(
-    services: Services, stored: StoredArticle, subscriptions: Sequence[Subscription]
-) -> DigestEntry:
-    """An article with what brought it (topic titles, keywords) and its source's name."""
-    topics, keywords = [], []
-    for sub in matched_by(subscriptions, stored, services.texts):
-        if sub.kind == TOPIC:
-            topic = services.topic(sub.value)
-            topics.append(topic.title if topic else sub.value)
-        else:
-            keywords.append(sub.value)
-    return DigestEntry(
-        stored.article,
-        stored.digest,
-        topics=tuple(topics),
-        keywords=tuple(keywords),
-        source_name=source_name(stored.article.source, services.settings.app.sources),
-    )
-
-
 def digest_messages(
     services: Services,
     chat: ChatSettings,
@@ -76,22 +56,124 @@ def digest_messages(
     note: str = "",
 ) -> list[str]:
     """The chat's digest of `chosen`, in the chat's language ("Your digest" unless `title`)."""
-    reader = services.catalogs.get(chat.language)
-    zone = ZoneInfo(chat.timezone)
-    return render_digest(
-        [digest_entry(services, stored, subscriptions) for stored in chosen],
-        title=reader.gettext("Your digest") if title is None else title,
-        when=now.astimezone(zone),
-        bullets=chat.bullets,
-        tz=zone,
-        more=more,
-        note=note,
-        t=reader,
+    return DigestRenderer(services).messages(
+        chat, chosen, subscriptions, now, title=title, more=more, note=note
     )
 
 
+# A round keeps at most this many rendered article blocks (a bound on its memory, far above
+# what chats in every zone and bullet count seeing a window of articles need).
+MAX_CACHED_BLOCKS = 50_000
+
+
+class DigestRenderer:
+    """Renders the digests of one round (or of one /digest); what chats share is made once.
+
+    Pure CPU work, no I/O. Within a round an article is the same for every chat, so:
+    - which of a chat's subscriptions brought it (its labels) is found once per (article,
+      subscriptions);
+    - its HTML block, once per (article, labels, bullet count, time zone): chats in one zone
+      get the identical block, a chat in another zone its own times;
+    - the day in the header, once per (day, language) (see `format_reader_day`).
+    The chat's language shows only in the header; the blocks hold no translated text.
+    """
+
+    def __init__(self, services: Services, *, max_blocks: int = MAX_CACHED_BLOCKS) -> None:
+        self._services = services
+        self._max_blocks = max_blocks
+        self._entries: dict[tuple[str, tuple[Subscription, ...]], DigestEntry] = {}
+        self._blocks: dict[tuple[object, ...], str] = {}
+        self._sources: dict[str, str | None] = {}
+
+    def entry(self, stored: StoredArticle, subscriptions: Sequence[Subscription]) -> DigestEntry:
+        """The article with what brought it (topic titles, keywords among `subscriptions`) and
+        its source's name; made once per round."""
+        key = (stored.article.id, tuple(subscriptions))
+        entry = self._entries.get(key)
+        if entry is None or entry.article is not stored.article:
+            entry = self._entry(stored, subscriptions)
+            if len(self._entries) >= self._max_blocks:
+                self._entries.clear()
+            self._entries[key] = entry
+        return entry
+
+    def _entry(self, stored: StoredArticle, subscriptions: Sequence[Subscription]) -> DigestEntry:
+        services = self._services
+        topics, keywords = [], []
+        for sub in matched_by(subscriptions, stored, services.texts):
+            if sub.kind == TOPIC:
+                topic = services.topic(sub.value)
+                topics.append(topic.title if topic else sub.value)
+            else:
+                keywords.append(sub.value)
+        source = stored.article.source
+        if source not in self._sources:
+            self._sources[source] = source_name(source, services.settings.app.sources)
+        return DigestEntry(
+            stored.article,
+            stored.digest,
+            topics=tuple(topics),
+            keywords=tuple(keywords),
+            source_name=self._sources[source],
+        )
+
+    def block(self, entry: DigestEntry, bullets: int | None, timezone: str) -> str:
+        """`render_entry(entry, bullets=bullets, tz=zone_of(timezone))`, made once per round."""
+        key = (
+            entry.article.id,
+            entry.topics,
+            entry.keywords,
+            entry.source_name,
+            bullets,
+            timezone,
+        )
+        block = self._blocks.get(key)
+        if block is None:
+            block = render_entry(entry, bullets=bullets, tz=zone_of(timezone))
+            if len(self._blocks) >= self._max_blocks:
+                self._blocks.clear()
+            self._blocks[key] = block
+        return block
+
+    def messages(
+        self,
+        chat: ChatSettings,
+        chosen: Sequence[StoredArticle],
+        subscriptions: Sequence[Subscription],
+        now: datetime,
+        *,
+        title: str | None = None,
+        more: int = 0,
+        note: str = "",
+    ) -> list[str]:
+        """The chat's digest of `chosen`, in the chat's language ("Your digest" unless
+        `title`)."""
+        reader = self._services.catalogs.get(chat.language)
+        zone = zone_of(chat.timezone)
+        entries = [self.entry(stored, subscriptions) for stored in chosen]
+        return render_digest(
+            entries,
+            title=reader.gettext("Your digest") if title is None else title,
+            when=now.astimezone(zone),
+            bullets=chat.bullets,
+            tz=zone,
+            more=more,
+            note=note,
+            t=reader,
+            blocks=[self.block(entry, chat.bullets, chat.timezone) for entry in entries],
+        )
+
+
+@lru_cache(maxsize=4096)
+def _next_slot(
+    frequency: str, at: time, timezone: str, weekday: int, now: datetime
+) -> datetime | None:
+    # Chats due together mostly share a schedule: one computation serves them all.
+    return next_digest_at(frequency, at, timezone, weekday, now)
+
+
 def following_slot(chat: ChatSettings, now: datetime) -> datetime | None:
-    return next_digest_at(chat.frequency, chat.digest_time, chat.timezone, chat.weekday, now)
+    return _next_slot(chat.frequency, chat.digest_time, chat.timezone, chat.weekday, now)
 
 
 async def digest_round(services: Services, now: datetime) -> RoundReport:
@@ -118,10 +200,11 @@ async def _queue_round(
     chats, and each is recorded in its own transaction as before.
     """
     totals = (0, 0, 0)
+    renderer = DigestRenderer(services)
     recording: asyncio.Task[tuple[int, int, int]] | None = None
     try:
         for batch in round_batches(due):
-            plans = await _plan_batch(services, batch, candidates, now)
+            plans = await _plan_batch(services, batch, candidates, renderer, now)
             if recording is not None:
                 totals = _add(totals, await recording)
                 recording = None
@@ -170,8 +253,10 @@ async def plan_chats(
     subscriptions: dict[int, list[Subscription]],
     candidates: Candidates,
     now: datetime,
+    renderer: DigestRenderer | None = None,
 ) -> list[ChatPlan]:
-    """Choose each chat's articles (per subscription, not yet given) and render its digest."""
+    """Choose each chat's articles (per subscription, not yet given) and render its digest
+    (with `renderer`, a round's, so that what its chats share is rendered once)."""
     chat_ids = [chat.chat_id for chat in chats]
     matches = await candidates.matches_for(s for subs in subscriptions.values() for s in subs)
     delivered = await services.store.delivered_in_window(chat_ids, candidates.since)
@@ -194,13 +279,14 @@ async def plan_chats(
     }
     stored = await candidates.articles(i for ids in chosen.values() for i in ids)
     # Rendering thousands of digests is seconds of CPU: keep it off the event loop.
+    renderer = renderer or DigestRenderer(services)
     return await asyncio.to_thread(
-        render_plans, services, chats, subscriptions, chosen, stored, now, more
+        render_plans, renderer, chats, subscriptions, chosen, stored, now, more
     )
 
 
 def render_plans(
-    services: Services,
+    renderer: DigestRenderer,
     chats: Sequence[ChatSettings],
     subscriptions: dict[int, list[Subscription]],
     chosen: dict[int, list[str]],
@@ -226,7 +312,7 @@ def render_plans(
             left,
         )
         if articles and key not in rendered:
-            rendered[key] = digest_messages(services, chat, articles, subs, now, more=left)
+            rendered[key] = renderer.messages(chat, articles, subs, now, more=left)
         plans.append(
             ChatPlan(
                 chat,
@@ -239,10 +325,14 @@ def render_plans(
 
 
 async def _plan_batch(
-    services: Services, chats: Sequence[ChatSettings], candidates: Candidates, now: datetime
+    services: Services,
+    chats: Sequence[ChatSettings],
+    candidates: Candidates,
+    renderer: DigestRenderer,
+    now: datetime,
 ) -> list[ChatPlan]:
     subscriptions = await services.store.subscriptions_for([chat.chat_id for chat in chats])
-    return await plan_chats(services, chats, subscriptions, candidates, now)
+    return await plan_chats(services, chats, subscriptions, candidates, now, renderer)
 
 
 async def _record_batch(
