@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
+from babel.dates import format_date as format_local_date
+
+from bot.config import load_settings
+from bot.i18n import Catalogs
+from bot.render import format_reader_day, render_digest, render_entry
+from bot.rounds import DigestRenderer, following_slot
+from bot.schedule import next_digest_at, zone_of
 from bot.selection import MatchUnions, choose_articles, count_left, count_more
-from bot.store import Subscription
+from bot.services import Services, callback_key
+from bot.store import ChatSettings, StoredArticle, Subscription
+from summaries.matching import TopicMatcher
+from summaries.models import Article, Digest
+from tests.bot.conftest import write_config
 
 QUANTUM = Subscription("topic", "quantum")
 SPACE = Subscription("topic", "space")
@@ -68,3 +82,142 @@ def test_count_left_ignores_ids_outside_the_union_and_counts_each_once():
     assert count_left(union, {"a", "x"}, ["a", "b", "y"]) == 2
     assert count_left(union, set(), []) == 4
     assert count_left(frozenset(), {"a"}, ["b"]) == 0
+
+
+# -- rendering: what the chats of a round share is rendered once --------------------------------
+
+
+def _services(tmp_path):
+    settings = load_settings(write_config(tmp_path), environ={})
+    return Services(
+        settings=settings,
+        store=None,  # rendering does no I/O
+        http=None,
+        sender=None,
+        callback_key=callback_key("x"),
+        topic_commands={},
+        matcher=TopicMatcher(settings.app.topics),
+    )
+
+
+def _chat(chat_id: int, timezone: str, language: str | None = "en", bullets: int = 2):
+    return ChatSettings(
+        chat_id, "private", "c", timezone, time(8), "daily", 0, bullets, False, False, True,
+        None, None, NOW, language,
+    )  # fmt: skip
+
+
+def _stored(number: int, published: datetime, topics=("quantum",)) -> StoredArticle:
+    article = Article.create(
+        source="https://example.org/feed",
+        title=f"Quantum story <{number}> & more",
+        paragraphs=(f"Quantum key distribution reached city {number}.", "A second sentence."),
+        url=f"https://example.org/{number}",
+        published=published,
+    )
+    bullets = (f"Quantum key distribution reached city {number}.", "A second sentence.")
+    return StoredArticle(article, Digest(article.id, bullets, topics), published)
+
+
+NOW = datetime(2026, 3, 2, 0, 30, tzinfo=UTC)
+# 23:50 UTC on 1 March: already 2 March in Shanghai, still 1 March in New York.
+LATE = datetime(2026, 3, 1, 23, 50, tzinfo=UTC)
+
+
+def test_chats_in_one_zone_share_article_blocks_and_other_zones_get_their_own_times(tmp_path):
+    renderer = DigestRenderer(_services(tmp_path))
+    story = _stored(1, LATE)
+    subs = [QUANTUM]
+    shanghai, also_shanghai, new_york = (
+        _chat(1, "Asia/Shanghai", "en"),
+        _chat(2, "Asia/Shanghai", "zh"),  # language shows in the header only
+        _chat(3, "America/New_York", "en"),
+    )
+    blocks = {}
+    for chat in (shanghai, also_shanghai, new_york):
+        entry = renderer.entry(story, subs)
+        blocks[chat.chat_id] = renderer.block(entry, chat.bullets, chat.timezone)
+    assert blocks[1] is blocks[2]
+    assert "2 Mar 2026, 07:50" in blocks[1]
+    assert "1 Mar 2026, 18:50" in blocks[3]
+    fresh = render_entry(renderer.entry(story, subs), bullets=2, tz=ZoneInfo("America/New_York"))
+    assert blocks[3] == fresh
+    # Another bullet count is another block.
+    assert renderer.block(renderer.entry(story, subs), 1, "Asia/Shanghai").count("•") == 1
+
+
+def test_an_articles_labels_follow_each_chats_own_subscriptions(tmp_path):
+    renderer = DigestRenderer(_services(tmp_path))
+    story = _stored(1, LATE)
+    by_topic = renderer.entry(story, [QUANTUM])
+    by_word = renderer.entry(story, [Subscription("keywords", "distribution")])
+    assert (by_topic.topics, by_topic.keywords) == (("Quantum communication",), ())
+    assert (by_word.topics, by_word.keywords) == ((), ("distribution",))
+    assert renderer.entry(story, [QUANTUM]) is by_topic
+    first = renderer.block(by_topic, 2, "UTC")
+    assert "Quantum communication" in first and "distribution" not in first.split("🏷")[1]
+    assert renderer.block(by_word, 2, "UTC") != first
+
+
+def _uncached_messages(services, chat, chosen, subscriptions, now, more=0):
+    """The digest as rendered before rounds shared pieces: every block and date made anew."""
+    reader = services.catalogs.get(chat.language)
+    zone = ZoneInfo(chat.timezone)
+    entries = [DigestRenderer(services).entry(stored, subscriptions) for stored in chosen]
+    blocks = [render_entry(entry, bullets=chat.bullets, tz=zone) for entry in entries]
+    day = format_local_date(now.astimezone(zone), reader.gettext("EEE d MMM y"), reader.locale)
+    messages = render_digest(
+        entries, title=reader.gettext("Your digest"), when=now.astimezone(zone),
+        bullets=chat.bullets, tz=zone, more=more, t=reader,
+    )  # fmt: skip
+    assert messages == render_digest(
+        entries, title=reader.gettext("Your digest"), when=now.astimezone(zone),
+        bullets=chat.bullets, tz=zone, more=more, t=reader, blocks=blocks,
+    )  # fmt: skip
+    assert day in messages[0]
+    return messages
+
+
+def test_a_rounds_shared_rendering_gives_every_chat_the_digest_it_would_get_alone(tmp_path):
+    services = _services(tmp_path)
+    renderer = DigestRenderer(services, max_blocks=7)  # small: the bound is crossed too
+    stories = [_stored(n, LATE - timedelta(hours=n)) for n in range(12)]
+    zones = ["Asia/Shanghai", "America/New_York", "UTC", "Asia/Kolkata"]
+    subscriptions = [[QUANTUM], [Subscription("keywords", "distribution")], [QUANTUM, SPACE]]
+    chat_id = 0
+    for zone in zones:
+        for language in ("en", "zh", None):
+            for bullets in (1, 2):
+                for subs in subscriptions:
+                    chat_id += 1
+                    chat = _chat(chat_id, zone, language, bullets)
+                    chosen = stories[chat_id % 5 : chat_id % 5 + 6]
+                    expected = _uncached_messages(services, chat, chosen, subs, NOW, more=2)
+                    got = renderer.messages(chat, chosen, subs, NOW, more=2)
+                    assert got == expected
+
+
+def test_render_digest_refuses_blocks_that_do_not_match_its_entries(tmp_path):
+    renderer = DigestRenderer(_services(tmp_path))
+    entry = renderer.entry(_stored(1, LATE), [QUANTUM])
+    with pytest.raises(ValueError, match="2 blocks given for 1 entries"):
+        render_digest([entry], title="T", when=NOW, blocks=["a", "b"])
+
+
+def test_the_header_day_is_the_readers_day_in_each_language():
+    moment = datetime(2026, 11, 26, 23, 30, tzinfo=UTC)
+    english_day = format_reader_day(moment, Catalogs.load().get("en"))
+    chinese_day = format_reader_day(moment, Catalogs.load().get("zh"))
+    assert english_day == "Thu 26 Nov 2026"
+    assert chinese_day.startswith("2026年11月26日")
+    shanghai = moment.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert format_reader_day(shanghai, Catalogs.load().get("en")) == "Fri 27 Nov 2026"
+
+
+def test_zones_and_next_slots_are_kept_and_agree_with_the_schedule():
+    assert zone_of("Europe/Berlin") is zone_of("Europe/Berlin")
+    assert zone_of("Europe/Berlin") == ZoneInfo("Europe/Berlin")
+    for zone in ("Europe/Berlin", "Asia/Shanghai", "America/New_York"):
+        chat = _chat(1, zone)
+        assert following_slot(chat, NOW) == next_digest_at("daily", time(8), zone, 0, NOW)
+        assert following_slot(chat, NOW) == following_slot(_chat(2, zone), NOW)
