@@ -100,17 +100,27 @@ def topic_rows(count: int) -> Iterator[dict[str, Any]]:
         yield {"article_id": row["id"], "topic": "quantum", "fetched_at": row["fetched_at"]}
 
 
-def chat_rows(count: int) -> Iterator[dict[str, Any]]:
+# With --varied-chats, chats spread over these zones, both languages and 1-5 bullets, so that
+# few of them get the same digest (the default: every chat in Shanghai, in English, 3 bullets).
+VARIED_ZONES = (
+    "Asia/Shanghai", "UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Europe/London",
+    "Australia/Sydney", "America/Los_Angeles", "Asia/Kolkata", "America/Sao_Paulo",
+    "Africa/Cairo", "Europe/Moscow",
+)  # fmt: skip
+
+
+def chat_rows(count: int, varied: bool = False) -> Iterator[dict[str, Any]]:
     for chat_id in range(1, count + 1):
         yield {
             "chat_id": chat_id,
             "chat_type": "private",
             "title": f"chat {chat_id}",
-            "timezone": "Asia/Shanghai",
+            "timezone": VARIED_ZONES[chat_id % len(VARIED_ZONES)] if varied else "Asia/Shanghai",
+            "language": ("en", "zh")[chat_id % 2] if varied else None,
             "digest_time": datetime.min.time().replace(hour=8),
             "frequency": "daily",
             "weekday": 0,
-            "bullets": 3,
+            "bullets": chat_id % 5 + 1 if varied else 3,
             "link_preview": False,
             "paused": False,
             "active": True,
@@ -184,7 +194,7 @@ def load(store: Store, engine: str, args: argparse.Namespace) -> list[Figure]:
         nonlocal total
         total += bulk_insert(store, articles, article_rows(article_count))
         total += bulk_insert(store, article_topics, topic_rows(article_count))
-        total += bulk_insert(store, chats, chat_rows(args.chats))
+        total += bulk_insert(store, chats, chat_rows(args.chats, args.varied_chats))
         total += bulk_insert(store, subscriptions, subscription_rows(args.chats))
         total += bulk_insert(store, chat_digests, digest_rows(args.chats, per_chat))
         total += bulk_insert(
@@ -203,6 +213,8 @@ def load(store: Store, engine: str, args: argparse.Namespace) -> list[Figure]:
 
     _, seconds = timed(load_all)
     note = f"{args.chats:,} chats, {args.deliveries:,} deliveries, {article_count:,} articles"
+    if args.varied_chats:
+        note += f" (chats in {len(VARIED_ZONES)} zones, 2 languages, 1-5 bullets)"
     return [Figure(engine, "bulk load (+ANALYZE)", total, seconds, note)]
 
 
@@ -461,6 +473,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--engines", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql"
+    )
+    parser.add_argument(
+        "--varied-chats",
+        action="store_true",
+        help="chats in 12 zones, 2 languages and 1-5 bullets (default: all alike)",
     )
     parser.add_argument(
         "--steps",

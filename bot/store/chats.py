@@ -310,8 +310,8 @@ def subscriptions_for(conn: Connection, chat_ids: Sequence[int]) -> dict[int, li
                 subscriptions.c.value,
             )
         )
-        for row in conn.execute(query):
-            found[row.chat_id].append(Subscription(row.kind, row.value))
+        for chat_id, kind, value in conn.execute(query).all():
+            found[chat_id].append(Subscription(kind, value))
         followed = (
             select(chat_sources.c.chat_id, user_sources.c.url, chat_sources.c.keywords)
             .join(user_sources, user_sources.c.id == chat_sources.c.source_id)

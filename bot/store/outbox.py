@@ -48,7 +48,7 @@ def delivered_article_ids(
                 one_of(conn, deliveries.c.chat_id, chat_chunk),
                 one_of(conn, deliveries.c.article_id, article_chunk),
             )
-            for chat_id, article_id in conn.execute(query):
+            for chat_id, article_id in conn.execute(query).all():
                 delivered[chat_id].add(article_id)
     return delivered
 
@@ -315,7 +315,7 @@ def delivered_in_window(
             .join(articles, articles.c.id == deliveries.c.article_id)
             .where(one_of(conn, deliveries.c.chat_id, chunk), articles.c.fetched_at >= since)
         )
-        for chat_id, article_id in conn.execute(query):
+        for chat_id, article_id in conn.execute(query).all():
             delivered[chat_id].add(article_id)
     return delivered
 
