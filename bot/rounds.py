@@ -20,6 +20,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.candidates import Candidates
+from bot.i18n import Translator
 from bot.render import DigestEntry, render_digest
 from bot.schedule import next_digest_at
 from bot.selection import TOPIC, choose_articles, count_more, matched_by, source_name
@@ -45,14 +46,20 @@ class RoundReport:
 
 
 def digest_entry(
-    services: Services, stored: StoredArticle, subscriptions: Sequence[Subscription]
+    services: Services,
+    stored: StoredArticle,
+    subscriptions: Sequence[Subscription],
+    reader: Translator | None = None,
 ) -> DigestEntry:
-    """An article with what brought it (topic titles, keywords) and its source's name."""
+    """An article with what brought it (topic titles in the reader's language, keywords) and
+    its source's name."""
     topics, keywords = [], []
     for sub in matched_by(subscriptions, stored, services.texts):
         if sub.kind == TOPIC:
             topic = services.topic(sub.value)
-            topics.append(topic.title if topic else sub.value)
+            topics.append(
+                topic.title_in(reader.language if reader else None) if topic else sub.value
+            )
         else:
             keywords.append(sub.value)
     return DigestEntry(
@@ -79,7 +86,7 @@ def digest_messages(
     reader = services.catalogs.get(chat.language)
     zone = ZoneInfo(chat.timezone)
     return render_digest(
-        [digest_entry(services, stored, subscriptions) for stored in chosen],
+        [digest_entry(services, stored, subscriptions, reader) for stored in chosen],
         title=reader.gettext("Your digest") if title is None else title,
         when=now.astimezone(zone),
         bullets=chat.bullets,
