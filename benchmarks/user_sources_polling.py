@@ -130,7 +130,7 @@ async def run(args: argparse.Namespace) -> None:
     async def store_articles(articles, now):  # the summariser is measured elsewhere
         return len(articles)
 
-    async def notify(chat_ids, text):
+    async def notify(chat_ids, source):
         return None
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(answer))

@@ -47,9 +47,8 @@ from bot.retention import prune_store
 from bot.rounds import digest_round
 from bot.services import SERVICES_KEY, Services, callback_key, get_services
 from bot.store import AsyncStore, Store, StoreUnavailable
-from bot.store.user_sources import AsyncUserSourceStore
-from bot.usersources.poll import UserSourcePoller
-from summaries.language import detect as detect_language
+from bot.store.user_sources import AsyncUserSourceStore, UserSource
+from bot.usersources.poll import UserSourcePoller, pause_notice
 from summaries.matching import TopicMatcher
 from summaries.models import Article
 from summaries.sources import USER_AGENT
@@ -215,8 +214,6 @@ async def _post_init(application: Application) -> None:
     )
     application.bot_data[SERVICES_KEY] = services
     _log_start(application, settings)
-    # Load the language detector's model now, so the first article or /add does not wait.
-    await asyncio.to_thread(detect_language, "Warm up the language model.")
     await _publish_commands(application, services)
     services.replicas = await _start_coordinator(application, services, settings, timing)
     sender = services.sender = OutboxSender(
@@ -326,8 +323,11 @@ def setup_user_sources(application: Application, services: Services) -> None:
     async def store_articles(articles: Sequence[Article], now: datetime) -> int:
         return await store_new_articles(services, articles, now)
 
-    async def notify(chat_ids: Sequence[int], text: str) -> None:
+    async def notify(chat_ids: Sequence[int], source: UserSource) -> None:
         for chat_id in chat_ids:
+            chat = await services.store.get_chat(chat_id)
+            t = services.catalogs.get(chat.language if chat else None)
+            text = pause_notice(source, settings, t)
             try:
                 await bot.send_message(chat_id, text, rate_limit_args=BULK)
             except TelegramError as error:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, topic_title
 from summaries.models import Topic
 
 _VALID_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -82,7 +82,7 @@ def topic_commands(topics: Iterable[Topic]) -> dict[str, Topic]:
 
 
 def topic_command_description(topic: Topic, t: Translator) -> str:
-    return t.gettext("Latest {topic} news").format(topic=topic.title)
+    return t.gettext("Latest {topic} news").format(topic=topic_title(topic, t))
 
 
 def menu(topics: Iterable[Topic], t: Translator) -> list[tuple[str, str]]:

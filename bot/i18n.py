@@ -24,6 +24,8 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from summaries.models import Topic
+
 LOCALE_DIR = Path(__file__).parent / "locales"
 DOMAIN = "messages"
 DEFAULT_LANGUAGE = "en"
@@ -54,6 +56,11 @@ class Translator:
 
     def ngettext(self, singular: str, plural: str, count: int) -> str:
         return self.translations.ngettext(singular, plural, count)
+
+
+def topic_title(topic: Topic, t: Translator) -> str:
+    """A configured topic's title for t's readers: its `titles` entry, else its `title`."""
+    return topic.title_in(t.language)
 
 
 @cache

@@ -13,16 +13,17 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date as format_local_date
+from babel.dates import format_datetime as format_local_datetime
 from telegram.constants import MessageLimit
 
-from bot.i18n import Translator, english
+from bot.i18n import N_, Translator, english
 from summaries.models import Article, Digest
 
 MAX_MESSAGE_UNITS = int(MessageLimit.MAX_TEXT_LENGTH)
@@ -37,10 +38,8 @@ MAX_HEADER_TAGS = 10
 MAX_URL_CHARS = 2048
 ELLIPSIS = "…"
 BLOCK_SEPARATOR = "\n\n"
-UNTITLED = "(untitled)"
+UNTITLED = N_("(untitled)")
 
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 # C0 controls except \n, DEL, C1 controls, and lone surrogates (which cannot be sent as UTF-8).
 _UNSENDABLE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]|[\ud800-\udfff]")
@@ -147,21 +146,6 @@ def truncate_text(text: str, max_chars: int) -> str:
     return _word_boundary_cut(text, max_chars - 1) + ELLIPSIS
 
 
-def format_day(moment: datetime) -> str:
-    """'Thu 26 Nov 2026', independent of the process locale."""
-    return f"{_WEEKDAYS[moment.weekday()]} {moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
-
-
-def format_date(moment: datetime) -> str:
-    """'26 Nov 2026', independent of the process locale."""
-    return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
-
-
-def format_moment(moment: datetime) -> str:
-    """'26 Nov 2026, 21:50', independent of the process locale."""
-    return f"{format_date(moment)}, {moment:%H:%M}"
-
-
 def short_source(source: str) -> str:
     """A short form of where an article came from: the host of a URL, the file name of a path."""
     source = collapse_whitespace(clean_text(source))
@@ -197,25 +181,37 @@ def safe_link(url: str | None) -> str | None:
     return url
 
 
-def highlight_html(text: str, is_match: Callable[[str], bool]) -> str:
-    """Escape `text`, with each run of words for which `is_match(word)` is true in bold.
+def highlight_html(text: str, is_match: Callable[[str], bool], phrases: Sequence[str] = ()) -> str:
+    """Escape `text`, with each run of words for which `is_match(word)` is true in bold, and
+    every occurrence of one of `phrases` (Chinese terms: no spaces mark where words end, so
+    they are found as substrings) in bold too.
 
-    Adjacent matched words share one <b> so a heavily matched bullet spends few entities; tags
-    are never nested.
+    Adjacent or overlapping matches share one <b> so a heavily matched bullet spends few
+    entities; tags are never nested.
     """
     text = clean_text(text)
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(text) if is_match(m.group())]
+    folded = text.casefold() if len(text.casefold()) == len(text) else text
+    for phrase in {p.casefold() for p in phrases if p.strip()}:
+        start = folded.find(phrase)
+        while start >= 0:
+            spans.append((start, start + len(phrase)))
+            start = folded.find(phrase, start + 1)
     runs: list[list[int]] = []  # [start, end] of each bold run
-    for match in _WORD.finditer(text):
-        if is_match(match.group()):
-            if runs and text[runs[-1][1] : match.start()].isspace():
-                runs[-1][1] = match.end()
-            else:
-                runs.append([match.start(), match.end()])
+    for start, end in sorted(spans):
+        if runs and (start <= runs[-1][1] or text[runs[-1][1] : start].isspace()):
+            runs[-1][1] = max(runs[-1][1], end)
+        else:
+            runs.append([start, end])
     pieces: list[str] = []
     position = 0
     for start, end in runs:
-        # A run holds only word characters and spaces: nothing in it needs escaping.
-        pieces += [_escape_clean(text[position:start]), "<b>", text[start:end], "</b>"]
+        pieces += [
+            _escape_clean(text[position:start]),
+            "<b>",
+            _escape_clean(text[start:end]),
+            "</b>",
+        ]
         position = end
     pieces.append(_escape_clean(text[position:]))
     return "".join(pieces)
@@ -511,19 +507,26 @@ def render_entry(
     highlight: Callable[[str], bool] | None = None,
     tz: ZoneInfo | None = None,
     number: int | None = None,
+    t: Translator | None = None,
+    phrases: Sequence[str] = (),
 ) -> str:
-    """One article as an HTML block: bold (linked) title, "• " bullets, italic source and date."""
-    lines = [_title_line(entry.article, number)]
+    """One article as an HTML block: bold (linked) title, "• " bullets, italic source and date
+    (on the clock of `tz`, in t's language)."""
+    t = t or english()
+    lines = [_title_line(entry.article, number, t)]
     shown = entry.digest.top(bullets)
     for bullet in shown:
         text = collapse_whitespace(clean_text(bullet))
         if text:
-            body = highlight_html(text, highlight) if highlight else _escape_clean(text)
+            if highlight or phrases:
+                body = highlight_html(text, highlight or _no_word, phrases)
+            else:
+                body = _escape_clean(text)
             lines.append("• " + body)
     tags = _tags_line(entry)
     if tags:
         lines.append(tags)
-    source_line = _source_line(entry.article, tz, entry.source_name)
+    source_line = _source_line(entry.article, tz, entry.source_name, t)
     if source_line:
         lines.append(source_line)
     return "\n".join(lines)
@@ -540,8 +543,12 @@ def _tags_line(entry: DigestEntry) -> str:
     return "🏷 " + " · ".join(tags) if tags else ""
 
 
-def _title_line(article: Article, number: int | None) -> str:
-    title = collapse_whitespace(clean_text(article.title)) or UNTITLED
+def _no_word(_word: str) -> bool:
+    return False
+
+
+def _title_line(article: Article, number: int | None, t: Translator) -> str:
+    title = collapse_whitespace(clean_text(article.title)) or t.gettext(UNTITLED)
     title_html = _escape_clean(truncate_text(title, MAX_TITLE_CHARS))
     link = safe_link(article.url)
     if link:
@@ -550,7 +557,7 @@ def _title_line(article: Article, number: int | None) -> str:
     return f"{prefix}<b>{title_html}</b>"
 
 
-def _source_line(article: Article, tz: ZoneInfo | None, name: str | None = None) -> str:
+def _source_line(article: Article, tz: ZoneInfo | None, name: str | None, t: Translator) -> str:
     details = []
     source = collapse_whitespace(clean_text(name)) if name else ""
     if not source and article.source:
@@ -562,11 +569,25 @@ def _source_line(article: Article, tz: ZoneInfo | None, name: str | None = None)
     if article.published is not None:
         published = article.published
         if published.tzinfo is None:
-            details.append(format_date(published))
+            details.append(_escape_clean(format_reader_date(published, t)))
         else:
             # The reader's clock: 21:50 UTC is already the next day in Shanghai.
-            details.append(format_moment(published.astimezone(tz) if tz else published))
+            local = published.astimezone(tz) if tz else published
+            details.append(_escape_clean(format_reader_moment(local, t)))
     return f"<i>{' · '.join(details)}</i>" if details else ""
+
+
+def format_reader_date(moment: datetime, t: Translator) -> str:
+    """'26 Nov 2026' in English, '2026年11月26日' in Chinese."""
+    # Translators: a date as Unicode CLDR pattern letters (d: day, MMM: short month, y: year).
+    return _format_day(moment.date(), t.gettext("d MMM y"), t.locale)
+
+
+def format_reader_moment(moment: datetime, t: Translator) -> str:
+    """'26 Nov 2026, 21:50' in English, '2026年11月26日 21:50' in Chinese, on moment's clock."""
+    # Translators: a date and time as Unicode CLDR pattern letters (d: day, MMM: short
+    # month, y: year, HH:mm: 24-hour time); text in quotes is shown as it is.
+    return _format_moment(moment, moment.tzinfo, t.gettext("d MMM y, HH:mm"), t.locale)
 
 
 def format_reader_day(moment: datetime, t: Translator) -> str:
@@ -576,11 +597,18 @@ def format_reader_day(moment: datetime, t: Translator) -> str:
     return _format_day(moment.date(), t.gettext("EEE d MMM y"), t.locale)
 
 
-@lru_cache(maxsize=512)
+# Babel takes tens of microseconds per date; a round shows the same few dates (an article's
+# time, today) to thousands of chats, so each is formatted once per zone and language.
+@lru_cache(maxsize=1024)
 def _format_day(day: date, pattern: str, locale: Locale) -> str:
-    # Babel formats a date pattern from the date alone; every digest of a round in one zone
-    # and language shows the same day, so it is formatted once, not per chat and part.
+    # A date pattern is formatted from the date alone.
     return format_local_date(day, pattern, locale=locale)
+
+
+@lru_cache(maxsize=8192)
+def _format_moment(moment: datetime, zone: tzinfo | None, pattern: str, locale: Locale) -> str:
+    # `zone` is part of the key: aware datetimes compare equal by instant, whatever their clock.
+    return format_local_datetime(moment, pattern, locale=locale)
 
 
 def digest_header(
@@ -605,16 +633,22 @@ def digest_header(
     rest = _escape_clean(articles)
     words = [_short(word, MAX_TAG_CHARS) for word in keywords if word.strip()][:MAX_HEADER_TAGS]
     if words:
-        rest = "Keywords: " + ", ".join(f"<b>{word}</b>" for word in words) + " · " + rest
+        listed = ", ".join(f"<b>{word}</b>" for word in words)
+        rest = (
+            _escape_clean(t.gettext("Keywords: {keywords}")).format(keywords=listed) + " · " + rest
+        )
     if not topic_text:
         return f"{first}\n{rest}"
     template = _escape_clean(t.gettext("Topics: {topics} · {articles}"))
     return f"{first}\n" + template.format(topics=_escape_clean(topic_text), articles=rest)
 
 
-def more_block(more: int, command: str = "/digest") -> str:
+def more_block(more: int, command: str = "/digest", t: Translator | None = None) -> str:
     """The last lines of a digest that could not hold every match: '3 more: /digest'."""
-    return f"<i>{more} more: {_escape_clean(command)}</i>" if more > 0 else ""
+    if more <= 0:
+        return ""
+    text = (t or english()).gettext("{count} more: {command}").format(count=more, command=command)
+    return f"<i>{_escape_clean(text)}</i>"
 
 
 def render_digest(
@@ -645,11 +679,12 @@ def render_digest(
         return []
     if blocks is None:
         blocks = [
-            render_entry(entry, bullets=bullets, highlight=highlight, tz=tz) for entry in entries
+            render_entry(entry, bullets=bullets, highlight=highlight, tz=tz, t=t)
+            for entry in entries
         ]
     elif len(blocks) != len(entries):
         raise ValueError(f"{len(blocks)} blocks given for {len(entries)} entries")
-    blocks = [*blocks, more_block(more)]
+    blocks = [*blocks, more_block(more, t=t)]
     if topics is None:
         topics = list(dict.fromkeys(topic for entry in entries for topic in entry.topics))
     if keywords is None:
@@ -687,8 +722,10 @@ def render_search_results(
     tz: ZoneInfo | None = None,
     limit: int = MAX_MESSAGE_UNITS,
     t: Translator | None = None,
+    phrases: Sequence[str] = (),
 ) -> str:
-    """One page of search results (page counts from 1), matched words in bold, in one message."""
+    """One page of search results (page counts from 1), matched words in bold (and `phrases`,
+    Chinese terms matched as substrings), in one message, dated on the clock of `tz`."""
     t = t or english()
     query = _escape_clean(
         truncate_text(collapse_whitespace(clean_text(query_text)), MAX_QUERY_CHARS)
@@ -712,7 +749,15 @@ def render_search_results(
     # Fewer bullets for every result, down to titles only, before cutting any result short.
     for count in range(max(shown, 0), -1, -1):
         blocks = [
-            render_entry(entry, bullets=count, highlight=is_match, tz=tz, number=first + offset)
+            render_entry(
+                entry,
+                bullets=count,
+                highlight=is_match,
+                tz=tz,
+                number=first + offset,
+                t=t,
+                phrases=phrases,
+            )
             for offset, entry in enumerate(entries)
         ]
         message = header + BLOCK_SEPARATOR + BLOCK_SEPARATOR.join(blocks)

@@ -20,6 +20,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.candidates import Candidates
+from bot.i18n import Translator
 from bot.render import DigestEntry, render_digest, render_entry
 from bot.schedule import next_digest_at, zone_of
 from bot.selection import TOPIC, choose_articles, count_more, matched_by, source_name
@@ -70,40 +71,48 @@ class DigestRenderer:
     """Renders the digests of one round (or of one /digest); what chats share is made once.
 
     Pure CPU work, no I/O. Within a round an article is the same for every chat, so:
-    - which of a chat's subscriptions brought it (its labels) is found once per (article,
-      subscriptions);
-    - its HTML block, once per (article, labels, bullet count, time zone): chats in one zone
-      get the identical block, a chat in another zone its own times;
-    - the day in the header, once per (day, language) (see `format_reader_day`).
-    The chat's language shows only in the header; the blocks hold no translated text.
+    - which of a chat's subscriptions brought it (its labels, topic titles in the reader's
+      language) is found once per (article, subscriptions, language);
+    - its HTML block, once per (article, labels, bullet count, time zone, language): chats in
+      one zone and language get the identical block, a chat in another zone its own times;
+    - the dates, once per (moment, language) (see `format_reader_day` and
+      `format_reader_moment`).
     """
 
     def __init__(self, services: Services, *, max_blocks: int = MAX_CACHED_BLOCKS) -> None:
         self._services = services
         self._max_blocks = max_blocks
-        self._entries: dict[tuple[str, tuple[Subscription, ...]], DigestEntry] = {}
+        self._entries: dict[tuple[object, ...], DigestEntry] = {}
         self._blocks: dict[tuple[object, ...], str] = {}
         self._sources: dict[str, str | None] = {}
 
-    def entry(self, stored: StoredArticle, subscriptions: Sequence[Subscription]) -> DigestEntry:
-        """The article with what brought it (topic titles, keywords among `subscriptions`) and
-        its source's name; made once per round."""
-        key = (stored.article.id, tuple(subscriptions))
+    def entry(
+        self,
+        stored: StoredArticle,
+        subscriptions: Sequence[Subscription],
+        reader: Translator | None = None,
+    ) -> DigestEntry:
+        """The article with what brought it (topic titles in the reader's language, keywords,
+        among `subscriptions`) and its source's name; made once per round."""
+        language = reader.language if reader else None
+        key = (stored.article.id, tuple(subscriptions), language)
         entry = self._entries.get(key)
         if entry is None or entry.article is not stored.article:
-            entry = self._entry(stored, subscriptions)
+            entry = self._entry(stored, subscriptions, language)
             if len(self._entries) >= self._max_blocks:
                 self._entries.clear()
             self._entries[key] = entry
         return entry
 
-    def _entry(self, stored: StoredArticle, subscriptions: Sequence[Subscription]) -> DigestEntry:
+    def _entry(
+        self, stored: StoredArticle, subscriptions: Sequence[Subscription], language: str | None
+    ) -> DigestEntry:
         services = self._services
         topics, keywords = [], []
         for sub in matched_by(subscriptions, stored, services.texts):
             if sub.kind == TOPIC:
                 topic = services.topic(sub.value)
-                topics.append(topic.title if topic else sub.value)
+                topics.append(topic.title_in(language) if topic else sub.value)
             else:
                 keywords.append(sub.value)
         source = stored.article.source
@@ -117,8 +126,11 @@ class DigestRenderer:
             source_name=self._sources[source],
         )
 
-    def block(self, entry: DigestEntry, bullets: int | None, timezone: str) -> str:
-        """`render_entry(entry, bullets=bullets, tz=zone_of(timezone))`, made once per round."""
+    def block(
+        self, entry: DigestEntry, bullets: int | None, timezone: str, reader: Translator
+    ) -> str:
+        """`render_entry(entry, bullets=bullets, tz=zone_of(timezone), t=reader)`, made once
+        per round."""
         key = (
             entry.article.id,
             entry.topics,
@@ -126,10 +138,11 @@ class DigestRenderer:
             entry.source_name,
             bullets,
             timezone,
+            reader.language,
         )
         block = self._blocks.get(key)
         if block is None:
-            block = render_entry(entry, bullets=bullets, tz=zone_of(timezone))
+            block = render_entry(entry, bullets=bullets, tz=zone_of(timezone), t=reader)
             if len(self._blocks) >= self._max_blocks:
                 self._blocks.clear()
             self._blocks[key] = block
@@ -150,7 +163,7 @@ class DigestRenderer:
         `title`)."""
         reader = self._services.catalogs.get(chat.language)
         zone = zone_of(chat.timezone)
-        entries = [self.entry(stored, subscriptions) for stored in chosen]
+        entries = [self.entry(stored, subscriptions, reader) for stored in chosen]
         return render_digest(
             entries,
             title=reader.gettext("Your digest") if title is None else title,
@@ -160,7 +173,7 @@ class DigestRenderer:
             more=more,
             note=note,
             t=reader,
-            blocks=[self.block(entry, chat.bullets, chat.timezone) for entry in entries],
+            blocks=[self.block(entry, chat.bullets, chat.timezone, reader) for entry in entries],
         )
 
 

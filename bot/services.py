@@ -69,6 +69,19 @@ class Services:
     def topic(self, name: str) -> Topic | None:
         return self.settings.app.topic(name)
 
+    def topic_named(self, text: str) -> Topic | None:
+        """The topic `text` names: its name, its command, or a title in any language (any
+        case and spacing: "Culture and arts", "/culture", "量子通信")."""
+        wanted = " ".join(text.split()).casefold().lstrip("/")
+        found = self.topic(wanted) or self.topic_commands.get(wanted)
+        if found is not None:
+            return found
+        for topic in self.topics:
+            titles = (topic.title, *(title for _code, title in topic.titles))
+            if any(" ".join(title.split()).casefold() == wanted for title in titles):
+                return topic
+        return None
+
 
 def get_services(context: ContextTypes.DEFAULT_TYPE) -> Services:
     services = context.bot_data.get(SERVICES_KEY)

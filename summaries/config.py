@@ -21,6 +21,7 @@ from summaries.yamlfile import ConfigError, Section, YamlDocument, load_yaml
 __all__ = ["AppConfig", "ConfigError", "DEFAULT_CONFIG_PATH", "load_config"]
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "config.yaml"
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
 _TOPIC_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
@@ -141,6 +142,19 @@ def _check_topic_name(value: str) -> str | None:
     return "a topic name is 1-32 lowercase letters, digits, - or _, starting with a letter"
 
 
+def _per_language(section: Section, key: str) -> tuple[tuple[str, str], ...]:
+    """`titles: {zh: 量子通信}`: a text per language code (lowercase, as /language names it)."""
+    texts = section.get(key, dict, {})
+    found: list[tuple[str, str]] = []
+    for code, text in texts.items():
+        if not isinstance(code, str) or not _LANGUAGE_CODE.match(code.strip().lower()):
+            raise section.error(key, f"{code!r} is not a language code such as zh or de")
+        if not isinstance(text, str) or not text.strip():
+            raise section.error(key, f"the text for {code!r} must be non-empty text")
+        found.append((code.strip().lower(), " ".join(text.split())))
+    return tuple(found)
+
+
 def _topics(root: Section) -> tuple[Topic, ...]:
     topics: list[Topic] = []
     for section in root.items("topics"):
@@ -158,6 +172,8 @@ def _topics(root: Section) -> tuple[Topic, ...]:
             title=section.get("title", str, name.replace("-", " ").replace("_", " ").title()),
             description=section.get("description", str, ""),
             keywords=tuple(keyword.strip() for keyword in keywords),
+            titles=_per_language(section, "titles"),
+            descriptions=_per_language(section, "descriptions"),
         )
         section.reject_unknown()
         if any(existing.name == topic.name for existing in topics):

@@ -150,12 +150,32 @@ class Digest:
 
 @dataclass(frozen=True, slots=True)
 class Topic:
-    """A configured subject people can subscribe to. `name` is a short lowercase slug."""
+    """A configured subject people can subscribe to. `name` is a short lowercase slug.
+
+    `titles` and `descriptions` hold the title and description in other languages, as
+    (language code, text) pairs; `title_in` and `description_in` fall back to the main ones.
+    """
 
     name: str
     title: str
     description: str
     keywords: tuple[str, ...]
+    titles: tuple[tuple[str, str], ...] = ()
+    descriptions: tuple[tuple[str, str], ...] = ()
+
+    def title_in(self, language: str | None) -> str:
+        """The title for readers of `language` ('zh', also 'zh-hans'), else the main one."""
+        return _in_language(self.titles, language) or self.title
+
+    def description_in(self, language: str | None) -> str:
+        return _in_language(self.descriptions, language) or self.description
+
+
+def _in_language(texts: tuple[tuple[str, str], ...], language: str | None) -> str | None:
+    tag = (language or "").strip().lower().replace("_", "-")
+    primary = tag.split("-", 1)[0]
+    found = dict(texts)
+    return found.get(tag) or found.get(primary)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,19 +1,25 @@
-"""The default ranker: a small linear model over per-sentence features, weights from a data file.
+"""The default ranker: a small learned model over per-sentence features, shipped as a data file.
 
-Each usable sentence of an article gets a row of features (`FEATURES`), the shipped weights
-(``summaries/data/ranker.json``, written by ``benchmarks/train_ranker.py``) turn the row into a
+Each usable sentence of an article gets a row of features (`FEATURES`), the shipped model
+(``summaries/data/ranker.json``, written by ``benchmarks/train_ranker.py``) turns the row into a
 score, and the digest takes the best-scoring sentences. The features are language-neutral:
-where a sentence stands, how much it shares with the headline and with the other sentences
-(centrality, split into edges to earlier and to later sentences), its length and flags for
-sentences that read badly as a bullet (fragments, questions, quotations). Only the tokens
+where a sentence stands, how much it shares with the headline, with the lead and with the other
+sentences (centrality, split into edges to earlier and to later sentences), how frequent its
+words are in the article, its length, and flags for sentences that read badly as a bullet
+(fragments, questions, quotations), plus a few facts about the whole article (how many
+sentences, how long they are) that let the model learn how strong the lead is. Only the tokens
 (`summaries.ranking.content_tokens`) and the fragment test depend on the language.
 
-Why learned: the three corpora disagree on what a good sentence is. Journalists' highlights
-(CNN/DailyMail) and assessors' abstracts (DUC 2002) lean to the lead; the BBC references were
-picked by a centrality program. Rather than guess how strong the lead is, the weights are fitted
-(ridge regression onto oracle labels, every corpus weighted alike) on all three, and the
-training script reports cross-validated figures (weights fitted on folds that exclude the
-articles scored). See the README's summariser section for the figures and the ablation.
+The model is the sum of a linear part (weights over `FEATURES`) and an optional ensemble of
+regression trees (gradient boosting, trained offline; evaluated here with numpy, so the product
+needs no learning library). Why learned: the three corpora disagree on what a good sentence is.
+Journalists' highlights (CNN/DailyMail) and assessors' abstracts (DUC 2002) lean to the lead;
+the BBC references were picked by a centrality program. Rather than guess how strong the lead
+is, the trees learn it from all three, and the training script reports cross-validated figures
+(models fitted on folds that exclude the articles scored). The linear part carries a fixed
+penalty for fragments, questions and opening quotations: such sentences are rare in the
+training sets, so the trees alone would not reliably rank them down, and issue 7 requires it.
+See the README's summariser section for the figures.
 """
 
 from __future__ import annotations
@@ -21,12 +27,13 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from summaries.cleaning import is_fragment
 
@@ -35,7 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FEATURES",
-    "LinearRanker",
+    "Ranker",
+    "TreeEnsemble",
     "RankerModelError",
     "default_model",
     "load_model",
@@ -66,13 +74,32 @@ FEATURES = (
     "has_quote",
     "log_sentences",
     "relative_position_x_log_sentences",
+    # Added with the tree model (ranker 2):
+    "index",
+    "sentences",
+    "words",
+    "content_words",
+    "has_number",
+    "capitalised_share",
+    "similarity_to_first",
+    "similarity_to_lead",
+    "word_frequency",
+    "run_on_joins",
+    "mean_sentence_words",
+    "spread_sentence_words",
+    "headline_words",
 )
-MODEL_FORMAT = "digest-bot linear ranker 1"
+MODEL_FORMAT = "digest-bot ranker 2"
+_LEAD = 3  # similarity_to_lead: shared words with the first three sentences
 _PRIOR_DECAY = 2.0  # position_prior = exp(-index / 2): 1, 0.61, 0.37, 0.22, ...
 _SHORT_WORDS = 8
 _LONG_WORDS = 40
 _OPENING_QUOTE = re.compile(r"^[\"'“‘«「『]")
 _QUOTE = re.compile(r"[\"“”‘’«»「」『』]|(?:^|\s)'")
+# A word ending in a lower-case letter or digit, then a capitalised word: in a long "sentence"
+# this is where two sentences (often a photo caption and the text) were run together.
+_RUN_ON_JOIN = re.compile(r"[a-z0-9)]\s+[A-Z][a-z]")
+_RUN_ON_MIN_WORDS = 30
 
 
 class RankerModelError(ValueError):
@@ -80,28 +107,83 @@ class RankerModelError(ValueError):
 
 
 @dataclass(frozen=True)
-class LinearRanker:
-    """Weights for `FEATURES`, in that order; `score` = features @ weights."""
+class TreeEnsemble:
+    """Regression trees in flat arrays; a node with feature -1 is a leaf holding `value`.
+
+    Children always come after their parent (checked on load), so evaluation ends within
+    `depth` steps: every sentence walks down every tree at once, one level per step.
+    """
+
+    roots: tuple[int, ...]
+    feature: tuple[int, ...]
+    threshold: tuple[float, ...]
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+    value: tuple[float, ...]
+    depth: int
+
+    @cached_property
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        import numpy as np
+
+        columns = (self.roots, self.feature, self.threshold, self.left, self.right, self.value)
+        return tuple(np.asarray(column) for column in columns)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        roots, feature, threshold, left, right, value = self._arrays
+        rows = np.arange(features.shape[0])[None, :]
+        node = np.repeat(roots[:, None], features.shape[0], axis=1)
+        for _ in range(self.depth):
+            split = feature[node]
+            inner = split >= 0
+            goes_left = features[rows, np.maximum(split, 0)] <= threshold[node]
+            node = np.where(inner, np.where(goes_left, left[node], right[node]), node)
+        total: np.ndarray = value[node].sum(axis=0)
+        return total
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "roots": list(self.roots),
+            "feature": list(self.feature),
+            "threshold": list(self.threshold),
+            "left": list(self.left),
+            "right": list(self.right),
+            "value": list(self.value),
+        }
+
+
+@dataclass(frozen=True)
+class Ranker:
+    """score = features @ weights (+ the trees' sum, when there are trees)."""
 
     weights: tuple[float, ...]
+    trees: TreeEnsemble | None = None
     description: str = ""
 
     def scores(self, features: np.ndarray) -> list[float]:
         import numpy as np
 
-        return [float(value) for value in features @ np.asarray(self.weights)]
+        total = features @ np.asarray(self.weights)
+        if self.trees is not None and len(features):
+            total = total + self.trees.predict(features)
+        return [float(value) for value in total]
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "format": MODEL_FORMAT,
             "description": self.description,
             "features": list(FEATURES),
             "weights": list(self.weights),
         }
+        if self.trees is not None:
+            data["trees"] = self.trees.to_json()
+        return data
 
 
-def load_model(path: Path | str) -> LinearRanker:
-    """Read a weights file; RankerModelError says what is wrong with a bad one."""
+def load_model(path: Path | str) -> Ranker:
+    """Read a model file; RankerModelError says what is wrong with a bad one."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
@@ -109,8 +191,8 @@ def load_model(path: Path | str) -> LinearRanker:
     return parse_model(text, str(path))
 
 
-def parse_model(text: str, name: str) -> LinearRanker:
-    """A `LinearRanker` from the JSON text of a weights file called `name` (for messages)."""
+def parse_model(text: str, name: str) -> Ranker:
+    """A `Ranker` from the JSON text of a model file called `name` (for messages)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -124,20 +206,60 @@ def parse_model(text: str, name: str) -> LinearRanker:
             f"but this code computes {list(FEATURES)!r}; retrain with benchmarks/train_ranker.py"
         )
     weights = data.get("weights")
-    if (
-        not isinstance(weights, list)
-        or len(weights) != len(FEATURES)
-        or not all(isinstance(w, int | float) and math.isfinite(w) for w in weights)
-    ):
+    if not _finite_numbers(weights) or len(weights) != len(FEATURES):
         raise RankerModelError(
             f"ranker weights {name}: 'weights' must be {len(FEATURES)} finite numbers"
         )
-    return LinearRanker(tuple(float(w) for w in weights), str(data.get("description", "")))
+    trees = None if data.get("trees") is None else _parse_trees(data["trees"], name)
+    return Ranker(tuple(float(w) for w in weights), trees, str(data.get("description", "")))
+
+
+def _finite_numbers(values: object) -> TypeGuard[list[float]]:
+    return isinstance(values, list) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values
+    )
+
+
+def _parse_trees(data: object, name: str) -> TreeEnsemble:
+    def bad(why: str) -> RankerModelError:
+        return RankerModelError(f"ranker weights {name}: 'trees' {why}")
+
+    keys = ("roots", "feature", "threshold", "left", "right", "value")
+    if not isinstance(data, dict) or any(not _finite_numbers(data.get(key)) for key in keys):
+        raise bad(f"must hold lists of finite numbers {', '.join(map(repr, keys))}")
+    size = len(data["feature"])
+    if any(len(data[key]) != size for key in keys[1:]):
+        raise bad("lists 'feature' to 'value' must have one entry per node")
+    integers = [data[key] for key in ("roots", "feature", "left", "right")]
+    if any(not float(v).is_integer() for values in integers for v in values):
+        raise bad("must give node and feature numbers as integers")
+    roots, feature, left, right = ([int(v) for v in values] for values in integers)
+    depth = [0] * size
+    for node in range(size):
+        if feature[node] == -1:
+            continue
+        if not 0 <= feature[node] < len(FEATURES):
+            raise bad(f"node {node} splits on feature {feature[node]}, which does not exist")
+        for child in (left[node], right[node]):
+            if not node < child < size:  # children after parents: no cycles
+                raise bad(f"node {node} has child {child}, which is not a later node")
+            depth[child] = max(depth[child], depth[node] + 1)
+    if any(not 0 <= root < size for root in roots):
+        raise bad("has a root that is not a node")
+    return TreeEnsemble(
+        roots=tuple(roots),
+        feature=tuple(feature),
+        threshold=tuple(float(v) for v in data["threshold"]),
+        left=tuple(left),
+        right=tuple(right),
+        value=tuple(float(v) for v in data["value"]),
+        depth=max(depth, default=0),
+    )
 
 
 @lru_cache(maxsize=1)
-def default_model() -> LinearRanker:
-    """The shipped weights (package data, read once)."""
+def default_model() -> Ranker:
+    """The shipped model (package data, read once)."""
     resource = resources.files("summaries") / "data" / "ranker.json"
     try:
         text = resource.read_text(encoding="utf-8")
@@ -153,6 +275,7 @@ def sentence_features(
     import numpy as np
 
     from summaries.ranking import centrality_matrix, content_tokens
+    from summaries.sentences import words
 
     n = len(sentences)
     if n == 0:
@@ -161,14 +284,22 @@ def sentence_features(
     centrality = weights.sum(axis=1)
     later = np.triu(weights, 1).sum(axis=1)  # edges to sentences after this one
     earlier = np.tril(weights, -1).sum(axis=1)
+    to_lead = weights[:, :_LEAD].sum(axis=1)
     rank = np.empty(n)
     rank[np.lexsort((np.arange(n), -centrality))] = np.arange(n)
-    headline = set(content_tokens(title, language))
+    title_tokens = content_tokens(title, language)
+    headline = set(title_tokens)
+    tokens = [content_tokens(sentence, language) for sentence in sentences]
+    frequency = Counter(token for sentence_tokens in tokens for token in sentence_tokens)
+    all_tokens = max(1, sum(frequency.values()))
+    # Words, not characters or spaces: Chinese has no spaces and packs a word in two characters.
+    word_lists = [words(sentence, language) for sentence in sentences]
+    lengths = np.asarray([len(sentence_words) for sentence_words in word_lists], dtype=float)
+    article = [float(lengths.mean()), float(lengths.std()), float(len(title_tokens))]
     log_n = math.log(n)
     rows = []
     for index, sentence in enumerate(sentences):
-        tokens = content_tokens(sentence, language)
-        words = len(sentence.split())
+        sentence_words = word_lists[index]
         relative = index / n
         rows.append(
             [
@@ -183,16 +314,27 @@ def sentence_features(
                 1.0 / (1.0 + rank[index]),
                 _share_of_max(later, index),
                 _share_of_max(earlier, index),
-                len(headline & set(tokens)) / len(headline) if headline else 0.0,
-                math.log1p(len(tokens)),
-                words < _SHORT_WORDS,
-                words > _LONG_WORDS,
+                len(headline & set(tokens[index])) / len(headline) if headline else 0.0,
+                math.log1p(len(tokens[index])),
+                len(sentence_words) < _SHORT_WORDS,
+                len(sentence_words) > _LONG_WORDS,
                 is_fragment(sentence),
                 sentence.rstrip("\"'”’»」』 ").endswith(("?", "？")),
                 bool(_OPENING_QUOTE.match(sentence)),
                 bool(_QUOTE.search(sentence)),
                 log_n,
                 relative * log_n,
+                index,
+                n,
+                lengths[index],
+                len(tokens[index]),
+                any(character.isdigit() for character in sentence),
+                _capitalised_share(sentence_words),
+                _share_of_max(weights[0], index) if index else 1.0,
+                _share_of_max(to_lead, index),
+                _mean_frequency(tokens[index], frequency) * 100 / all_tokens,
+                len(_RUN_ON_JOIN.findall(sentence)) if lengths[index] > _RUN_ON_MIN_WORDS else 0,
+                *article,
             ]
         )
     return np.asarray(rows, dtype=float)
@@ -201,3 +343,13 @@ def sentence_features(
 def _share_of_max(values: np.ndarray, index: int) -> float:
     top = float(values.max())
     return float(values[index]) / top if top > 0 else 0.0
+
+
+def _capitalised_share(words: Sequence[str]) -> float:
+    """Share of the words after the first that start with a capital: names, places, titles."""
+    return sum(word[:1].isupper() for word in words[1:]) / max(1, len(words))
+
+
+def _mean_frequency(tokens: Sequence[str], frequency: Counter[str]) -> float:
+    """How often, on average, the sentence's words occur in the article (SumBasic's signal)."""
+    return sum(frequency[token] for token in tokens) / len(tokens) if tokens else 0.0

@@ -11,6 +11,7 @@ from bot.handlers.common import chat_translator, is_bot_admin, reply, services_o
 from bot.handlers.sources import user_sources_stats
 from bot.i18n import N_, Translator
 from bot.ingest import IngestReport, ingest_due
+from bot.reasons import translate_reason
 from bot.render import escape
 from bot.rounds import digest_round
 from bot.services import Services
@@ -29,11 +30,13 @@ def _source_line(state: SourceState, t: Translator) -> str:
     line = f"• <b>{escape(state.name)}</b>: {escape(when)}"
     if state.last_error and state.consecutive_failures:
         failing = t.gettext("failing ({count}×): {error}").format(
-            count=state.consecutive_failures, error=state.last_error[:200]
+            count=state.consecutive_failures, error=translate_reason(t, state.last_error[:200])
         )
         line += f" — <i>{escape(failing)}</i>"
     elif state.last_error:  # fetched, but some items could not be kept
-        problem = t.gettext("problem: {error}").format(error=state.last_error[:200])
+        problem = t.gettext("problem: {error}").format(
+            error=translate_reason(t, state.last_error[:200])
+        )
         line += f" — <i>{escape(problem)}</i>"
     return line
 
@@ -59,7 +62,7 @@ async def stats_text(services: Services, t: Translator) -> str:
     lines = [
         _bold(t.gettext("Statistics")),
         *map(escape, figures),
-        *await _replica_lines(services),
+        *await _replica_lines(services, t),
         "",
         _bold(t.gettext("Sources")),
     ]
@@ -70,7 +73,7 @@ async def stats_text(services: Services, t: Translator) -> str:
     return "\n".join(lines)
 
 
-async def _replica_lines(services: Services) -> list[str]:
+async def _replica_lines(services: Services, t: Translator) -> list[str]:
     """Replicas sharing the database, the leader first, with their last heartbeat."""
     coordinator = services.replicas
     if coordinator is None:
@@ -79,15 +82,16 @@ async def _replica_lines(services: Services) -> list[str]:
     alive = await services.store.list_replicas(
         now - timedelta(seconds=3 * coordinator.tick_seconds)
     )
-    lines = ["", f"<b>Replicas</b>: {len(alive)}"]
+    lines = ["", _bold(t.gettext("Replicas")) + f": {len(alive)}"]
     for replica in alive:
         ago = max(0.0, (now - replica.heartbeat_at).total_seconds())
-        role = "leader" if replica.leader else "standby"
-        here = " (this one)" if replica.replica_id == coordinator.replica_id else ""
-        lines.append(
-            f"• <code>{escape(replica.replica_id)}</code>: {role}, {escape(replica.mode)}, "
-            f"heartbeat {ago:.0f} s ago{here}"
-        )
+        role = t.gettext("leader") if replica.leader else t.gettext("standby")
+        if replica.replica_id == coordinator.replica_id:
+            text = t.gettext("{role}, {mode}, heartbeat {seconds} s ago (this one)")
+        else:
+            text = t.gettext("{role}, {mode}, heartbeat {seconds} s ago")
+        shown = text.format(role=role, mode=replica.mode, seconds=f"{ago:.0f}")
+        lines.append(f"• <code>{escape(replica.replica_id)}</code>: {escape(shown)}")
     return lines
 
 
@@ -97,13 +101,13 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not is_bot_admin(update, services):
         await reply(update, escape(t.gettext(NOT_ADMIN)))
         return
-    text = await stats_text(services, t) + "\n\n" + await user_sources_stats(context)
+    text = await stats_text(services, t) + "\n\n" + await user_sources_stats(context, t)
     await reply(update, text)
 
 
 def _outcome(report: IngestReport, t: Translator) -> str:
     if report.error:
-        return t.gettext("failed: {error}").format(error=report.error)
+        return t.gettext("failed: {error}").format(error=translate_reason(t, report.error))
     if report.not_modified:
         return t.gettext("unchanged")
     return t.gettext("{fetched} articles, {added} new").format(

@@ -23,6 +23,7 @@ from bot.handlers.common import (
     translator,
 )
 from bot.handlers.subscriptions import resolve_subscription
+from bot.i18n import Translator, topic_title
 from bot.parsing import UsageError
 from bot.render import escape
 from bot.rounds import digest_messages, plan_chats, send_now
@@ -61,23 +62,30 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if sent:
         return
     if subscriptions[0].kind == KEYWORDS and asked:
-        await reply(update, no_such_topic(services, asked))
+        await reply(update, no_such_topic(services, asked, t))
     else:
         text = t.gettext("Nothing new for you right now. /search finds older articles.")
         await reply(update, escape(text))
 
 
-def no_such_topic(services: Services, asked: str) -> str:
+def no_such_topic(services: Services, asked: str, t: Translator) -> str:
     """'/digest nosuch' found no topic and no new article with that word: say so, and
     suggest the closest topic."""
     names = {name: name for name in services.topic_commands}
-    names |= {
-        topic.title.casefold(): command for command, topic in services.topic_commands.items()
-    }
+    for command, topic in services.topic_commands.items():
+        names[topic.title.casefold()] = command
+        names[topic_title(topic, t).casefold()] = command
     close = difflib.get_close_matches(asked.casefold(), list(names), n=1, cutoff=0.6)
-    shown = escape(asked[:40])
-    hint = f"Did you mean /{names[close[0]]}?" if close else "/topics lists them all."
-    return f"There is no topic “{shown}”, and no new article mentions it. {hint}"
+    shown = asked[:40]
+    if close:
+        text = t.gettext(
+            "There is no topic “{asked}”, and no new article mentions it. Did you mean /{command}?"
+        ).format(asked=shown, command=names[close[0]])
+    else:
+        text = t.gettext(
+            "There is no topic “{asked}”, and no new article mentions it. /topics lists them all."
+        ).format(asked=shown)
+    return escape(text)
 
 
 async def send_unsent_digest(
@@ -128,7 +136,7 @@ async def topic_command(
             "No {topic} articles in the last {days} days.",
             days,
         )
-        await reply(update, escape(text.format(topic=topic.title, days=days)))
+        await reply(update, escape(text.format(topic=topic_title(topic, t), days=days)))
         return
     messages = digest_messages(
         services,
@@ -136,8 +144,8 @@ async def topic_command(
         latest,
         [],  # every article is this topic's: no tag needed
         services.clock(),
-        title=t.gettext("Latest: {topic}").format(topic=topic.title),
-        note="Newest first, by publication time.",
+        title=t.gettext("Latest: {topic}").format(topic=topic_title(topic, t)),
+        note=t.gettext("Newest first, by publication time."),
     )
     for text in messages:
         await reply(update, text, link_preview=chat.link_preview)

@@ -6,6 +6,7 @@ import asyncio
 import math
 import secrets
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
@@ -20,13 +21,16 @@ from bot.handlers.common import (
 )
 from bot.i18n import N_, Translator
 from bot.parsing import Phrase, UsageError, check_argument_text
-from bot.render import DigestEntry, escape, render_search_results
+from bot.render import DigestEntry, escape, render_search_results, truncate_text
+from bot.selection import source_name
 from bot.services import Services
 from bot.store import SavedSearch
+from summaries.language import has_han
 from summaries.matching import KeywordQuery, QueryError, stem
 from summaries.search_text import highlight_stems, query_terms
 
 MORE = "more"
+MAX_ECHO_CHARS = 60
 SEARCH_EXAMPLE = N_('For example: /search quantum network, or /search "satellite internet".')
 # Results kept for paging: 20 pages of 5 is more than anyone reads.
 MAX_RESULTS = 100
@@ -75,8 +79,13 @@ async def run_search(update: Update, context: ContextTypes.DEFAULT_TYPE, text: s
         terms, limit=MAX_RESULTS, candidates=RANKED_CANDIDATES
     )
     if not hits:
-        text = t.gettext("No stored article mentions {words}. Try fewer or other words.")
-        await reply(update, escape(text.format(words=query.text)))
+        text = t.gettext(
+            "No stored article mentions “{words}”. Try fewer or other words; "
+            "/subscribe {words} brings new articles about it in your digests, "
+            "and /help lists everything I can do."
+        )
+        shown = truncate_text(" ".join(query.text.split()), MAX_ECHO_CHARS)
+        await reply(update, escape(text.format(words=shown)))
         return
     chat = update.effective_chat
     assert chat is not None
@@ -109,8 +118,22 @@ async def search_page(
     size = services.settings.bot.search_page_size
     page_ids = saved.article_ids[page * size : (page + 1) * size]
     stored = {item.article.id: item for item in await services.store.get_articles(page_ids)}
-    entries = [DigestEntry(stored[i].article, stored[i].digest) for i in page_ids if i in stored]
-    wanted = highlight_stems(KeywordQuery.parse(saved.query))
+    specs = services.settings.app.sources
+    entries = [
+        DigestEntry(
+            stored[i].article,
+            stored[i].digest,
+            source_name=source_name(stored[i].article.source, specs),
+        )
+        for i in page_ids
+        if i in stored
+    ]
+    query = KeywordQuery.parse(saved.query)
+    wanted = highlight_stems(query)
+    # Chinese has no spaces between words: its terms are bolded wherever they occur.
+    phrases = [word for words in query.terms for word in words if has_han(word)]
+    chat = await services.store.get_chat(chat_id)
+    zone = ZoneInfo(chat.timezone if chat else services.settings.bot.defaults.timezone)
     text = render_search_results(
         entries,
         saved.query,
@@ -118,7 +141,9 @@ async def search_page(
         total=len(saved.article_ids),
         page_size=size,
         is_match=lambda word: stem(word) in wanted,
+        tz=zone,
         t=t,
+        phrases=phrases,
     )
     keyboard = None
     if (page + 1) * size < len(saved.article_ids):

@@ -132,7 +132,9 @@ def change_report(
                 "of a time count until you choose /frequency daily or weekly."
             ).format(minute=f"{new.digest_time:%M}")
         )
-    if _SCHEDULE_FIELDS & fields:
+    if _SCHEDULE_FIELDS & fields and new.frequency == "off":
+        lines.append(next_digest_text(new, now, t))  # "no scheduled digests", said once
+    elif _SCHEDULE_FIELDS & fields:
         lines += [
             t.gettext("Schedule: {schedule}").format(schedule=schedule_text(new, t)),
             next_digest_text(new, now, t),
@@ -147,7 +149,7 @@ def _tap_hint(chat: ChatSettings, t: Translator) -> str:
             "Tap a button to change a setting."
         )
     if chat.frequency == "off":
-        return t.gettext("Tap how often you want digests, or another button to change a setting.")
+        return t.gettext("Tap a button to change a setting.")
     if chat.frequency == "weekly":
         return t.gettext(
             "Tap how often, the hour of day, the day, bullets per article, link previews or pause."
@@ -158,10 +160,22 @@ def _tap_hint(chat: ChatSettings, t: Translator) -> str:
 
 
 def settings_text(chat: ChatSettings, now: datetime, t: Translator) -> str:
+    if chat.frequency == "off":
+        # One sentence: "off" and "no next digest" are the same news.
+        schedule = [
+            t.gettext(
+                "Schedule: scheduled digests are off. Tap Daily, Weekly or Hourly below, "
+                "or send /frequency daily, to turn them on."
+            )
+        ]
+    else:
+        schedule = [
+            t.gettext("Schedule: {schedule}").format(schedule=schedule_text(chat, t)),
+            next_digest_text(chat, now, t),
+        ]
     lines = [
         "<b>" + escape(t.gettext("Settings")) + "</b>",
-        t.gettext("Schedule: {schedule}").format(schedule=schedule_text(chat, t)),
-        next_digest_text(chat, now, t),
+        *schedule,
         t.gettext("Bullets per article: {count}").format(count=chat.bullets),
         t.gettext("Link previews: {state}").format(state=_switch(chat.link_preview, t)),
         "",
@@ -210,8 +224,15 @@ def settings_keyboard(
             ]
         )
     elif chat.frequency != "off":
+        # Each hour at the chosen minutes: after /time 20:30 the buttons read 08:30, 20:30...
+        minute = chat.digest_time.minute
         hours = [
-            button(f"{hour:02d}:00", "t", f"{hour:02d}:00", chat.digest_time == time(hour))
+            button(
+                f"{hour:02d}:{minute:02d}",
+                "t",
+                f"{hour:02d}:{minute:02d}",
+                chat.digest_time == time(hour, minute),
+            )
             for hour in range(24)
         ]
         rows += _rows(hours, _HOURS_PER_ROW)
@@ -262,7 +283,7 @@ def _button_change(field: str, value: str, chat: ChatSettings) -> dict[str, Any]
         return {"link_preview": parse_switch(value)}
     if field == "z":
         return {"paused": parse_switch(value)}
-    raise UsageError("unknown setting")
+    raise ValueError(f"no setting is called {field!r}")  # a forged or outdated button
 
 
 async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -387,17 +408,26 @@ async def stop_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     assert chat is not None
     if not await may_change_chat(update, context):
         return
+    t = await chat_translator(update, services)
 
     def button(label: str, answer: str) -> InlineKeyboardButton:
         data = callbacks.encode(STOP, chat.id, answer, key=services.callback_key)
         return InlineKeyboardButton(label, callback_data=data)
 
+    question = t.gettext(
+        "This stops every digest and deletes everything stored about this chat: "
+        "its subscriptions and settings. Are you sure?"
+    )
     await reply(
         update,
-        "This stops every digest and deletes everything stored about this chat: "
-        "its subscriptions and settings. Are you sure?",
+        escape(question),
         keyboard=InlineKeyboardMarkup(
-            [[button("Yes, delete everything", "yes"), button("Cancel", "no")]]
+            [
+                [
+                    button(t.gettext("Yes, delete everything"), "yes"),
+                    button(t.gettext("Cancel"), "no"),
+                ]
+            ]
         ),
     )
 
@@ -410,15 +440,18 @@ async def stop_button(
     services = services_of(context)
     if not await may_change_chat(update, context):
         return
-    if button.args != ("yes",):
-        await query.answer("Nothing was deleted.")
-        await query.edit_message_text("Nothing was deleted; everything stays as it was.")
-        return
     t = await chat_translator(update, services)  # read before the chat's language is deleted
+    if button.args != ("yes",):
+        await query.answer(t.gettext("Nothing was deleted."))
+        await query.edit_message_text(
+            escape(t.gettext("Nothing was deleted; everything stays as it was.")),
+            parse_mode="HTML",
+        )
+        return
     await services.store.delete_chat(chat.id)
     if context.chat_data is not None:
         context.chat_data.clear()
-    await query.answer("Deleted.")
+    await query.answer(t.gettext("Deleted."))
     text = t.gettext(
         "Stopped. Everything stored about this chat is deleted. /start brings me back any time."
     )

@@ -28,8 +28,10 @@ from bot.handlers.common import (
 )
 from bot.i18n import Translator
 from bot.ingest import store_new_articles
+from bot.reasons import translate_reason
 from bot.render import escape, truncate_text
 from bot.rounds import following_slot
+from bot.schedule import format_local
 from bot.services import Services
 from bot.store import ChatSettings
 from bot.store.user_sources import AsyncUserSourceStore, Follow, SourceLimitReached
@@ -163,7 +165,8 @@ async def add_source(
         )
     except SourceUnavailable as error:
         reason = t.gettext("Cannot follow {url}: {reason}").format(
-            url=_short(url, SHOWN_URL_CHARS), reason=_short(str(error), SHOWN_REASON_CHARS)
+            url=_short(url, SHOWN_URL_CHARS),
+            reason=_short(translate_reason(t, str(error)), SHOWN_REASON_CHARS),
         )
         return AddOutcome(False, escape(reason))
     problem = _configured(services, t, snapshot.url)
@@ -195,7 +198,8 @@ def _check_request(t: Translator, url: str, keywords: str, policy: UrlPolicy) ->
     except UnsafeUrlError as error:
         return escape(
             t.gettext("Cannot follow {url}: {reason}").format(
-                url=_short(url, SHOWN_URL_CHARS), reason=_short(str(error), SHOWN_REASON_CHARS)
+                url=_short(url, SHOWN_URL_CHARS),
+                reason=_short(translate_reason(t, str(error)), SHOWN_REASON_CHARS),
             )
         )
     if keywords:
@@ -204,7 +208,8 @@ def _check_request(t: Translator, url: str, keywords: str, policy: UrlPolicy) ->
         except QueryError as error:
             return escape(
                 t.gettext("Cannot filter by “{keywords}”: {reason}").format(
-                    keywords=keywords, reason=error
+                    keywords=keywords,
+                    reason=t.gettext(str(error)),  # one of QUERY_PROBLEMS
                 )
             )
     return None
@@ -316,13 +321,14 @@ async def _newest_bullets(services: Services, t: Translator, snapshot: Snapshot)
 
 def _health(t: Translator, follow: Follow, zone: ZoneInfo) -> str:
     source = follow.source
+    error = translate_reason(t, source.last_error or "?")
     if source.paused:
-        return t.gettext("paused after failing: {error}").format(error=source.last_error or "?")
+        return t.gettext("paused after failing: {error}").format(error=error)
     if source.last_error:
-        return t.gettext("last fetch failed: {error}").format(error=source.last_error)
+        return t.gettext("last fetch failed: {error}").format(error=error)
     if source.last_success_at:
-        when = source.last_success_at.astimezone(zone)
-        return t.gettext("fetched {when}").format(when=when.strftime("%d %b %H:%M"))
+        when = format_local(source.last_success_at, zone.key, t)
+        return t.gettext("fetched {when}").format(when=when)
     return t.gettext("not fetched yet")
 
 
@@ -434,7 +440,12 @@ async def opml_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         feeds = parse_opml(data)
     except OpmlError as error:
         await reply(
-            update, escape(t.gettext("Cannot read that OPML file: {reason}").format(reason=error))
+            update,
+            escape(
+                t.gettext("Cannot read that OPML file: {reason}").format(
+                    reason=translate_reason(t, str(error))
+                )
+            ),
         )
         return
     await reply(update, await import_feeds(update, context, chat, t, feeds))
@@ -516,20 +527,25 @@ def _import_report(
 # -- for operators ------------------------------------------------------------------------------
 
 
-async def user_sources_stats(context: ContextTypes.DEFAULT_TYPE) -> str:
+async def user_sources_stats(context: ContextTypes.DEFAULT_TYPE, t: Translator) -> str:
     """The /stats section on user sources: how many, how many follows, which fail (HTML)."""
     sources = user_source_services(context)
+    heading = "<b>" + escape(t.gettext("User sources")) + "</b>"
     if not sources.settings.enabled:
-        return "<b>User sources</b>: turned off"
+        return heading + ": " + escape(t.gettext("turned off"))
     count, follows, failing = await sources.store.counts()
-    lines = [f"<b>User sources</b>: {count}, followed {follows} times; {len(failing)} failing"]
+    figures = t.gettext("{count}, followed {follows} times; {failing} failing").format(
+        count=count, follows=follows, failing=len(failing)
+    )
+    lines = [heading + ": " + escape(figures)]
     for source in failing:
-        state = "paused" if source.paused else "failing"
         since = source.failing_since.strftime("%Y-%m-%d %H:%M UTC") if source.failing_since else ""
-        lines.append(
-            f"• {escape(source.url)} — <i>{state} since {since}: "
-            f"{escape((source.last_error or '')[:200])}</i>"
-        )
+        state = (
+            t.gettext("paused since {since}: {error}")
+            if source.paused
+            else t.gettext("failing since {since}: {error}")
+        ).format(since=since, error=translate_reason(t, (source.last_error or "")[:200]))
+        lines.append(f"• {escape(source.url)} — <i>{escape(state)}</i>")
     return "\n".join(lines)
 
 

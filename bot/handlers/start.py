@@ -57,7 +57,9 @@ def help_text(
     ]
     if not group_admin:
         lines.append(
-            escape("This group's administrators can also change what it follows and when.")
+            escape(
+                t.gettext("This group's administrators can also change what it follows and when.")
+            )
         )
     lines += ["", "<b>" + escape(t.gettext("Topic digests")) + "</b>"]
     lines += [
@@ -85,7 +87,7 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             note = "\n\n" + await subscribe(
                 services, chat.chat_id, Subscription(TOPIC, topic.name), t
             )
-    keyboard = await topics_keyboard(services, chat.chat_id)
+    keyboard = await topics_keyboard(services, chat.chat_id, t)
     schedule = t.gettext(
         "Digests come on this schedule: {schedule} {next_digest} /settings changes it."
     ).format(
@@ -120,7 +122,9 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         addressee or not is_private(update)
     ):
         return
-    await reply(update, escape(f"I don't know {command[:40]}. /help lists what I can do."))
+    t = await chat_translator(update, services_of(context))
+    text = t.gettext("I don't know {command}. /help lists what I can do.")
+    await reply(update, escape(text.format(command=command[:40])))
 
 
 def _was_added(change: ChatMemberUpdated) -> bool:
@@ -146,7 +150,7 @@ async def bot_membership_changed(update: Update, context: ContextTypes.DEFAULT_T
         return
     chat = await ensure_chat(update, services)
     t = translator(services, update, chat)
-    keyboard = await topics_keyboard(services, chat.chat_id)
+    keyboard = await topics_keyboard(services, chat.chat_id, t)
     hello = (
         t.gettext("Hello, {group}!").format(group=escape(change.chat.title))
         if change.chat.title

@@ -25,7 +25,7 @@ from bot.handlers.common import (
     services_of,
     translator,
 )
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, topic_title
 from bot.parsing import Phrase, UsageError, check_argument_text
 from bot.render import escape, truncate_text
 from bot.rounds import following_slot
@@ -49,7 +49,7 @@ SUBSCRIBE_EXAMPLE = N_(
 def resolve_subscription(services: Services, text: str) -> Subscription:
     """A topic when `text` names one (or its command), else free keywords."""
     text = check_argument_text(text, what=N_("topic or keywords"))
-    topic = services.topic(text) or services.topic_commands.get(text.casefold().lstrip("/"))
+    topic = services.topic_named(text)
     if topic is not None:
         return Subscription(TOPIC, topic.name)
     try:
@@ -63,8 +63,10 @@ def resolve_subscription(services: Services, text: str) -> Subscription:
         ) from None
     if all(len(term) == 1 and term[0] in _COMMON_STEMS for term in query.terms):
         raise UsageError(
-            "“{text}” has only common words that almost every article contains. "
-            "Follow something more specific (a quoted phrase keeps them). {example}",
+            N_(
+                "“{text}” has only common words that almost every article contains. "
+                "Follow something more specific (a quoted phrase keeps them). {example}"
+            ),
             text=text,
             example=Phrase(SUBSCRIBE_EXAMPLE),
         )
@@ -92,11 +94,11 @@ def same_words(subscriptions: Iterable[Subscription], wanted: Subscription) -> S
     return None
 
 
-def label(services: Services, subscription: Subscription) -> str:
-    """A subscription as plain text: the topic's title, or the keywords as followed."""
+def label(services: Services, subscription: Subscription, t: Translator) -> str:
+    """A subscription as plain text: the topic's title (in t's language), or the keywords."""
     if subscription.kind == TOPIC:
         topic = services.topic(subscription.value)
-        return topic.title if topic else subscription.value
+        return topic_title(topic, t) if topic else subscription.value
     return subscription.value
 
 
@@ -107,13 +109,13 @@ def subscription_key(subscription: Subscription) -> str:
 
 
 def remove_keyboard(
-    services: Services, chat_id: int, subscriptions: Sequence[Subscription]
+    services: Services, chat_id: int, subscriptions: Sequence[Subscription], t: Translator
 ) -> InlineKeyboardMarkup | None:
     """One "✖ name" button per subscription: a tap stops following it."""
     rows = [
         [
             InlineKeyboardButton(
-                f"✖ {truncate_text(label(services, sub), 60)}",
+                f"✖ {truncate_text(label(services, sub, t), 60)}",
                 callback_data=callbacks.encode(
                     REMOVE, chat_id, subscription_key(sub), key=services.callback_key
                 ),
@@ -128,7 +130,7 @@ def describe(services: Services, subscription: Subscription, t: Translator) -> s
     """'topic <b>Quantum</b>' or 'keywords <b>drug approval</b>', in HTML."""
     if subscription.kind == TOPIC:
         topic = services.topic(subscription.value)
-        title = topic.title if topic else subscription.value
+        title = topic_title(topic, t) if topic else subscription.value
         return escape(t.gettext("topic {name}")).format(name=f"<b>{escape(title)}</b>")
     name = f"<b>{escape(subscription.value)}</b>"
     return escape(t.gettext("keywords {name}")).format(name=name)
@@ -140,7 +142,7 @@ async def topic_counts(services: Services) -> Counter[str]:
     return Counter(topic for stored in recent for topic in stored.digest.topics)
 
 
-async def topics_keyboard(services: Services, chat_id: int) -> InlineKeyboardMarkup:
+async def topics_keyboard(services: Services, chat_id: int, t: Translator) -> InlineKeyboardMarkup:
     followed = {
         sub.value for sub in await services.store.list_subscriptions(chat_id) if sub.kind == TOPIC
     }
@@ -148,7 +150,7 @@ async def topics_keyboard(services: Services, chat_id: int) -> InlineKeyboardMar
     for topic in services.topics:
         mark = "✅" if topic.name in followed else "➕"
         data = callbacks.encode(TOGGLE, chat_id, topic.name, key=services.callback_key)
-        rows.append([InlineKeyboardButton(f"{mark} {topic.title}", callback_data=data)])
+        rows.append([InlineKeyboardButton(f"{mark} {topic_title(topic, t)}", callback_data=data)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -163,7 +165,8 @@ async def topics_text(services: Services, t: Translator) -> str:
             "({count} article in {days} days)", "({count} articles in {days} days)", count
         ).format(count=count, days=days)
         lines.append(
-            f"• <b>{escape(topic.title)}</b> /{escape(topic.name)} — {escape(topic.description)}"
+            f"• <b>{escape(topic_title(topic, t))}</b> /{escape(topic.name)} — "
+            f"{escape(topic.description_in(t.language))}"
             f" {escape(recent)}"
         )
     return "\n".join(lines)
@@ -173,7 +176,7 @@ async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     services = services_of(context)
     chat = await ensure_chat(update, services)
     t = translator(services, update, chat)
-    keyboard = await topics_keyboard(services, chat.chat_id)
+    keyboard = await topics_keyboard(services, chat.chat_id, t)
     await reply(update, await topics_text(services, t), keyboard=keyboard)
 
 
@@ -194,16 +197,16 @@ async def toggle_topic(
     t = translator(services, update, await ensure_chat(update, services))
     subscription = Subscription(TOPIC, topic.name)
     if await services.store.remove_subscription(chat.id, subscription):
-        note = t.gettext("Unsubscribed from {topic}.").format(topic=topic.title)
+        note = t.gettext("Unsubscribed from {topic}.").format(topic=topic_title(topic, t))
     else:
         try:
             await follow(services, chat.id, subscription, limit=MAX_SUBSCRIPTIONS)
-            note = t.gettext("Subscribed to {topic}.").format(topic=topic.title)
+            note = t.gettext("Subscribed to {topic}.").format(topic=topic_title(topic, t))
         except SubscriptionLimitReached:
             text = t.gettext("You follow {count} things already; /unsubscribe some first.")
             note = text.format(count=MAX_SUBSCRIPTIONS)
     await query.answer(note)
-    keyboard = await topics_keyboard(services, chat.id)
+    keyboard = await topics_keyboard(services, chat.id, t)
     try:
         await query.edit_message_reply_markup(keyboard)
     except BadRequest as error:  # "message is not modified" after a double tap
@@ -216,7 +219,7 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     chat = await ensure_chat(update, services)
     t = translator(services, update, chat)
     if not context.args:
-        keyboard = await topics_keyboard(services, chat.chat_id)
+        keyboard = await topics_keyboard(services, chat.chat_id, t)
         text = t.gettext("Tap a topic to follow it.") + " " + t.gettext(SUBSCRIBE_EXAMPLE)
         await reply(update, escape(text), keyboard=keyboard)
         return
@@ -282,7 +285,9 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
             )
         )
         await reply(
-            update, escape(text), keyboard=remove_keyboard(services, chat.chat_id, subscriptions)
+            update,
+            escape(text),
+            keyboard=remove_keyboard(services, chat.chat_id, subscriptions, t),
         )
         return
     if not await may_change_chat(update, context):
@@ -290,6 +295,13 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     text = argument_text(context)
     if text.strip().casefold() == "all":
         removed = await services.store.clear_subscriptions(chat.chat_id)
+        if not removed:
+            nothing = t.gettext(
+                "You follow nothing, so there is nothing to unsubscribe from. "
+                "/topics to choose, or /subscribe keywords."
+            )
+            await reply(update, escape(nothing))
+            return
         done = t.ngettext(
             "Unsubscribed from everything ({count} subscription).",
             "Unsubscribed from everything ({count} subscriptions).",
@@ -304,7 +316,9 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
         return
     existing = await services.store.list_subscriptions(chat.chat_id)
     if subscription not in existing:
-        subscription = same_words(existing, subscription) or subscription
+        # "satellite internet" names a topic by its title, but this chat may follow the words.
+        as_words = Subscription(KEYWORDS, text) if subscription.kind == TOPIC else subscription
+        subscription = same_words(existing, as_words) or subscription
     what = describe(services, subscription, t)
     if await services.store.remove_subscription(chat.chat_id, subscription):
         await reply(update, escape(t.gettext("Unsubscribed from {what}.")).format(what=what))
@@ -323,12 +337,13 @@ async def list_text(services: Services, chat: ChatSettings, t: Translator) -> st
         escape(t.gettext("nothing yet — /topics to choose, or /subscribe keywords"))
     ]
     if subscriptions:
-        lines.append("<i>Tap ✖ to stop following one.</i>")
-    lines += [
-        "",
-        t.gettext("<b>Schedule</b>: {schedule}").format(schedule=escape(schedule_text(chat, t))),
-        escape(next_digest_text(chat, services.clock(), t)),
-    ]
+        lines.append("<i>" + escape(t.gettext("Tap ✖ to stop following one.")) + "</i>")
+    next_digest = next_digest_text(chat, services.clock(), t)
+    # With digests off, "no scheduled digests: /frequency daily ..." says all there is.
+    schedule = next_digest if chat.frequency == "off" else schedule_text(chat, t)
+    lines += ["", t.gettext("<b>Schedule</b>: {schedule}").format(schedule=escape(schedule))]
+    if chat.frequency != "off":
+        lines.append(escape(next_digest))
     how = t.ngettext(
         "{count} bullet per article; link previews {state}.",
         "{count} bullets per article; link previews {state}.",
@@ -347,7 +362,7 @@ async def list_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await reply(
         update,
         await list_text(services, chat, t),
-        keyboard=remove_keyboard(services, chat.chat_id, subscriptions),
+        keyboard=remove_keyboard(services, chat.chat_id, subscriptions, t),
     )
 
 
@@ -362,19 +377,21 @@ async def remove_button(
     subscriptions = await services.store.list_subscriptions(chat.chat_id)
     key = button.args[0] if len(button.args) == 1 else ""
     chosen = next((sub for sub in subscriptions if subscription_key(sub) == key), None)
+    t = translator(services, update, chat)
     if chosen is None:
-        await query.answer("You no longer follow that. Send /list for a fresh list.")
+        await query.answer(t.gettext("You no longer follow that. Send /list for a fresh list."))
         return
     if not await may_change_chat(update, context):
         return
     await services.store.remove_subscription(chat.chat_id, chosen)
-    await query.answer(f"Unsubscribed from {label(services, chosen)}."[:200])
+    done = t.gettext("Unsubscribed from {topic}.").format(topic=label(services, chosen, t))
+    await query.answer(done[:200])
     left = [sub for sub in subscriptions if sub != chosen]
     try:
         await query.edit_message_text(
             await list_text(services, chat, translator(services, update, chat)),
             parse_mode="HTML",
-            reply_markup=remove_keyboard(services, chat.chat_id, left),
+            reply_markup=remove_keyboard(services, chat.chat_id, left, t),
             link_preview_options=NO_PREVIEW,
         )
     except BadRequest as error:

@@ -22,6 +22,8 @@ from datetime import datetime, timedelta
 
 import httpx
 
+from bot.i18n import Translator
+from bot.reasons import INTERNAL_ERROR, TOOK_TOO_LONG, translate_reason
 from bot.store.user_sources import AsyncUserSourceStore, UserSource
 from bot.usersources.resolve import (
     FEED,
@@ -44,7 +46,8 @@ DUE_BATCH = 200
 #: Stores new articles (summarising them); returns how many were new.
 StoreArticles = Callable[[Sequence[Article], datetime], Awaitable[int]]
 #: Tells these chats something, once.
-Notify = Callable[[Sequence[int], str], Awaitable[None]]
+#: Tells the chats following a source that it was paused (see `pause_notice`).
+Notify = Callable[[Sequence[int], UserSource], Awaitable[None]]
 
 
 @dataclass
@@ -173,7 +176,7 @@ class UserSourcePoller:
             async with asyncio.timeout(SOURCE_DEADLINE_SECONDS):
                 snapshot = await fetch_snapshot(source, self._http, self._settings)
         except (SourceUnavailable, TimeoutError) as error:
-            reason = str(error) or f"{source.url} took too long to answer"
+            reason = str(error) or TOOK_TOO_LONG.format(url=source.url)
             return await self._failed(source, reason, now)
         if snapshot is None:
             await self._store.record_success(
@@ -202,7 +205,7 @@ class UserSourcePoller:
     async def _unexpected(self, source: UserSource, error: BaseException, now: datetime) -> str:
         """A bug or a surprise on one source: it backs off like any failure; others go on."""
         logger.error("user source %s: unexpected failure", source.url, exc_info=error)
-        return await self._failed(source, "could not be read (internal error)", now)
+        return await self._failed(source, INTERNAL_ERROR, now)
 
     async def _failed(self, source: UserSource, reason: str, now: datetime) -> str:
         logger.warning("user source %s failed: %s", source.url, reason)
@@ -218,14 +221,21 @@ class UserSourcePoller:
             return "failed"
         if await self._store.pause(source.id):
             followers: list[int] = await self._store.follower_ids(source.id)
-            await self._notify(followers, pause_notice(updated, self._settings))
+            await self._notify(followers, updated)
         return "paused"
 
 
-def pause_notice(source: UserSource, settings: UserSourceSettings) -> str:
+def pause_notice(source: UserSource, settings: UserSourceSettings, t: Translator) -> str:
     """What followers are told, once, when their source is paused (plain text)."""
-    return (
-        f"Paused: {source.title} ({source.url}) has failed for {settings.pause_after_days} "
-        f"days; last error: {source.last_error}. Send /add {source.url} to try again, or "
-        "/sources to remove it."
+    return t.ngettext(
+        "Paused: {title} ({url}) has failed for {days} day; last error: {error}. "
+        "Send /add {url} to try again, or /sources to remove it.",
+        "Paused: {title} ({url}) has failed for {days} days; last error: {error}. "
+        "Send /add {url} to try again, or /sources to remove it.",
+        settings.pause_after_days,
+    ).format(
+        title=source.title,
+        url=source.url,
+        days=settings.pause_after_days,
+        error=translate_reason(t, source.last_error or "?"),
     )

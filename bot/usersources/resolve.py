@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import feedparser
 import httpx
 
+from bot.reasons import NO_FEED_NO_LINKS, NOT_A_READABLE_FEED, TOOK_TOO_LONG
 from summaries.models import Article
 from summaries.sources.base import FeedError, FeedValidators, SourceError
 from summaries.sources.discovery import announced_feeds, article_links, common_feed_urls
@@ -66,7 +67,7 @@ async def resolve(
         async with asyncio.timeout(RESOLVE_DEADLINE_SECONDS):
             return await _resolve(checked, client, new_links)
     except TimeoutError:
-        raise SourceUnavailable(f"{url} took too long to answer") from None
+        raise SourceUnavailable(TOOK_TOO_LONG.format(url=url)) from None
 
 
 async def _resolve(url: str, client: httpx.AsyncClient, new_links: int) -> Snapshot:
@@ -107,7 +108,7 @@ def feed_snapshot(page: Page, source: str | None = None) -> Snapshot:
             page.body, key, kind=FEED, content_type=page.content_type, url=page.url
         )
     except (FeedError, SourceError) as error:
-        raise SourceUnavailable(f"{page.url} is not a feed this bot can read ({error})") from None
+        raise SourceUnavailable(NOT_A_READABLE_FEED.format(url=page.url, error=error)) from None
     title = _feed_title(page.body) or page.url
     return Snapshot(key, FEED, title, parsed.articles, (), _refresh_after(page), page.validators)
 
@@ -124,7 +125,7 @@ async def page_snapshot(
     key = source or page.url
     links = [link.url for link in article_links(page.body, page.url)]
     if not links:
-        raise SourceUnavailable(f"{page.url} has no feed and no links to articles")
+        raise SourceUnavailable(NO_FEED_NO_LINKS.format(url=page.url))
     fresh = [link for link in links if link not in known][:new_links]
     articles: list[Article] = []
     for link in fresh:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from summaries.sources import reasons
 from summaries.sources.base import (
     DEFAULT_TIMEZONE,
     FeedError,
@@ -121,7 +122,7 @@ async def _get(
                 size += len(chunk)
                 if size > MAX_RESPONSE_BYTES:
                     raise ResponseTooLargeError(
-                        f"response from {url} is larger than {MAX_RESPONSE_BYTES} bytes"
+                        reasons.TOO_LARGE.format(url=url, limit=MAX_RESPONSE_BYTES)
                     )
                 chunks.append(chunk)
             body = b"".join(chunks)
@@ -137,21 +138,24 @@ async def _get_or_reason(
     try:
         return await _get(client, url, headers, deadline)
     except (TimeoutError, httpx.TimeoutException):
-        return f"timed out fetching {url}"
+        return reasons.TIMED_OUT.format(url=url)
     except ResponseTooLargeError as error:
         return str(error)
     except httpx.InvalidURL as error:
-        return f"invalid URL {url} ({error})"
+        return reasons.INVALID_URL.format(url=url, detail=error)
     except BlockedAddressError as error:
         return str(error)
     except httpx.HTTPError as error:
-        return f"cannot fetch {url} ({error.__class__.__name__}: {error or 'no detail'})"
+        detail = f"{error.__class__.__name__}: {error or 'no detail'}"
+        return reasons.CANNOT_FETCH.format(url=url, detail=detail)
 
 
 def _status_error(response: _Response) -> str | None:
     if response.status == 304 or 200 <= response.status < 300:
         return None
-    return f"HTTP {response.status} {response.reason} from {response.url}".rstrip()
+    return reasons.HTTP_STATUS.format(
+        status=response.status, reason=response.reason, url=response.url
+    ).rstrip()
 
 
 async def fetch_source(

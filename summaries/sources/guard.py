@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from summaries.sources import reasons
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 #: ``resolve(host, port)`` -> the addresses to try, in order.
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -107,19 +109,19 @@ def check_url(url: str, policy: UrlPolicy | None = None) -> str:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as error:
-        raise UnsafeUrlError(f"this is not a valid web address ({error})") from None
+        raise UnsafeUrlError(reasons.NOT_A_WEB_ADDRESS.format(detail=error)) from None
     if parts.scheme.lower() not in _ALLOWED_SCHEMES:
-        raise UnsafeUrlError("only http:// and https:// addresses can be followed")
+        raise UnsafeUrlError(reasons.ONLY_HTTP)
     if not parts.hostname:
-        raise UnsafeUrlError("the address has no host name")
+        raise UnsafeUrlError(reasons.NO_HOST)
     if parts.username or parts.password:
-        raise UnsafeUrlError("addresses with a user name or password are not accepted")
+        raise UnsafeUrlError(reasons.NO_CREDENTIALS)
     if port == 0:
-        raise UnsafeUrlError("port 0 is not a valid port")
+        raise UnsafeUrlError(reasons.PORT_ZERO)
     literal = _literal_address(parts.hostname)
     trusted = policy is not None and policy.host_is_trusted(parts.hostname)
     if literal is not None and not trusted and not is_public_address(literal):
-        raise UnsafeUrlError(f"{parts.hostname} is a private or reserved address")
+        raise UnsafeUrlError(reasons.PRIVATE_ADDRESS.format(host=parts.hostname))
     return text
 
 
@@ -180,9 +182,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             addresses = [str(literal)] if literal else await self._resolver(host, port)
         except (OSError, UnicodeError, ValueError) as error:
             # UnicodeError: an over-long or malformed label fails IDNA encoding.
-            raise httpcore.ConnectError(f"cannot resolve {host[:80]}") from error
+            raise httpcore.ConnectError(reasons.CANNOT_RESOLVE.format(host=host[:80])) from error
         if not addresses:
-            raise httpcore.ConnectError(f"cannot resolve {host}")
+            raise httpcore.ConnectError(reasons.CANNOT_RESOLVE.format(host=host[:80]))
         if self._policy.host_is_trusted(host):
             return addresses[0]
         parsed = [ipaddress.ip_address(address.split("%")[0]) for address in addresses]
@@ -190,7 +192,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         if blocked:
             # One private answer is enough to refuse: a host that names a private address at
             # all is not one users should reach through the bot.
-            raise BlockedAddressError(f"{host} resolves to a private or reserved address")
+            raise BlockedAddressError(reasons.RESOLVES_PRIVATE.format(host=host))
         return addresses[0]
 
     async def connect_unix_socket(
@@ -199,7 +201,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        raise BlockedAddressError("unix sockets are never reachable from a user's URL")
+        raise BlockedAddressError(reasons.NO_UNIX_SOCKETS)
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)

@@ -14,6 +14,8 @@ from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
+from summaries.sources import reasons
+
 MAX_OPML_BYTES = 1024 * 1024
 MAX_OUTLINES = 500
 
@@ -34,18 +36,18 @@ def parse_opml(data: bytes) -> list[OpmlFeed]:
     Duplicates are dropped. Raises ``OpmlError`` for anything that is not safe, readable OPML.
     """
     if len(data) > MAX_OPML_BYTES:
-        raise OpmlError(f"the file is larger than {MAX_OPML_BYTES // 1024} KB")
+        raise OpmlError(reasons.OPML_TOO_LARGE.format(size=MAX_OPML_BYTES // 1024))
     if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
-        raise OpmlError("the file declares a document type or entities, which OPML never needs")
+        raise OpmlError(reasons.OPML_DOCTYPE)
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
     )
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
-        raise OpmlError(f"the file is not well-formed XML ({error.msg})") from None
+        raise OpmlError(reasons.OPML_NOT_XML.format(detail=error.msg)) from None
     if root is None or etree.QName(root).localname.lower() != "opml":
-        raise OpmlError("the file is XML but not OPML (its root element is not <opml>)")
+        raise OpmlError(reasons.OPML_NOT_OPML)
     return _feeds(root.iter("{*}outline", "outline"))
 
 
@@ -53,7 +55,7 @@ def _feeds(outlines: Iterable[etree._Element]) -> list[OpmlFeed]:
     feeds: dict[str, OpmlFeed] = {}
     for count, outline in enumerate(outlines, start=1):
         if count > MAX_OUTLINES:
-            raise OpmlError(f"the file has more than {MAX_OUTLINES} outlines")
+            raise OpmlError(reasons.OPML_TOO_MANY.format(count=MAX_OUTLINES))
         url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
         if not url or url in feeds:
             continue

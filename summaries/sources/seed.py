@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from summaries.models import Article, normalise_text
+from summaries.sanitize import sanitize_text
 from summaries.sources.base import (
     DEFAULT_SEED_TIMEZONE,
     ParseResult,
@@ -140,7 +141,9 @@ def _release_time(
 
 
 def _clean_lines(text: str) -> list[str]:
-    return [line.strip() for line in clean_text(text).splitlines()]
+    # Sanitised first: splitlines() also breaks at control characters such as U+001E, which
+    # would otherwise make a title of what sanitising later erases.
+    return [line.strip() for line in sanitize_text(clean_text(text)).splitlines()]
 
 
 def looks_like_seed(text: str) -> bool:

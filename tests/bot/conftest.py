@@ -79,6 +79,7 @@ def write_config(
             topics:
               - name: quantum
                 title: Quantum communication
+                titles: {{zh: 量子通信}}
                 description: Quantum networks
                 keywords: [quantum, quantum key distribution]
               - name: satellite

@@ -16,7 +16,7 @@ async def test_a_chinese_user_gets_chinese_and_language_en_switches_back(running
     help_text = await running_bot.command(LI, "help")
     assert "<b>命令</b>" in help_text.text
     assert "/language — 我使用的语言" in help_text.text
-    assert "/quantum — 最新消息：Quantum communication" in help_text.text
+    assert "/quantum — 最新消息：量子通信" in help_text.text
 
     switched = await running_bot.command(LI, "language", "en")
     assert switched.text == "From now on I write in English here."
@@ -87,7 +87,7 @@ async def test_the_command_menu_and_description_are_published_per_language(runni
     assert english.keys() == chinese.keys()
     assert english["language"] == "The language I write in: /language zh"
     assert chinese["language"] == "我使用的语言：/language en"
-    assert chinese["quantum"] == "最新消息：Quantum communication"
+    assert chinese["quantum"] == "最新消息：量子通信"
     assert fake.description().startswith("Regional news, condensed")
     assert fake.description(language_code="zh").startswith("本地新闻精华")
 
@@ -116,11 +116,11 @@ async def test_settings_and_their_buttons_speak_chinese(running_bot):
 
 async def test_subscriptions_and_refusals_speak_chinese(running_bot):
     reply = await running_bot.command(LI, "subscribe", "quantum")
-    assert reply.text.startswith("已订阅话题 <b>Quantum communication</b>。")
+    assert reply.text.startswith("已订阅话题 <b>量子通信</b>。")
     reply = await running_bot.command(LI, "time", "25:00")
     assert reply.text == "“25:00” 不是有效的时间。请以 HH:MM 格式发送，例如 /time 08:00"
     listing = await running_bot.command(LI, "list")
-    assert "<b>你关注的内容</b>\n• 话题 <b>Quantum communication</b>" in listing.text
+    assert "<b>你关注的内容</b>\n• 话题 <b>量子通信</b>" in listing.text
     assert "每篇 3 条要点；链接预览关闭。" in listing.text
     reply = await running_bot.command(LI, "unsubscribe", "all")
     assert reply.text == "已取消全部订阅（共 1 项）。"

@@ -51,7 +51,10 @@ async def test_keywords_phrases_and_unsubscribe(running_bot):
     reply = await running_bot.command(ALICE, "unsubscribe", "nothing-like-this")
     assert "You do not follow" in reply.text
     reply = await running_bot.command(ALICE, "unsubscribe", "all")
-    assert "Unsubscribed from everything" in reply.text
+    assert reply.text.startswith("You follow nothing, so there is nothing to unsubscribe from.")
+    await running_bot.command(ALICE, "subscribe", "quantum")
+    reply = await running_bot.command(ALICE, "unsubscribe", "all")
+    assert reply.text == "Unsubscribed from everything (1 subscription)."
 
 
 async def test_topic_command_shows_latest_articles_of_that_topic(running_bot):

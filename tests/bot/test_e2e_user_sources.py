@@ -96,7 +96,7 @@ async def test_sources_lists_health_and_a_remove_button_edits_in_place(bot, site
     await bot.command(ALICE, "add", site.url("/feed.xml"))
     listing = await bot.command(ALICE, "sources")
     assert "<b>Harbour &amp; Co News</b>" in listing.text
-    assert "fetched 26 Nov 15:00" in listing.text  # 07:00 UTC on the chat's Shanghai clock
+    assert "fetched Thu 26 Nov, 15:00" in listing.text  # 07:00 UTC on the chat's Shanghai clock
     [remove] = listing.callback_data()
     query = bot.fake.press_button(ALICE["id"], listing.message_id, remove, ALICE)
     answer = await bot.fake.wait_for_callback_answer(query)

@@ -195,3 +195,101 @@ def test_usage_errors_are_answered_in_the_readers_language():
         check_argument_text("  ", what="search words", example="/search x")
     assert error.value.message(zh) == "请在命令后面写上搜索词，例如 /search x"
     assert str(error.value) == "Send some search words after the command, for example /search x"
+
+
+def test_every_reason_summaries_gives_is_in_the_catalogs():
+    from bot.reasons import TEMPLATES
+    from summaries.sources import reasons
+
+    assert set(reasons.TEMPLATES) <= set(TEMPLATES)
+
+
+def test_reasons_are_translated_also_when_stored_and_nested():
+    from bot.reasons import translate_reason
+    from summaries.sources import reasons
+
+    catalogs = Catalogs.load()
+    zh, en = catalogs.get("zh"), catalogs.get("en")
+    private = reasons.PRIVATE_ADDRESS.format(host="10.0.0.1")
+    assert translate_reason(zh, private) == "10.0.0.1 是私有或保留地址"
+    assert translate_reason(en, private) == private
+    status = reasons.HTTP_STATUS.format(status=500, reason="Server Error", url="https://x.org/f")
+    assert translate_reason(zh, status) == "https://x.org/f 返回 HTTP 500 Server Error"
+    nested = "https://x.org/f is not a feed this bot can read (the file has more than 5 outlines)"
+    assert "文件中的条目超过 5 个" in translate_reason(zh, nested)
+    assert translate_reason(zh, "ValueError: odd") == "ValueError: odd"
+
+
+# --- no English left out of the catalogs ---------------------------------------------------
+
+# Modules whose strings readers see. Internal ones (store, delivery bookkeeping, logs) may
+# speak English: nobody but the operator reads them.
+READER_MODULES = sorted(
+    [
+        *(BOT_DIR / "handlers").glob("*.py"),
+        BOT_DIR / "render.py",
+        BOT_DIR / "commands.py",
+        BOT_DIR / "schedule.py",
+        BOT_DIR / "parsing.py",
+        BOT_DIR / "usersources" / "poll.py",
+    ]
+)
+# Words in a sentence: two words of letters with a space between them ("Nothing was", "of 2").
+_PROSE = re.compile(r"[A-Za-z]{2,}[,;:]? +[A-Za-z]{2,}|[A-Za-z]{3,}[.?!]$")
+_MACHINE_TEXTS = {
+    "not modified",  # matched against Telegram's error text
+    "www.",
+}
+_TRANSLATING = {*DEFAULT_KEYWORDS, "N_"}
+_NOT_FOR_READERS = {
+    "debug",
+    "info",
+    "warning",
+    "error",
+    "exception",
+    "critical",
+    "getLogger",
+    "RuntimeError",
+    "AssertionError",
+    "TypeError",
+    "KeyError",
+    "ValueError",  # a caller's mistake, not a reader's (UsageError is what readers see)
+    "deactivate_chat",  # why, for the operator's records
+}
+
+
+def _untranslated_prose(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+            continue
+        text = _TAG.sub(" ", node.value)
+        if (
+            not _PROSE.search(text)
+            or node.value in _MACHINE_TEXTS
+            or node.value.startswith("/")  # a command as an example: the same in any language
+        ):
+            continue
+        current: ast.AST = node
+        exempt = False
+        while current in parents and not exempt:
+            parent = parents[current]
+            if isinstance(parent, ast.Expr):
+                exempt = current is node  # a docstring (a statement of just a string)
+                break
+            elif isinstance(parent, ast.Call):
+                func = parent.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                exempt = name in _TRANSLATING or name in _NOT_FOR_READERS
+            current = parent
+        if not exempt:
+            found.append(f"{path.relative_to(BOT_DIR)}:{node.lineno}: {node.value!r}")
+    return found
+
+
+def test_texts_readers_see_go_through_the_catalogs():
+    """Prose in the modules that talk to readers is in a gettext call or marked with N_."""
+    found = [line for path in READER_MODULES for line in _untranslated_prose(path)]
+    assert not found, "wrap these with t.gettext(...) or N_(...):\n" + "\n".join(found)

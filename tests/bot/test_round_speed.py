@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date as format_local_date
+from babel.dates import format_datetime as format_local_datetime
 
 from bot.config import load_settings
 from bot.i18n import Catalogs
-from bot.render import format_reader_day, render_digest, render_entry
+from bot.render import format_reader_day, format_reader_moment, render_digest, render_entry
 from bot.rounds import DigestRenderer, following_slot
 from bot.schedule import next_digest_at, zone_of
 from bot.selection import MatchUnions, choose_articles, count_left, count_more
@@ -124,47 +125,55 @@ NOW = datetime(2026, 3, 2, 0, 30, tzinfo=UTC)
 LATE = datetime(2026, 3, 1, 23, 50, tzinfo=UTC)
 
 
-def test_chats_in_one_zone_share_article_blocks_and_other_zones_get_their_own_times(tmp_path):
+ENGLISH, CHINESE = Catalogs.load().get("en"), Catalogs.load().get("zh")
+
+
+def test_chats_in_one_zone_and_language_share_article_blocks_others_get_their_own(tmp_path):
     renderer = DigestRenderer(_services(tmp_path))
     story = _stored(1, LATE)
     subs = [QUANTUM]
-    shanghai, also_shanghai, new_york = (
-        _chat(1, "Asia/Shanghai", "en"),
-        _chat(2, "Asia/Shanghai", "zh"),  # language shows in the header only
-        _chat(3, "America/New_York", "en"),
-    )
+    chats = {
+        1: (_chat(1, "Asia/Shanghai", "en"), ENGLISH),
+        2: (_chat(2, "Asia/Shanghai", "en"), ENGLISH),
+        3: (_chat(3, "America/New_York", "en"), ENGLISH),
+        4: (_chat(4, "Asia/Shanghai", "zh"), CHINESE),
+    }
     blocks = {}
-    for chat in (shanghai, also_shanghai, new_york):
-        entry = renderer.entry(story, subs)
-        blocks[chat.chat_id] = renderer.block(entry, chat.bullets, chat.timezone)
+    for chat_id, (chat, reader) in chats.items():
+        entry = renderer.entry(story, subs, reader)
+        blocks[chat_id] = renderer.block(entry, chat.bullets, chat.timezone, reader)
     assert blocks[1] is blocks[2]
     assert "2 Mar 2026, 07:50" in blocks[1]
     assert "1 Mar 2026, 18:50" in blocks[3]
-    fresh = render_entry(renderer.entry(story, subs), bullets=2, tz=ZoneInfo("America/New_York"))
-    assert blocks[3] == fresh
+    assert "2026年3月2日" in blocks[4] and "07:50" in blocks[4]
+    for chat_id, (chat, reader) in chats.items():
+        entry = renderer.entry(story, subs, reader)
+        fresh = render_entry(entry, bullets=2, tz=ZoneInfo(chat.timezone), t=reader)
+        assert blocks[chat_id] == fresh
     # Another bullet count is another block.
-    assert renderer.block(renderer.entry(story, subs), 1, "Asia/Shanghai").count("•") == 1
+    one = renderer.block(renderer.entry(story, subs, ENGLISH), 1, "Asia/Shanghai", ENGLISH)
+    assert one.count("•") == 1
 
 
 def test_an_articles_labels_follow_each_chats_own_subscriptions(tmp_path):
     renderer = DigestRenderer(_services(tmp_path))
     story = _stored(1, LATE)
-    by_topic = renderer.entry(story, [QUANTUM])
-    by_word = renderer.entry(story, [Subscription("keywords", "distribution")])
+    by_topic = renderer.entry(story, [QUANTUM], ENGLISH)
+    by_word = renderer.entry(story, [Subscription("keywords", "distribution")], ENGLISH)
     assert (by_topic.topics, by_topic.keywords) == (("Quantum communication",), ())
     assert (by_word.topics, by_word.keywords) == ((), ("distribution",))
-    assert renderer.entry(story, [QUANTUM]) is by_topic
-    first = renderer.block(by_topic, 2, "UTC")
+    assert renderer.entry(story, [QUANTUM], ENGLISH) is by_topic
+    first = renderer.block(by_topic, 2, "UTC", ENGLISH)
     assert "Quantum communication" in first and "distribution" not in first.split("🏷")[1]
-    assert renderer.block(by_word, 2, "UTC") != first
+    assert renderer.block(by_word, 2, "UTC", ENGLISH) != first
 
 
-def _uncached_messages(services, chat, chosen, subscriptions, now, more=0):
+def _uncached_messages(services, chat, chosen, subs, now, more=0):
     """The digest as rendered before rounds shared pieces: every block and date made anew."""
     reader = services.catalogs.get(chat.language)
     zone = ZoneInfo(chat.timezone)
-    entries = [DigestRenderer(services).entry(stored, subscriptions) for stored in chosen]
-    blocks = [render_entry(entry, bullets=chat.bullets, tz=zone) for entry in entries]
+    entries = [DigestRenderer(services).entry(stored, subs, reader) for stored in chosen]
+    blocks = [render_entry(entry, bullets=chat.bullets, tz=zone, t=reader) for entry in entries]
     day = format_local_date(now.astimezone(zone), reader.gettext("EEE d MMM y"), reader.locale)
     messages = render_digest(
         entries, title=reader.gettext("Your digest"), when=now.astimezone(zone),
@@ -199,19 +208,25 @@ def test_a_rounds_shared_rendering_gives_every_chat_the_digest_it_would_get_alon
 
 def test_render_digest_refuses_blocks_that_do_not_match_its_entries(tmp_path):
     renderer = DigestRenderer(_services(tmp_path))
-    entry = renderer.entry(_stored(1, LATE), [QUANTUM])
+    entry = renderer.entry(_stored(1, LATE), [QUANTUM], ENGLISH)
     with pytest.raises(ValueError, match="2 blocks given for 1 entries"):
         render_digest([entry], title="T", when=NOW, blocks=["a", "b"])
 
 
 def test_the_header_day_is_the_readers_day_in_each_language():
     moment = datetime(2026, 11, 26, 23, 30, tzinfo=UTC)
-    english_day = format_reader_day(moment, Catalogs.load().get("en"))
-    chinese_day = format_reader_day(moment, Catalogs.load().get("zh"))
+    english_day = format_reader_day(moment, ENGLISH)
+    chinese_day = format_reader_day(moment, CHINESE)
     assert english_day == "Thu 26 Nov 2026"
     assert chinese_day.startswith("2026年11月26日")
     shanghai = moment.astimezone(ZoneInfo("Asia/Shanghai"))
-    assert format_reader_day(shanghai, Catalogs.load().get("en")) == "Fri 27 Nov 2026"
+    assert format_reader_day(shanghai, ENGLISH) == "Fri 27 Nov 2026"
+    # The same instant on two clocks is two moments (aware datetimes compare by instant).
+    assert format_reader_moment(moment, ENGLISH) == "26 Nov 2026, 23:30"
+    assert format_reader_moment(shanghai, ENGLISH) == "27 Nov 2026, 07:30"
+    assert format_reader_moment(shanghai, CHINESE) == format_local_datetime(
+        shanghai, CHINESE.gettext("d MMM y, HH:mm"), locale=CHINESE.locale
+    )
 
 
 def test_zones_and_next_slots_are_kept_and_agree_with_the_schedule():

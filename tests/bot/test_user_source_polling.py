@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from bot.i18n import english
 from bot.store import AsyncStore, ChatDefaults, Store
 from bot.store.user_sources import AsyncUserSourceStore
-from bot.usersources.poll import RequestPacer, UserSourcePoller
+from bot.usersources.poll import RequestPacer, UserSourcePoller, pause_notice
 from bot.usersources.settings import UserSourceSettings
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -84,8 +85,8 @@ class Recorder:
         self.stored += fresh
         return len(fresh)
 
-    async def notify(self, chat_ids, text) -> None:
-        self.notices.append((tuple(chat_ids), text))
+    async def notify(self, chat_ids, source) -> None:
+        self.notices.append((tuple(chat_ids), pause_notice(source, SETTINGS, english())))
 
 
 def make_poller(store, client, settings=SETTINGS, clock=None):

@@ -12,7 +12,7 @@ from summaries.models import ALGORITHMS
 from summaries.ranker import (
     FEATURES,
     MODEL_FORMAT,
-    LinearRanker,
+    Ranker,
     RankerModelError,
     default_model,
     load_model,
@@ -72,9 +72,40 @@ def test_quality_flags() -> None:
     assert column(features, "is_short") == [0, 0, 1, 0, 0, 0]
 
 
-def test_the_shipped_weights_load_and_name_every_feature() -> None:
+def test_article_and_lead_features() -> None:
+    features = sentence_features(ARTICLE, TITLE)
+    assert column(features, "index") == [0, 1, 2, 3, 4, 5]
+    assert set(column(features, "sentences")) == {6}
+    assert column(features, "words")[2] == 3  # Is it ready
+    chinese = sentence_features(["上海发布量子通信新进展。", "九城市参与。"], "", "zh")
+    assert column(chinese, "words") == [5, 3]  # 上海 发布 量子 通信 新进展; 九 城市 参与
+    assert column(chinese, "is_short") == [1, 1]
+    assert column(features, "similarity_to_first")[0] == 1.0
+    assert column(features, "similarity_to_first")[2] == 0.0  # shares nothing with the lead
+    assert max(column(features, "similarity_to_lead")) == 1.0
+    assert column(features, "has_number")[3] == 1.0 and column(features, "has_number")[0] == 0
+    assert column(features, "capitalised_share")[0] > column(features, "capitalised_share")[1]
+    # "quantum" and "network" recur: the second sentence's words are the article's words.
+    frequency = column(features, "word_frequency")
+    assert frequency[1] > frequency[2] > 0.0  # "ready" occurs once
+    assert len(set(column(features, "mean_sentence_words"))) == 1
+
+
+def test_run_on_sentences_are_counted() -> None:
+    caption = (
+        "Rescue teams reached the village after the storm cut every road into the valley "
+        "on Monday Rescue teams carry supplies into the flooded village The storm cut the "
+        "power lines and the water pipes that serve nearly four thousand homes in the valley"
+    )
+    features = sentence_features([ARTICLE[0], caption], TITLE)
+    # "Monday Rescue", "village The", and "on Monday" too: names count, which the trees allow for.
+    assert column(features, "run_on_joins") == [0, 3]
+
+
+def test_the_shipped_model_loads_and_names_every_feature() -> None:
     model = default_model()
     assert len(model.weights) == len(FEATURES)
+    assert model.trees is not None and len(model.trees.roots) > 0
     data = json.loads(
         (Path(__file__).resolve().parents[2] / "summaries" / "data" / "ranker.json").read_text()
     )
@@ -123,6 +154,52 @@ def test_weights_that_are_not_json_or_not_there_give_a_clear_error(tmp_path: Pat
         load_model(tmp_path / "missing.json")
 
 
+def tree_model() -> dict[str, object]:
+    """Two trees: split on is_question (column 16), and a lone leaf."""
+    question = FEATURES.index("is_question")
+    return {
+        **valid(),
+        "weights": [0.0] * len(FEATURES),
+        "trees": {
+            "roots": [0, 3],
+            "feature": [question, -1, -1, -1],
+            "threshold": [0.5, 0, 0, 0],
+            "left": [1, -1, -1, -1],
+            "right": [2, -1, -1, -1],
+            "value": [0, 1.0, -2.0, 0.25],
+        },
+    }
+
+
+def test_trees_add_their_leaves_to_the_linear_score(tmp_path: Path) -> None:
+    model = load_model(write(tmp_path, tree_model()))
+    scores = model.scores(sentence_features(ARTICLE, TITLE))
+    assert scores == [1.25, 1.25, -1.75, 1.25, 1.25, 1.25]
+    assert load_model(write(tmp_path, model.to_json())) == model
+    assert model.scores(sentence_features([], TITLE)) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"left": [0, -1, -1, -1]}, "not a later node"),  # a cycle
+        ({"right": [9, -1, -1, -1]}, "not a later node"),
+        ({"feature": [999, -1, -1, -1]}, "does not exist"),
+        ({"feature": [0.5, -1, -1, -1]}, "as integers"),
+        ({"value": [0, 1.0]}, "one entry per node"),
+        ({"roots": [7]}, "root that is not a node"),
+        ({"threshold": None}, "lists of finite numbers"),
+    ],
+)
+def test_malformed_trees_give_a_clear_error(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    data = tree_model()
+    data["trees"] = {**data["trees"], **change}  # type: ignore[dict-item]
+    with pytest.raises(RankerModelError, match=message):
+        load_model(write(tmp_path, data))
+
+
 def test_non_finite_weights_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "ranker.json"
     path.write_text(
@@ -161,13 +238,13 @@ def test_ranking_is_deterministic() -> None:
 def test_a_custom_model_decides_the_order() -> None:
     weights = [0.0] * len(FEATURES)
     weights[FEATURES.index("is_question")] = 1.0
-    (best, _score), *_ = rank_order(ARTICLE, "default", TITLE, model=LinearRanker(tuple(weights)))
+    (best, _score), *_ = rank_order(ARTICLE, "default", TITLE, model=Ranker(tuple(weights)))
     assert best == 2
 
 
 def test_fragments_are_ranked_down_by_the_shipped_model() -> None:
     weights = dict(zip(FEATURES, default_model().weights, strict=True))
-    assert weights["is_fragment"] < 0
+    assert weights["is_fragment"] < 0  # a fixed penalty, whatever the trees learned
     whole = "The officials said the network would reach every district of Shanghai by 2026."
     fragment = "the officials said the network would reach every district of Shanghai by 2026."
 

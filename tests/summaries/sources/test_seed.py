@@ -151,3 +151,9 @@ def test_any_text_parses_without_error_into_titled_articles_with_text(text):
         assert article.title.strip()
         assert article.paragraphs
         assert all(paragraph.strip() for paragraph in article.paragraphs)
+
+
+@pytest.mark.parametrize("text", ["\x08\x1e0", "0\x1e\x08", "Title\x1eBody"])
+def test_control_characters_never_make_an_empty_title_or_split_lines(text):
+    for article in parse_seed(text, "fuzz").articles:
+        assert article.title.strip() and article.paragraphs
