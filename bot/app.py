@@ -367,9 +367,21 @@ class DigestApplication(FairApplication):
         services: Services | None = self.bot_data.get(SERVICES_KEY)
         if services is not None:
             services.stopping.set()
-            for poll in list(services.polling.values()):
-                poll.cancel()  # retried at the next start
+            await stop_polls(services)
         await super().stop()
+
+
+async def stop_polls(services: Services, wait: float = 10.0) -> None:
+    """Cancel the source polls in progress (each is retried at the next start) and wait for
+    them to end, so none is left pending when the loop closes. A poll waiting on a thread is
+    not held up by it: the thread's chunk finishes on its own."""
+    polls = list(services.polling.values())
+    for poll in polls:
+        poll.cancel()
+    if polls:
+        _, pending = await asyncio.wait(polls, timeout=wait)
+        for poll in pending:
+            logger.warning("poll %s did not stop within %g s", poll.get_name(), wait)
 
 
 def next_minute(now: datetime) -> datetime:
@@ -445,6 +457,7 @@ async def _post_shutdown(application: Application) -> None:
     if user_sources is not None:
         await user_sources.client.aclose()
     await services.store.close()
+    services.ingest.shutdown()
 
 
 async def poll_sources_job(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -58,6 +58,9 @@ class BotSettings:
     # Telegram's paid broadcasts: digests above the free 30 msg/s, charged in Stars.
     paid_broadcast: bool = False
     paid_messages_per_second: float = 1000.0
+    # Ingestion's own worker threads, and how many sources summarise a large batch at once.
+    ingest_threads: int = 2
+    ingest_sources_at_once: int = 2
 
     @property
     def send_rate(self) -> float:
@@ -91,6 +94,7 @@ def _bot_settings(section: Section, base: Path, environ: Mapping[str, str]) -> B
     digest, search = section.section("digest"), section.section("search")
     delivery, telegram = section.section("delivery"), section.section("telegram")
     replicas, redis = section.section("replicas"), section.section("redis")
+    ingest = section.section("ingest")
     configured_redis = redis.get("url", str, None)
     # Read even when the environment wins: an unread key is refused by reject_unknown below.
     configured_base_url = telegram.get("base_url", str, None)
@@ -117,10 +121,12 @@ def _bot_settings(section: Section, base: Path, environ: Mapping[str, str]) -> B
         paid_messages_per_second=delivery.get(
             "paid_messages_per_second", float, 1000.0, check=_range(1, 1000)
         ),
+        ingest_threads=ingest.get("threads", int, 2, check=_range(1, 16)),
+        ingest_sources_at_once=ingest.get("sources_at_once", int, 2, check=_range(1, 64)),
     )
     retention = section.section("retention")
     settings = replace(settings, retention=_retention(retention, settings.lookback_days))
-    for part in (section, digest, search, delivery, telegram, retention, replicas, redis):
+    for part in (section, digest, search, delivery, telegram, retention, replicas, redis, ingest):
         part.reject_unknown()
     return settings
 

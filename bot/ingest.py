@@ -1,4 +1,10 @@
-"""Fetching sources into the store: new articles are summarised once, in a worker thread."""
+"""Fetching sources into the store: new articles are summarised once, in a worker thread.
+
+Parsing and summarising run on ingestion's own threads (`Services.ingest`), never on the
+default executor the commands use; new articles are summarised and stored `CHUNK` at a time,
+so a feed of thousands of items keeps few digests alive and its deadline stops it between
+chunks.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from summaries.matching import TopicMatcher
 from summaries.models import Article, Digest, SummariserSettings, make_article_id
 from summaries.sources import FeedValidators, FetchResult, SourceSpec, fetch_source
 from summaries.sources.base import short_title
+from summaries.threads import blocking_work_on
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +31,9 @@ LONGEST_RETRY = timedelta(hours=6)
 # One source's whole poll (feed, full-text pages, summarising) may take this long; past it the
 # poll is stopped and counted as a failure, so a source that never answers backs off.
 SOURCE_DEADLINE_SECONDS = 180.0
+# New articles summarised and stored at a time; a source with more waits for one of the
+# `sources_at_once` slots of the ingestion pool first.
+CHUNK = 200
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,8 @@ async def ingest_source(services: Services, spec: SourceSpec, now: datetime) -> 
     store = services.store
     state = await store.get_source_state(spec.name)
     validators = FeedValidators(state.etag, state.last_modified) if state else None
-    result = await fetch_source(spec, services.http, validators)
+    with blocking_work_on(services.ingest.executor):  # parsing: on ingestion's threads
+        result = await fetch_source(spec, services.http, validators)
     if result.error:
         return await _record_failure(services, spec, state, result.error, now)
     for problem in result.problems:
@@ -116,21 +127,39 @@ async def _store_new(
     fresh = [article for article in fresh if article.id not in known]
     if not fresh:
         return 0, None
-    summarised, problems = await asyncio.to_thread(
-        summarise_new, fresh, services.settings.app.summariser, services.matcher
-    )
-    for problem in problems:
-        logger.warning("%s", problem)
-    # The store indexes them for search in the same transaction.
-    inserted = await services.store.add_articles(summarised, now)
-    if len(inserted) == len(summarised):
-        return len(inserted), None
-    stored = await services.store.known_article_ids([a.id for a, _ in summarised])
-    refused = [article for article, _ in summarised if article.id not in stored]
+    if len(fresh) <= CHUNK:
+        return await _store_chunks(services, fresh, now)
+    async with services.ingest.slot():
+        return await _store_chunks(services, fresh, now)
+
+
+async def _store_chunks(
+    services: Services, fresh: Sequence[Article], now: datetime
+) -> tuple[int, str | None]:
+    """Summarise and store `fresh`, `CHUNK` articles at a time, each chunk stored (and its
+    digests dropped) before the next is summarised."""
+    added, refused = 0, []
+    for start in range(0, len(fresh), CHUNK):
+        summarised, problems = await services.ingest.run(
+            summarise_new,
+            fresh[start : start + CHUNK],
+            services.settings.app.summariser,
+            services.matcher,
+        )
+        for problem in problems:
+            logger.warning("%s", problem)
+        # The store indexes them for search in the same transaction.
+        inserted = await services.store.add_articles(summarised, now)
+        added += len(inserted)
+        if len(inserted) < len(summarised):
+            stored = await services.store.known_article_ids([a.id for a, _ in summarised])
+            # Not stored by us nor by another writer that stored them first: refused.
+            refused += [article for article, _ in summarised if article.id not in stored]
+        del summarised
     if not refused:
-        return len(inserted), None  # another writer stored the rest first
+        return added, None
     titles = ", ".join(repr(short_title(article.title)) for article in refused[:3])
-    return len(inserted), f"{len(refused)} new items refused by the database ({titles})"
+    return added, f"{len(refused)} new items refused by the database ({titles})"
 
 
 async def _record_failure(

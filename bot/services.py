@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.i18n import Catalogs
+from bot.ingest_pool import IngestPool
 from bot.selection import ArticleTexts
 from bot.throttle import Throttle
 from summaries.matching import TopicMatcher
@@ -58,9 +59,14 @@ class Services:
     polling: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
     # Serialises digest rounds: the minute job and /refresh must not build the same round twice.
     round_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Ingestion's threads (bot/ingest_pool.py), apart from the default executor commands use.
+    ingest: IngestPool = field(init=False)
 
     def __post_init__(self) -> None:
         self.search_throttle = Throttle(self.settings.bot.search_per_user_per_minute, 60.0)
+        self.ingest = IngestPool(
+            self.settings.bot.ingest_threads, self.settings.bot.ingest_sources_at_once
+        )
 
     @property
     def topics(self) -> tuple[Topic, ...]:

@@ -39,6 +39,7 @@ from summaries.sources.feeds import (
 from summaries.sources.guard import BlockedAddressError
 from summaries.sources.html import parse_html
 from summaries.sources.local import limit_articles, read_local
+from summaries.threads import run_blocking
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ async def fetch_source(
     out instead of having their pages fetched again.
     """
     if not is_url(spec.location):
-        return await asyncio.to_thread(read_local, spec)
+        return await run_blocking(read_local, spec)
     try:
         resolve_timezone(spec.timezone, DEFAULT_TIMEZONE)
     except SourceError as error:
@@ -220,7 +221,7 @@ async def _parse_response(
             response.body, filename=urlsplit(response.url).path, content_type=content_type
         )
     if kind != "feed":
-        return await asyncio.to_thread(
+        return await run_blocking(
             parse_document,
             response.body,
             spec.location,
@@ -230,7 +231,7 @@ async def _parse_response(
             url=response.url,
             tz=spec.timezone,
         )
-    entries, problems = await asyncio.to_thread(
+    entries, problems = await run_blocking(
         read_feed_entries,
         response.body,
         spec.location,
@@ -288,7 +289,7 @@ async def _full_text(
     if status_error := _status_error(outcome):
         return entry, f"{what}: full text unavailable ({status_error}); {fallback}"
     charset = charset_from_content_type(outcome.headers.get("content-type"))
-    page = await asyncio.to_thread(
+    page = await run_blocking(
         parse_html, outcome.body, entry.url, url=outcome.url, tz=spec.timezone, charset=charset
     )
     if not page.articles:

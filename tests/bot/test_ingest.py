@@ -46,18 +46,20 @@ async def offline_services(
     store = Store.from_url(settings.bot.database_url)
     store.migrate()
     extra = {"clock": clock} if clock else {}
+    services = Services(
+        settings=settings,
+        store=AsyncStore(store),
+        http=http,
+        sender=None,
+        callback_key=callback_key("x"),
+        topic_commands={},
+        matcher=TopicMatcher(settings.app.topics),
+        **extra,
+    )
     try:
-        yield Services(
-            settings=settings,
-            store=AsyncStore(store),
-            http=http,
-            sender=None,
-            callback_key=callback_key("x"),
-            topic_commands={},
-            matcher=TopicMatcher(settings.app.topics),
-            **extra,
-        )
+        yield services
     finally:
+        services.ingest.shutdown()
         store.close()
 
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from bot.app import poll_sources_job
+from bot.app import poll_sources_job, stop_polls
 from bot.ingest import ingest_within, poll_due_sources
 from bot.services import SERVICES_KEY, Services
 from tests.bot.conftest import ARTICLES, write_articles
@@ -97,3 +97,11 @@ async def test_a_poll_past_its_deadline_is_stopped_and_backs_off(services):
     state = await services.store.get_source_state("hanging")
     assert state is not None and state.consecutive_failures == 1
     assert state.next_attempt_at is not None and state.next_attempt_at > NOW
+
+
+async def test_stopping_cancels_the_polls_and_waits_for_them_to_end(services):
+    await poll_due_sources(services, NOW)
+    hanging = services.polling["hanging"]
+    await stop_polls(services)
+    assert hanging.done() and hanging.cancelled()  # not left pending for the loop to destroy
+    assert services.polling == {}
