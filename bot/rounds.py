@@ -21,9 +21,17 @@ from telegram.error import TelegramError
 
 from bot.candidates import Candidates
 from bot.i18n import Translator
-from bot.render import DigestEntry, render_digest
+from bot.render import DigestEntry, OwnSource, render_digest, short_source
 from bot.schedule import next_digest_at
-from bot.selection import TOPIC, choose_articles, count_more, matched_by, source_name
+from bot.selection import (
+    SOURCE,
+    TOPIC,
+    choose_articles,
+    count_more,
+    matched_by,
+    source_name,
+    source_parts,
+)
 from bot.services import Services
 from bot.store import AsyncStore, ChatSettings, QueuedDigest, StoredArticle, Subscription
 
@@ -51,23 +59,39 @@ def digest_entry(
     subscriptions: Sequence[Subscription],
     reader: Translator | None = None,
 ) -> DigestEntry:
-    """An article with what brought it (topic titles in the reader's language, keywords) and
-    its source's name."""
-    topics, keywords = [], []
+    """An article with what brought it (topic titles in the reader's language, keywords, the
+    chat's own sources) and its source's name (configured, or the title of the chat's own)."""
+    topics, keywords, own = [], [], []
     for sub in matched_by(subscriptions, stored, services.texts):
         if sub.kind == TOPIC:
             topic = services.topic(sub.value)
             topics.append(
                 topic.title_in(reader.language if reader else None) if topic else sub.value
             )
+        elif sub.kind == SOURCE:
+            url, only = source_parts(sub.value)
+            own.append(OwnSource(sub.title or short_source(url), only))
         else:
             keywords.append(sub.value)
+    name = source_name(stored.article.source, services.settings.app.sources)
+    if name is None:
+        name = next(
+            (
+                sub.title
+                for sub in subscriptions
+                if sub.kind == SOURCE
+                and sub.title
+                and source_parts(sub.value)[0] == stored.article.source
+            ),
+            None,
+        )
     return DigestEntry(
         stored.article,
         stored.digest,
         topics=tuple(topics),
         keywords=tuple(keywords),
-        source_name=source_name(stored.article.source, services.settings.app.sources),
+        sources=tuple(own),
+        source_name=name,
     )
 
 

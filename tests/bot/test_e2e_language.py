@@ -123,7 +123,7 @@ async def test_subscriptions_and_refusals_speak_chinese(running_bot):
     assert "<b>你关注的内容</b>\n• 话题 <b>量子通信</b>" in listing.text
     assert "每篇 3 条要点；链接预览关闭。" in listing.text
     reply = await running_bot.command(LI, "unsubscribe", "all")
-    assert reply.text == "已取消全部订阅（共 1 项）。"
+    assert reply.text == "已取消全部订阅：1 个话题。"
 
 
 async def test_operators_read_stats_and_refusals_in_their_language(running_bot):

@@ -258,3 +258,76 @@ async def test_other_files_get_a_hint_and_re_adding_says_what_changed(bot, site)
     await bot.command(ALICE, "add", site.url("/feed.xml") + " ferries")
     again = await bot.command(ALICE, "add", site.url("/feed.xml"))
     assert "now all of its articles" in again.text
+
+
+# --- QA findings: a chat's own source as a subscription ---------------------------------------
+
+
+async def test_list_names_an_own_source_by_its_title_and_its_button_too(bot, site):
+    await bot.command(ALICE, "subscribe", "quantum")
+    await bot.command(ALICE, "add", site.url("/feed.xml") + " ferries")
+    listing = await bot.command(ALICE, "list")
+    assert "• source <b>Harbour &amp; Co News</b> (only: ferries)" in listing.text
+    assert "keywords" not in listing.text
+    labels = [button["text"] for button in listing.buttons()]
+    assert labels == ["✖ Quantum communication", "✖ Harbour & Co News"]
+    [_, remove] = listing.callback_data()
+    query = bot.fake.press_button(ALICE["id"], listing.message_id, remove, ALICE)
+    answer = await bot.fake.wait_for_callback_answer(query)
+    assert answer.text == "Unsubscribed from Harbour & Co News."
+    assert await user_source_services_of(bot).store.follows_of_chat(ALICE["id"]) == []
+
+
+async def test_list_in_chinese_says_source(bot, site):
+    zh_user = build.user(2003, "张", language_code="zh-CN")
+    await bot.command(zh_user, "add", site.url("/feed.xml") + " ferries")
+    listing = await bot.command(zh_user, "list")
+    assert "• 来源 <b>Harbour &amp; Co News</b>（仅限：ferries）" in listing.text
+
+
+async def test_unsubscribe_by_the_url_removes_the_source(bot, site):
+    await bot.command(ALICE, "add", site.url("/feed.xml"))
+    reply = await bot.command(ALICE, "unsubscribe", site.url("/feed.xml"))
+    assert reply.text == "Unsubscribed from source <b>Harbour &amp; Co News</b>."
+    assert await user_source_services_of(bot).store.follows_of_chat(ALICE["id"]) == []
+    again = await bot.command(ALICE, "unsubscribe", site.url("/feed.xml"))
+    assert again.text.startswith("You do not follow the source " + site.url("/feed.xml"))
+    assert "keywords" not in again.text
+
+
+async def test_unsubscribe_all_says_what_it_removed(bot, site):
+    await bot.command(ALICE, "subscribe", "quantum")
+    await bot.command(ALICE, "subscribe", "ferries")
+    await bot.command(ALICE, "subscribe", "museum")
+    await bot.command(ALICE, "add", site.url("/feed.xml"))
+    reply = await bot.command(ALICE, "unsubscribe", "all")
+    assert reply.text == (
+        "Unsubscribed from everything: 1 topic, 2 keyword subscriptions, 1 source."
+    )
+    assert await user_source_services_of(bot).store.follows_of_chat(ALICE["id"]) == []
+
+
+async def test_a_digest_says_which_own_source_brought_an_article(bot, site):
+    await bot.ingest()  # the configured local news: a quantum article
+    await bot.command(ALICE, "subscribe", "quantum")
+    await bot.command(ALICE, "add", site.url("/feed.xml") + " ferries")
+    bot.clock.now += timedelta(days=1)
+    await bot.round()
+    [digest] = await bot.fake.wait_for_messages(ALICE["id"])
+    assert (
+        "Topics: Quantum communication · Sources: Harbour &amp; Co News · 2 articles"
+        in digest.text
+    )
+    ferry = digest.text.split("Ferry timetable changes", 1)[1].split("\n\n", 1)[0]
+    assert "🏷 Harbour &amp; Co News (only: <b>ferries</b>)" in ferry
+    assert "<i>Harbour &amp; Co News · 25 Nov 2026, 14:00</i>" in ferry
+    assert "127.0.0.1" not in digest.text
+
+
+async def test_a_digest_of_own_sources_only_names_them_in_the_header(bot, site):
+    await bot.command(ALICE, "add", site.url("/feed.xml"))
+    bot.clock.now += timedelta(days=1)
+    await bot.round()
+    [digest] = await bot.fake.wait_for_messages(ALICE["id"])
+    assert "Sources: Harbour &amp; Co News · 2 articles" in digest.text
+    assert digest.text.count("🏷 Harbour &amp; Co News\n") == 2
