@@ -28,7 +28,7 @@ from bot.handlers.common import (
 )
 from bot.i18n import Translator
 from bot.ingest import store_new_articles
-from bot.reasons import translate_reason
+from bot.reasons import plain_reason, translate_reason
 from bot.render import escape, truncate_text
 from bot.rounds import following_slot
 from bot.schedule import format_local
@@ -164,9 +164,10 @@ async def add_source(
             policy=sources.policy,
         )
     except SourceUnavailable as error:
+        logger.info("cannot follow %s for chat %s: %s", url, chat.chat_id, error)
         reason = t.gettext("Cannot follow {url}: {reason}").format(
             url=_short(url, SHOWN_URL_CHARS),
-            reason=_short(translate_reason(t, str(error)), SHOWN_REASON_CHARS),
+            reason=_short(plain_reason(t, str(error)), SHOWN_REASON_CHARS),
         )
         return AddOutcome(False, escape(reason))
     problem = _configured(services, t, snapshot.url)
@@ -199,7 +200,7 @@ def _check_request(t: Translator, url: str, keywords: str, policy: UrlPolicy) ->
         return escape(
             t.gettext("Cannot follow {url}: {reason}").format(
                 url=_short(url, SHOWN_URL_CHARS),
-                reason=_short(translate_reason(t, str(error)), SHOWN_REASON_CHARS),
+                reason=_short(plain_reason(t, str(error)), SHOWN_REASON_CHARS),
             )
         )
     if keywords:
@@ -278,15 +279,13 @@ async def _followed_text(
     else:
         headline = t.gettext("You already follow {title} ({what}); now all of its articles.")
     lines = [escape(headline).format(title=f"<b>{escape(snapshot.title)}</b>", what=escape(what))]
-    lines.append(
-        escape(
-            t.ngettext(
-                "It has {count} article now.",
-                "It has {count} articles now.",
-                len(snapshot.articles),
-            ).format(count=len(snapshot.articles))
-        )
-    )
+    if snapshot.articles:
+        count = t.ngettext(
+            "It has {count} article now.", "It has {count} articles now.", len(snapshot.articles)
+        ).format(count=len(snapshot.articles))
+    else:
+        count = t.gettext("It has no articles yet.")
+    lines.append(escape(count))
     if keywords:
         lines.append(
             escape(t.gettext("Only articles matching: {keywords}")).format(
@@ -321,7 +320,7 @@ async def _newest_bullets(services: Services, t: Translator, snapshot: Snapshot)
 
 def _health(t: Translator, follow: Follow, zone: ZoneInfo) -> str:
     source = follow.source
-    error = translate_reason(t, source.last_error or "?")
+    error = plain_reason(t, source.last_error or "?")
     if source.paused:
         return t.gettext("paused after failing: {error}").format(error=error)
     if source.last_error:
@@ -349,7 +348,9 @@ def sources_view(
     for index, follow in enumerate(follows, start=1):
         source = follow.source
         title, url = _short(source.title, LISTED_TITLE_CHARS), _short(source.url, LISTED_URL_CHARS)
-        line = f"{index}. <b>{escape(title)}</b> — {escape(url)}"
+        line = f"{index}. <b>{escape(title)}</b>"
+        if " ".join(source.title.split()) != source.url:  # an untitled source is its URL
+            line += f" — {escape(url)}"
         if follow.keywords:
             only = t.gettext("only: {keywords}").format(keywords=follow.keywords)
             line += "\n   " + escape(_short(only, LISTED_DETAIL_CHARS))

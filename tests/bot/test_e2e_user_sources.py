@@ -331,3 +331,53 @@ async def test_a_digest_of_own_sources_only_names_them_in_the_header(bot, site):
     [digest] = await bot.fake.wait_for_messages(ALICE["id"])
     assert "Sources: Harbour &amp; Co News · 2 articles" in digest.text
     assert digest.text.count("🏷 Harbour &amp; Co News\n") == 2
+
+
+# --- QA findings: what /add answers -------------------------------------------------------------
+
+
+async def test_a_broken_feed_without_items_is_refused(bot, site):
+    site.routes["/garbage.xml"] = lambda _: Answer(
+        200, b"<rss><channel><item>", {"Content-Type": "application/rss+xml"}
+    )
+    url = site.url("/garbage.xml")
+    reply = await bot.command(ALICE, "add", url)
+    assert reply.text == f"Cannot follow {url}: this does not look like a readable feed"
+    assert await user_source_services_of(bot).store.follows_of_chat(ALICE["id"]) == []
+
+
+async def test_a_well_formed_empty_feed_is_followed_and_says_it_is_empty(bot, site):
+    empty = b'<?xml version="1.0"?><rss version="2.0"><channel></channel></rss>'
+    site.routes["/empty.xml"] = lambda _: Answer(
+        200, empty, {"Content-Type": "application/rss+xml"}
+    )
+    url = site.url("/empty.xml")
+    reply = await bot.command(ALICE, "add", url)
+    assert reply.text.startswith(f"Now following <b>{url}</b> (feed).")
+    assert "It has no articles yet." in reply.text
+    listing = await bot.command(ALICE, "sources")
+    assert listing.text.count(url) == 1
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_fetch_failures_are_told_plainly_and_name_the_url_once(bot, site):
+    site.routes["/secret.xml"] = lambda _: Answer(403, b"go away")
+    zh_user = build.user(2003, "张", language_code="zh-CN")
+    down = f"http://127.0.0.1:{closed_port()}/feed"
+    expected = [
+        (ALICE, site.url("/missing.xml"), "Cannot follow {url}: page not found (HTTP 404)"),
+        (ALICE, site.url("/secret.xml"), "Cannot follow {url}: the server refused (HTTP 403)"),
+        (ALICE, down, "Cannot follow {url}: the server did not answer"),
+        (zh_user, down, "无法关注 {url}：服务器没有响应"),
+        (zh_user, site.url("/missing.xml"), "无法关注 {url}：找不到该页面（HTTP 404）"),
+    ]
+    for user, url, text in expected:
+        reply = await bot.command(user, "add", url)
+        assert reply.text == text.format(url=url)
