@@ -68,6 +68,17 @@ def join_list(items: Iterable[str], t: Translator) -> str:
     return LIST_SEPARATORS.get(t.language, ", ").join(items)
 
 
+# How a language puts sentences one after another: a space in English, nothing after Chinese
+# full-width punctuation ("点按话题即可关注。例如：…"); " " unless listed here.
+SENTENCE_SEPARATORS: Mapping[str, str] = {"zh": ""}
+
+
+def join_sentences(sentences: Iterable[str], t: Translator) -> str:
+    """Sentences one after another in t's language (empty ones left out)."""
+    separator = SENTENCE_SEPARATORS.get(t.language, " ")
+    return separator.join(sentence.strip() for sentence in sentences if sentence.strip())
+
+
 def topic_title(topic: Topic, t: Translator) -> str:
     """A configured topic's title for t's readers: its `titles` entry, else its `title`."""
     return topic.title_in(t.language)

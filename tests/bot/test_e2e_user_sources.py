@@ -381,3 +381,34 @@ async def test_fetch_failures_are_told_plainly_and_name_the_url_once(bot, site):
     for user, url, text in expected:
         reply = await bot.command(user, "add", url)
         assert reply.text == text.format(url=url)
+
+
+async def test_add_with_keywords_shows_the_newest_matching_article(bot, site):
+    reply = await bot.command(ALICE, "add", site.url("/feed.xml") + " ferries")
+    assert "Newest matching: <b>Ferry timetable changes</b>" in reply.text
+    assert "quantum lab" not in reply.text
+    none = await bot.command(BOB, "add", site.url("/feed.xml") + " tram")
+    assert "None of its articles matches <b>tram</b> yet." in none.text
+    assert "Newest" not in none.text
+
+
+async def test_re_adding_without_change_says_so_and_names_the_feed_found(bot, site):
+    first = await bot.command(ALICE, "add", site.url("/page.html"))
+    feed = site.url("/feed.xml")
+    assert f"Found its feed at {feed}." in first.text
+    again = await bot.command(ALICE, "add", feed)
+    assert again.text == "You already follow <b>Harbour &amp; Co News</b> (feed)."
+    via_page = await bot.command(ALICE, "add", site.url("/page.html"))
+    assert via_page.text == (
+        f"You already follow <b>Harbour &amp; Co News</b> (feed).\nFound its feed at {feed}."
+    )
+
+
+async def test_add_with_words_but_no_address_explains_the_usage(bot):
+    reply = await bot.command(ALICE, "add", "not a url")
+    assert reply.text.startswith("“not a url” is not a web address. Send a web address to follow:")
+    assert "/add https://example.org/feed quantum" in reply.text
+    zh = await bot.command(build.user(2003, "张", language_code="zh-CN"), "add", "量子 通信")
+    assert zh.text.startswith("“量子 通信” 不是网址。发送要关注的网址：")
+    no_scheme = await bot.command(ALICE, "add", "example.org/feed")
+    assert no_scheme.text.startswith("Cannot follow example.org/feed: only http://")
