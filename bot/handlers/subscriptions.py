@@ -25,7 +25,7 @@ from bot.handlers.common import (
     services_of,
     translator,
 )
-from bot.i18n import N_, Translator, join_list, topic_title
+from bot.i18n import N_, Translator, join_list, join_sentences, topic_title
 from bot.parsing import Phrase, UsageError, check_argument_text
 from bot.render import escape, truncate_text
 from bot.rounds import following_slot
@@ -175,17 +175,16 @@ async def topics_keyboard(services: Services, chat_id: int, t: Translator) -> In
 async def topics_text(services: Services, t: Translator) -> str:
     counts = await topic_counts(services)
     days = services.settings.bot.lookback_days
-    heading = "<b>" + escape(t.gettext("Topics")) + "</b> "
-    lines = [heading + escape(t.gettext("(tap to follow or unfollow)")), ""]
+    heading = "<b>" + escape(t.gettext("Topics")) + "</b>"
+    lines = [join_sentences([heading, escape(t.gettext("(tap to follow or unfollow)"))], t), ""]
     for topic in services.topics:
         count = counts.get(topic.name, 0)
         recent = t.ngettext(
             "({count} article in {days} days)", "({count} articles in {days} days)", count
         ).format(count=count, days=days)
+        about = join_sentences([topic.description_in(t.language), recent], t)
         lines.append(
-            f"• <b>{escape(topic_title(topic, t))}</b> /{escape(topic.name)} — "
-            f"{escape(topic.description_in(t.language))}"
-            f" {escape(recent)}"
+            f"• <b>{escape(topic_title(topic, t))}</b> /{escape(topic.name)} — {escape(about)}"
         )
     return "\n".join(lines)
 
@@ -238,7 +237,9 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     t = translator(services, update, chat)
     if not context.args:
         keyboard = await topics_keyboard(services, chat.chat_id, t)
-        text = t.gettext("Tap a topic to follow it.") + " " + t.gettext(SUBSCRIBE_EXAMPLE)
+        text = join_sentences(
+            [t.gettext("Tap a topic to follow it."), t.gettext(SUBSCRIBE_EXAMPLE)], t
+        )
         await reply(update, escape(text), keyboard=keyboard)
         return
     if not await may_change_chat(update, context):
