@@ -183,14 +183,17 @@ class DigestRenderer:
         more: int = 0,
         note: str = "",
     ) -> list[str]:
-        """The chat's digest of `chosen`, in the chat's language ("Your digest" unless
-        `title`)."""
+        """The chat's digest of `chosen`, in the chat's language ("Your digest", in a group
+        "Digest", unless `title`)."""
         reader = self._services.catalogs.get(chat.language)
+        if title is None:
+            private = chat.chat_type == "private"
+            title = reader.gettext("Your digest") if private else reader.gettext("Digest")
         zone = zone_of(chat.timezone)
         entries = [self.entry(stored, subscriptions, reader) for stored in chosen]
         return render_digest(
             entries,
-            title=reader.gettext("Your digest") if title is None else title,
+            title=title,
             when=now.astimezone(zone),
             bullets=chat.bullets,
             tz=zone,
