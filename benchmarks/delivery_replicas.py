@@ -226,6 +226,25 @@ def span(fake: FakeBotApi) -> float:
     return times[-1] - times[0] if len(times) > 1 else 0.0
 
 
+def rate_report(fake: FakeBotApi, window: float = 1.0) -> str:
+    """Where the 429s came from: the densest window of accepted sends, and the 429 episodes
+    (429s closer than a second to the one before count as one episode: the first one, then
+    the requests already on their way while the fake blocks)."""
+    times = sorted(message.at for message in fake.sent())
+    densest, start = 0, 0
+    for end, at in enumerate(times):
+        while times[start] <= at - window:
+            start += 1
+        densest = max(densest, end - start + 1)
+    events = sorted(event.at for event in fake.stats.rate_limit_events)
+    firsts = [at for i, at in enumerate(events) if i == 0 or at - events[i - 1] > 1.0]
+    when = ", ".join(f"{at - times[0]:.1f}" for at in firsts[:10]) if times else ""
+    return (
+        f"densest {window:g}-s window {densest} accepted; 429 episodes {len(firsts)}"
+        + (f" (at {when} s into the round)" if firsts else "")
+    )
+
+
 # -- modes -------------------------------------------------------------------------------------
 
 
@@ -242,12 +261,14 @@ def round_mode(args) -> None:
             processes = start_replicas(args, url, fake, args.replicas, rate=30, prefix=prefix)
             finish(processes)
             stats, counted, took = fake.stats, tally(fake, ids), span(fake)
+            report = rate_report(fake, 1.0 / args.scale)
         finally:
             fake.stop_in_thread()
     ideal = len(ids) / (30 * args.scale)
     print(f"{args.replicas} replicas, {len(ids)} chats ({sum(1 for c in ids if c < 0)} groups)")
     print(f"span {took:.1f} s, ideal {ideal:.1f} s, ratio {took / ideal:.3f} (target <= 1.10)")
     print(f"429 received {stats.rate_limited} (global {stats.rate_limited_global})")
+    print(report)
     print(f"delivered {counted.delivered}, lost {counted.lost}, duplicated {counted.duplicated}")
 
 
