@@ -239,9 +239,8 @@ def rate_report(fake: FakeBotApi, window: float = 1.0) -> str:
     events = sorted(event.at for event in fake.stats.rate_limit_events)
     firsts = [at for i, at in enumerate(events) if i == 0 or at - events[i - 1] > 1.0]
     when = ", ".join(f"{at - times[0]:.1f}" for at in firsts[:10]) if times else ""
-    return (
-        f"densest {window:g}-s window {densest} accepted; 429 episodes {len(firsts)}"
-        + (f" (at {when} s into the round)" if firsts else "")
+    return f"densest {window:g}-s window {densest} accepted; 429 episodes {len(firsts)}" + (
+        f" (at {when} s into the round)" if firsts else ""
     )
 
 
@@ -259,9 +258,17 @@ def round_mode(args) -> None:
         try:
             prefix = f"bench-{secrets.token_hex(4)}"
             processes = start_replicas(args, url, fake, args.replicas, rate=30, prefix=prefix)
-            finish(processes)
+            results = finish(processes)
             stats, counted, took = fake.stats, tally(fake, ids), span(fake)
             report = rate_report(fake, 1.0 / args.scale)
+            report += (
+                "\nlongest GC pause while sending, per replica (gen 0/1/2, ms): "
+                + ", ".join(
+                    "/".join(f"{x:g}" for x in r["gc_longest_ms"])
+                    + f" ({sum(r['gc_count'])} runs)"
+                    for r in results
+                )
+            )
         finally:
             fake.stop_in_thread()
     ideal = len(ids) / (30 * args.scale)

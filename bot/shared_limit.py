@@ -3,14 +3,24 @@
 Every paced request of every replica asks Redis, in one atomic Lua script, for a slot under each
 limit that applies to it: the token's global rate, the bulk lane's share of it, the chat's one
 message a second, a group's 20 a minute (as one every 3 s, which can never put 21 in a minute).
-Each limit is a GCRA cell: a key holding the "theoretical arrival time" of the next request.
-Time is Redis's own clock (``TIME``), so replicas on different machines agree.
+Each limit is a GCRA cell: a key holding the "theoretical arrival time" of the next request,
+with no burst (a cell that was idle grants one request, then spaces the next). Time is Redis's
+own clock (``TIME``), so replicas on different machines agree.
+
+The global and bulk cells pace ``shared_margin`` (3 %) below the rate. Telegram counts requests
+in a strict sliding window as they arrive, and requests granted to different processes arrive
+with different delays (event loops, the OS scheduler, the network): at exactly 30/s, 31 grants
+span exactly one second, so one request held back a few milliseconds puts 31 in a window, and
+Telegram blocks the whole token for a second. With the margin, 31 bulk grants span 1.08 s: a
+request may be held back 80 ms behind the ones granted after it.
 
 A bulk (delivery) request first queues for a slot of the bulk cell, which runs at
 ``bulk_share`` of the rate (one Redis call, FIFO across replicas), then takes the global and
-chat slots at once. An interactive request (a command reply) takes the global and chat slots
-straight away: it never queues behind bulk, and finds the global cell free most of the time
-because bulk leaves ``1 - bulk_share`` of it.
+chat slots at once, behind the bulk gate: a global 429 closes the gate for its retry_after, so
+that the requests every replica had already queued wait too instead of running into Telegram's
+block one after another (each would get a 429 of its own). An interactive request (a command
+reply) takes the global and chat slots straight away: it never queues behind bulk, and finds
+the global cell free most of the time because bulk leaves ``1 - bulk_share`` of it.
 
 When Redis cannot be reached, ``SharedBudget.acquire`` raises ``BudgetUnavailable``; the rate
 limiter then paces this replica alone at an equal share of the budget (see
@@ -37,7 +47,8 @@ if TYPE_CHECKING:
 _LOG = logging.getLogger(__name__)
 
 # TAKE: a slot in every cell now, or none. KEYS: the cells; ARGV: each one's emission interval
-# in microseconds. Returns 0 when the slots were taken, else the microseconds to wait.
+# in microseconds, 0 for a gate (a time before which nothing goes, only read here). Returns 0
+# when the slots were taken, else the microseconds to wait.
 _TAKE: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -51,8 +62,11 @@ for i = 1, #KEYS do
 end
 if wait > 0 then return wait end
 for i = 1, #KEYS do
-  local next_tat = tats[i] + tonumber(ARGV[i])
-  redis.call('SET', KEYS[i], next_tat, 'PX', math.floor((next_tat - now) / 1000) + 1000)
+  local interval = tonumber(ARGV[i])
+  if interval > 0 then
+    local next_tat = tats[i] + interval
+    redis.call('SET', KEYS[i], next_tat, 'PX', math.floor((next_tat - now) / 1000) + 1000)
+  end
 end
 return 0
 """
@@ -113,14 +127,23 @@ class SharedBudget:
         self._take = client.register_script(_TAKE)
         self._reserve = client.register_script(_RESERVE)
         self._pause = client.register_script(_PAUSE)
-        self._global = _Cell(f"{prefix}:global", _micros(1.0 / limits.global_rate))
+        spread = 1.0 + limits.shared_margin
+        self._global = _Cell(f"{prefix}:global", _micros(spread / limits.global_rate))
         self._bulk = _Cell(
-            f"{prefix}:bulk", _micros(1.0 / (limits.global_rate * limits.bulk_share))
+            f"{prefix}:bulk", _micros(spread / (limits.global_rate * limits.bulk_share))
         )
+        self._bulk_gate = _Cell(f"{prefix}:bulk-gate", 0)
 
-    def cells(self, key: ChatKey | None) -> list[_Cell]:
-        """The cells a request for ``key`` takes a slot in when it goes: global, its chat."""
+    def interval_us(self, lane: Lane) -> int:
+        """Microseconds between two requests of ``lane`` (bulk), or of any lane (interactive)."""
+        return (self._bulk if lane == "bulk" else self._global).interval_us
+
+    def cells(self, key: ChatKey | None, lane: Lane = "interactive") -> list[_Cell]:
+        """The cells a request for ``key`` takes a slot in when it goes: global, its chat, and
+        for bulk the gate a global 429 closes (the bulk cell itself is ``reserve_bulk``'s)."""
         cells = [self._global]
+        if lane == "bulk":
+            cells.append(self._bulk_gate)
         if key is not None:
             interval = self.limits.chat_interval
             if is_group_key(key):
@@ -133,19 +156,20 @@ class SharedBudget:
         waited = await self._call(self._reserve, [self._bulk.key], [self._bulk.interval_us])
         return int(waited) / 1_000_000
 
-    async def take(self, key: ChatKey | None) -> float:
+    async def take(self, key: ChatKey | None, lane: Lane = "interactive") -> float:
         """Take the global and chat slots now (returns 0.0) or say how long to wait."""
-        cells = self.cells(key)
+        cells = self.cells(key, lane)
         waited = await self._call(
             self._take, [c.key for c in cells], [c.interval_us for c in cells]
         )
         return int(waited) / 1_000_000
 
     async def pause(self, key: ChatKey | None, seconds: float, *, whole_bulk_lane: bool) -> None:
-        """Honour a 429 for every replica: the chat waits, and bulk sending too if global."""
+        """Honour a 429 for every replica: the chat waits, and bulk sending too if global
+        (new reservations, and the ones already handed out, at the gate)."""
         keys = [] if key is None else [f"{self.prefix}:chat:{key}"]
         if whole_bulk_lane:
-            keys.append(self._bulk.key)
+            keys += [self._bulk.key, self._bulk_gate.key]
         if keys:
             await self._call(self._pause, keys, [_micros(seconds)])
 
@@ -216,7 +240,7 @@ class SharedRateLimiter(PacingRateLimiter):
         if lane == "bulk":
             await asyncio.sleep(await self._budget.reserve_bulk())
         # The answer says how long until the slots free up; no event could say it sooner.
-        while (wait := await self._budget.take(key)) > 0:  # noqa: ASYNC110
+        while (wait := await self._budget.take(key, lane)) > 0:  # noqa: ASYNC110
             await asyncio.sleep(wait)
 
     def _fall_back(self, exc: BudgetUnavailable) -> None:

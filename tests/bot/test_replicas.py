@@ -188,7 +188,9 @@ def slow_limits(rate: float = 0.01):
     """Limits so slow (one message per 100 s) that a test's own run time cannot matter."""
     from bot.ratelimit import RateLimits
 
-    return RateLimits(global_rate=rate, bulk_share=0.5, chat_interval=1000.0, slack=0.0)
+    return RateLimits(
+        global_rate=rate, bulk_share=0.5, chat_interval=1000.0, slack=0.0, shared_margin=0.0
+    )
 
 
 async def test_the_budget_is_one_for_every_replica(redis_client):
@@ -217,6 +219,48 @@ async def test_a_chat_is_paced_across_replicas_and_a_429_pauses_it_everywhere(re
     await first.pause(8, 500, whole_bulk_lane=True)
     assert 490 < await second.take(8) <= 500
     assert 490 < await second.reserve_bulk() <= 500
+
+
+def offline_budget(limits):
+    """A SharedBudget whose client is never used: for its pure arithmetic."""
+    from redis.asyncio import Redis
+
+    from bot.shared_limit import SharedBudget
+
+    return SharedBudget(Redis.from_url("redis://127.0.0.1:9/0"), "pure", limits)
+
+
+def test_the_shared_budget_paces_below_a_strict_window_with_room_for_jitter():
+    from bot.ratelimit import RateLimits
+
+    # Requests granted by different processes reach Telegram with different delays (their
+    # event loops, the OS scheduler, the network): one held back by 70 ms lands among the
+    # next second's. Paced at exactly 30/s, 31 grants span exactly 1 s: any delay makes a
+    # strict sliding window of 1 s hold 31 and answer 429, which blocks the whole token.
+    for rate in (30.0, 300.0):
+        budget = offline_budget(RateLimits(global_rate=rate))
+        limit = int(rate)
+        global_us, bulk_us = budget.interval_us("interactive"), budget.interval_us("bulk")
+        # limit + 1 consecutive requests of any lane span more than the window plus 25 ms ...
+        assert limit * global_us >= 1_025_000
+        # ... bulk alone (a round) more than the window plus 80 ms of delay ...
+        assert limit * bulk_us >= 1_080_000
+        # ... and a round still goes at better than 1/1.10 of the limit.
+        assert 1_000_000 / bulk_us >= rate / 1.10 * 1.01
+
+
+async def test_a_global_429_holds_every_replicas_bulk_sends_not_just_new_ones(redis_client):
+    from bot.shared_limit import SharedBudget
+
+    client, prefix = redis_client
+    limits = slow_limits(rate=1000)
+    first, second = (SharedBudget(client, prefix, limits) for _ in range(2))
+    # The second replica reserved its bulk slot before the 429: its take must still wait out
+    # the pause, or every send already queued runs into Telegram's block and gets a 429 too.
+    assert await second.reserve_bulk() < 1
+    await first.pause(8, 500, whole_bulk_lane=True)
+    assert 490 < await second.take(9, "bulk") <= 500
+    assert await second.take(10, "interactive") == 0  # people are not held by bulk's pause
 
 
 async def test_unreachable_redis_falls_back_to_an_equal_share_and_says_so(caplog):
