@@ -69,10 +69,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-settle-heap", action="store_true", help="leave the start-up heap to the collector"
     )
+    parser.add_argument(
+        "--no-limiter", action="store_true", help="no rate limiter at all: one process's ceiling"
+    )
     return parser.parse_args(argv)
 
 
-def rate_limiter(args: argparse.Namespace) -> PacingRateLimiter:
+def rate_limiter(args: argparse.Namespace) -> PacingRateLimiter | None:
+    if args.no_limiter:
+        return None
     limits = replace(bot_limits(args.scale, args.slack), global_rate=args.rate * args.scale)
     if not args.redis_url:
         return PacingRateLimiter(limits)

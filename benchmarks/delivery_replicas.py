@@ -4,6 +4,7 @@
     python benchmarks/delivery_replicas.py round --chats 900   # ~35 s
     python benchmarks/delivery_replicas.py kill                # leader SIGKILLed, 10 seeded runs
     python benchmarks/delivery_replicas.py paid                # 1, 2, 3 replicas at 300 msg/s
+    python benchmarks/delivery_replicas.py webhook             # 3 bots behind a proxy, 20 users
 
 Every replica is its own process (``_delivery_worker.py``: the real ExtBot, the shared Redis
 rate limiter, OutboxSender claiming chats with a lease), against the strict Bot API fake in a
@@ -17,7 +18,13 @@ its own, dropped after), Redis from --redis-url or TEST_REDIS_URL (keys under a 
   Prints per run: takeover time (kill to a new leader), in flight at the kill (accepted, not
   recorded), lost, duplicated (must be <= in flight).
 - ``paid``: the fake's global limit raised to --paid-rate; throughput with 1, 2 and 3 replicas
-  pacing at that rate, and one process's ceiling (1 replica with the limiter off).
+  pacing at that rate, and one process's ceiling (1 replica, no limiter, the fake's global
+  limit off).
+- ``webhook``: 3 replicas of the real bot (``run_bot.py --webhook``, PostgreSQL, Redis) behind
+  a round-robin HTTP proxy in this process, to which the fake pushes updates; the leader's
+  digest round sends to --chats chats while 20 users send commands (as
+  ``responsiveness.py``). Prints the command round trips (p50/p95/p99), the answers per
+  command, and the round's span, 429s, lost and duplicated.
 """
 
 from __future__ import annotations
@@ -51,7 +58,8 @@ NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Delivery with several replicas")
-    parser.add_argument("mode", choices=("round", "kill", "paid"))
+    parser.add_argument("mode", choices=("round", "kill", "paid", "webhook"))
+    parser.add_argument("--users", type=int, default=20, help="webhook: users sending commands")
     parser.add_argument("--chats", type=int)
     parser.add_argument("--replicas", type=int, default=3)
     parser.add_argument("--runs", type=int, default=10, help="kill: seeded runs")
@@ -68,7 +76,12 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if not args.postgres_url or not args.redis_url:
         parser.error("needs --postgres-url and --redis-url (or TEST_DATABASE_URL, TEST_REDIS_URL)")
-    defaults = {"round": (10_000, 1.0), "kill": (300, 10.0), "paid": (6_000, 1.0)}
+    defaults = {
+        "round": (10_000, 1.0),
+        "kill": (300, 10.0),
+        "paid": (6_000, 1.0),
+        "webhook": (3_000, 1.0),
+    }
     chats, scale = defaults[args.mode]
     args.chats = args.chats or chats
     args.scale = args.scale or scale
@@ -175,7 +188,9 @@ def seed(url: str, ids: list[int], *, queued: bool) -> None:
 # -- replicas ----------------------------------------------------------------------------------
 
 
-def start_replicas(args, url: str, fake: FakeBotApi, count: int, *, rate: float, prefix: str):
+def start_replicas(
+    args, url: str, fake: FakeBotApi, count: int, *, rate: float, prefix: str, extra=()
+):
     processes = []
     for index in range(count):
         command = [
@@ -201,6 +216,7 @@ def start_replicas(args, url: str, fake: FakeBotApi, count: int, *, rate: float,
             "--lease",
             str(args.lease),
             "--replica",
+            *extra,
         ]
         processes.append(
             subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -366,30 +382,54 @@ def paid_mode(args) -> None:
     limit = args.paid_rate
     print(f"fake global limit {limit:g} msg/s (paid broadcasts), {len(ids)} chats per run")
     for replicas in (1, 2, 3):
-        with postgres_schema(args.postgres_url) as url:
-            seed(url, ids, queued=True)
-            limits = FakeLimits(global_per_second=int(limit), scale=args.scale)
-            fake = FakeBotApi(rate_limits=limits)
-            fake.start_in_thread()
-            try:
-                prefix = f"bench-{secrets.token_hex(4)}"
-                processes = start_replicas(
-                    args, url, fake, replicas, rate=limit / args.scale, prefix=prefix
-                )
-                finish(processes)
-                stats, counted, took = fake.stats, tally(fake, ids), span(fake)
-            finally:
-                fake.stop_in_thread()
-        rate = len(ids) / took if took else 0.0
+        rate, stats, counted = paid_run(args, ids, replicas, global_limit=int(limit))
         print(
             f"{replicas} replica(s): {rate:.0f} msg/s = {rate / limit:.2f} of the limit;"
             f" 429s {stats.rate_limited}, lost {counted.lost}, duplicated {counted.duplicated}"
         )
+    rate, stats, counted = paid_run(args, ids, 1, global_limit=None, extra=("--no-limiter",))
+    print(
+        f"one process's ceiling (no limiter, the fake's global limit off): {rate:.0f} msg/s;"
+        f" lost {counted.lost}, duplicated {counted.duplicated}"
+    )
+
+
+def paid_run(args, ids, replicas: int, *, global_limit: int | None, extra=()):
+    with postgres_schema(args.postgres_url) as url:
+        seed(url, ids, queued=True)
+        limits = FakeLimits(global_per_second=global_limit, scale=args.scale)
+        fake = FakeBotApi(rate_limits=limits)
+        fake.start_in_thread()
+        try:
+            prefix = f"bench-{secrets.token_hex(4)}"
+            processes = start_replicas(
+                args,
+                url,
+                fake,
+                replicas,
+                rate=args.paid_rate / args.scale,
+                prefix=prefix,
+                extra=extra,
+            )
+            finish(processes)
+            stats, counted, took = fake.stats, tally(fake, ids), span(fake)
+        finally:
+            fake.stop_in_thread()
+    return (len(ids) / took if took else 0.0), stats, counted
+
+
+def webhook_mode(args) -> None:
+    import asyncio
+
+    from _webhook_replicas import run_webhook_benchmark
+
+    asyncio.run(run_webhook_benchmark(args))
 
 
 def main() -> None:
     args = parse_args()
-    {"round": round_mode, "kill": kill_mode, "paid": paid_mode}[args.mode](args)
+    modes = {"round": round_mode, "kill": kill_mode, "paid": paid_mode, "webhook": webhook_mode}
+    modes[args.mode](args)
 
 
 if __name__ == "__main__":
