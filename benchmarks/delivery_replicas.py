@@ -37,6 +37,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -252,10 +253,17 @@ def rate_report(fake: FakeBotApi, window: float = 1.0) -> str:
         while times[start] <= at - window:
             start += 1
         densest = max(densest, end - start + 1)
+    buckets = Counter(int((at - times[0]) // 10) for at in times[:-1]) if times else Counter()
+    whole = [buckets[n] / 10 for n in range(int((times[-1] - times[0]) // 10))] if times else []
+    pace = (
+        f" (10-s stretches: slowest {min(whole):.1f}, fastest {max(whole):.1f} msg/s)"
+        if whole
+        else ""
+    )
     events = sorted(event.at for event in fake.stats.rate_limit_events)
     firsts = [at for i, at in enumerate(events) if i == 0 or at - events[i - 1] > 1.0]
     when = ", ".join(f"{at - times[0]:.1f}" for at in firsts[:10]) if times else ""
-    return f"densest {window:g}-s window {densest} accepted; 429 episodes {len(firsts)}" + (
+    return f"densest {window:g}-s window {densest} accepted{pace}; 429 episodes {len(firsts)}" + (
         f" (at {when} s into the round)" if firsts else ""
     )
 
