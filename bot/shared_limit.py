@@ -19,8 +19,10 @@ A bulk (delivery) request first queues for a slot of the bulk cell, which runs a
 chat slots at once, behind the bulk gate: a global 429 closes the gate for its retry_after, so
 that the requests every replica had already queued wait too instead of running into Telegram's
 block one after another (each would get a 429 of its own). An interactive request (a command
-reply) takes the global and chat slots straight away: it never queues behind bulk, and finds
-the global cell free most of the time because bulk leaves ``1 - bulk_share`` of it.
+reply) is given the global cell's next slot at once, however far ahead (``_RESERVE_INTERACTIVE``),
+while bulk requests take a global slot only when it is free now: so a reply waits at most for
+the replies ahead of it, never for a round's digests, which give way (bulk leaves ``1 -
+bulk_share`` of the rate for replies, and slows down further when there are more).
 
 When Redis cannot be reached, ``SharedBudget.acquire`` raises ``BudgetUnavailable``; the rate
 limiter then paces this replica alone at an equal share of the budget (see
@@ -83,6 +85,27 @@ redis.call('SET', KEYS[1], next_tat, 'PX', math.floor((next_tat - now) / 1000) +
 return tat - now
 """
 
+# RESERVE_INTERACTIVE: a command reply's slot. KEYS[1]: the global cell, KEYS[2] (if any): the
+# chat's; ARGV: their intervals. If the chat is still within its pace, returns {wait, 0} and
+# takes nothing; else the next global slot (however far ahead) is this request's, the chat's
+# pace counts from it, and it returns {wait until the slot, 1}. Bulk requests take global
+# slots only when free now (TAKE), so a reply never waits behind the digests of a round.
+_RESERVE_INTERACTIVE: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+if #KEYS > 1 then
+  local chat_tat = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if chat_tat > now then return {chat_tat - now, 0} end
+end
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+for i = 1, #KEYS do
+  local next_tat = tat + tonumber(ARGV[i])
+  redis.call('SET', KEYS[i], next_tat, 'PX', math.floor((next_tat - now) / 1000) + 1000)
+end
+return {tat - now, 1}
+"""
+
 # KEYS: cells to pause; ARGV[1]: microseconds. A 429 pushes every named cell past the pause.
 _PAUSE: Final = """
 local t = redis.call('TIME')
@@ -127,6 +150,7 @@ class SharedBudget:
         self._take = client.register_script(_TAKE)
         self._reserve = client.register_script(_RESERVE)
         self._pause = client.register_script(_PAUSE)
+        self._reserve_interactive = client.register_script(_RESERVE_INTERACTIVE)
         spread = 1.0 + limits.shared_margin
         self._global = _Cell(f"{prefix}:global", _micros(spread / limits.global_rate))
         self._bulk = _Cell(
@@ -163,6 +187,15 @@ class SharedBudget:
             self._take, [c.key for c in cells], [c.interval_us for c in cells]
         )
         return int(waited) / 1_000_000
+
+    async def reserve_interactive(self, key: ChatKey | None) -> tuple[float, bool]:
+        """A reply's turn: ``(seconds until its global slot, True)``, the slot being its own,
+        or ``(seconds until its chat may be sent to, False)`` with nothing taken."""
+        cells = self.cells(key, "interactive")
+        wait, reserved = await self._call(
+            self._reserve_interactive, [c.key for c in cells], [c.interval_us for c in cells]
+        )
+        return int(wait) / 1_000_000, bool(int(reserved))
 
     async def pause(self, key: ChatKey | None, seconds: float, *, whole_bulk_lane: bool) -> None:
         """Honour a 429 for every replica: the chat waits, and bulk sending too if global
@@ -237,8 +270,13 @@ class SharedRateLimiter(PacingRateLimiter):
         await self._fallback._wait_turn(key, lane)
 
     async def _shared_turn(self, key: ChatKey | None, lane: Lane) -> None:
-        if lane == "bulk":
-            await asyncio.sleep(await self._budget.reserve_bulk())
+        if lane == "interactive":
+            while True:
+                wait, reserved = await self._budget.reserve_interactive(key)
+                await asyncio.sleep(wait)
+                if reserved:
+                    return
+        await asyncio.sleep(await self._budget.reserve_bulk())
         # The answer says how long until the slots free up; no event could say it sooner.
         while (wait := await self._budget.take(key, lane)) > 0:  # noqa: ASYNC110
             await asyncio.sleep(wait)

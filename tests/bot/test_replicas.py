@@ -263,6 +263,24 @@ async def test_a_global_429_holds_every_replicas_bulk_sends_not_just_new_ones(re
     assert await second.take(10, "interactive") == 0  # people are not held by bulk's pause
 
 
+async def test_a_reply_gets_the_next_global_slot_ahead_of_bulk_sends_waiting_for_it(redis_client):
+    from bot.shared_limit import SharedBudget
+
+    client, prefix = redis_client
+    limits = slow_limits()  # one message per 100 s
+    first, second = (SharedBudget(client, prefix, limits) for _ in range(2))
+    assert await first.take(1, "bulk") == 0  # a digest took the global slot
+    # A command reply on another replica is given the next slot (in 100 s) at once ...
+    wait, reserved = await second.reserve_interactive(2)
+    assert reserved and 90 < wait <= 100
+    # ... so a digest that had its bulk slot already waits behind it, not beside it: with
+    # replies and digests racing for each free slot, replies waited for seconds in a round.
+    assert 190 < await first.take(3, "bulk") <= 200
+    # A reply to a chat still within its own pace is not given a slot: it asks again then.
+    wait, reserved = await first.reserve_interactive(2)
+    assert not reserved and wait > 900
+
+
 async def test_unreachable_redis_falls_back_to_an_equal_share_and_says_so(caplog):
     from redis.asyncio import Redis
 
