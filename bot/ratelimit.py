@@ -72,7 +72,7 @@ class RateLimits:
     group_max: int = 20
     group_period: float = 60.0
     slack: float = 0.02
-    shared_margin: float = 0.03
+    shared_margin: float = 0.08
 
     def __post_init__(self) -> None:
         if not self.global_rate > 0:
