@@ -50,7 +50,6 @@ from bot.services import SERVICES_KEY, Services, callback_key, get_services
 from bot.store import AsyncStore, Store, StoreUnavailable
 from bot.store.user_sources import AsyncUserSourceStore, UserSource
 from bot.usersources.poll import UserSourcePoller, pause_notice
-from summaries.language import detect as detect_language
 from summaries.matching import TopicMatcher
 from summaries.models import Article
 from summaries.sources import USER_AGENT
@@ -216,8 +215,6 @@ async def _post_init(application: Application) -> None:
     )
     application.bot_data[SERVICES_KEY] = services
     _log_start(application, settings)
-    # Load the language detector's model now, so the first article or /add does not wait.
-    await asyncio.to_thread(detect_language, "Warm up the language model.")
     await _publish_commands(application, services)
     services.replicas = await _start_coordinator(application, services, settings, timing)
     sender = services.sender = OutboxSender(

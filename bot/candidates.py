@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from bot.selection import KEYWORDS, SOURCE, TOPIC, keyword_matches, source_parts
+from bot.selection import KEYWORDS, SOURCE, TOPIC, MatchUnions, keyword_matches, source_parts
 from bot.services import Services
 from bot.store import StoredArticle, Subscription
 
@@ -26,6 +26,8 @@ class Candidates:
         self._window: list[str] | None = None
         self.rank: dict[str, int] = {}
         self._matches: dict[Subscription, list[str]] = {}
+        # Each distinct set of subscriptions' matches, united once per round ("N more").
+        self.unions = MatchUnions(self._matches)
         self._articles: dict[str, StoredArticle] = {}
         self._texts_loaded = False
 
@@ -46,8 +48,8 @@ class Candidates:
         topics = [sub.value for sub in new if sub.kind == TOPIC]
         if topics:
             found = await self._services.store.topic_article_ids(topics, self.since)
-            for topic, ids in found.items():
-                self._matches[Subscription(TOPIC, topic)] = ids
+            for topic in topics:  # a topic without articles is fixed (empty) for the round too
+                self._matches[Subscription(TOPIC, topic)] = found.get(topic, [])
         queries = [sub.value for sub in new if sub.kind == KEYWORDS]
         if queries:
             await self._load_texts(window)

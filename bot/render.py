@@ -13,10 +13,12 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, tzinfo
+from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date as format_local_date
 from babel.dates import format_datetime as format_local_datetime
 from telegram.constants import MessageLimit
@@ -578,21 +580,35 @@ def _source_line(article: Article, tz: ZoneInfo | None, name: str | None, t: Tra
 def format_reader_date(moment: datetime, t: Translator) -> str:
     """'26 Nov 2026' in English, '2026年11月26日' in Chinese."""
     # Translators: a date as Unicode CLDR pattern letters (d: day, MMM: short month, y: year).
-    return format_local_date(moment, t.gettext("d MMM y"), locale=t.locale)
+    return _format_day(moment.date(), t.gettext("d MMM y"), t.locale)
 
 
 def format_reader_moment(moment: datetime, t: Translator) -> str:
     """'26 Nov 2026, 21:50' in English, '2026年11月26日 21:50' in Chinese, on moment's clock."""
     # Translators: a date and time as Unicode CLDR pattern letters (d: day, MMM: short
     # month, y: year, HH:mm: 24-hour time); text in quotes is shown as it is.
-    return format_local_datetime(moment, t.gettext("d MMM y, HH:mm"), locale=t.locale)
+    return _format_moment(moment, moment.tzinfo, t.gettext("d MMM y, HH:mm"), t.locale)
 
 
 def format_reader_day(moment: datetime, t: Translator) -> str:
     """'Thu 26 Nov 2026' in English, '2026年11月26日 周四' in Chinese (Babel's CLDR data)."""
     # Translators: a date as Unicode CLDR pattern letters (EEE: short weekday, d: day,
     # MMM: short month, y: year); text in quotes is shown as it is.
-    return format_local_date(moment, t.gettext("EEE d MMM y"), locale=t.locale)
+    return _format_day(moment.date(), t.gettext("EEE d MMM y"), t.locale)
+
+
+# Babel takes tens of microseconds per date; a round shows the same few dates (an article's
+# time, today) to thousands of chats, so each is formatted once per zone and language.
+@lru_cache(maxsize=1024)
+def _format_day(day: date, pattern: str, locale: Locale) -> str:
+    # A date pattern is formatted from the date alone.
+    return format_local_date(day, pattern, locale=locale)
+
+
+@lru_cache(maxsize=8192)
+def _format_moment(moment: datetime, zone: tzinfo | None, pattern: str, locale: Locale) -> str:
+    # `zone` is part of the key: aware datetimes compare equal by instant, whatever their clock.
+    return format_local_datetime(moment, pattern, locale=locale)
 
 
 def digest_header(
@@ -649,18 +665,26 @@ def render_digest(
     more: int = 0,
     note: str = "",
     t: Translator | None = None,
+    blocks: Sequence[str] | None = None,
 ) -> list[str]:
     """A digest as one or more numbered messages, in article order. No entries: no messages.
 
     The header names the topics and keywords the entries matched (or `topics`/`keywords`
     when given); `more` matching articles that did not fit end it with "N more: /digest".
+    `blocks`, when given, are the entries already rendered, one each, exactly as
+    `render_entry(entry, bullets=bullets, highlight=highlight, tz=tz)` makes them (a round
+    renders an article once for all the chats that see it alike).
     """
     if not entries:
         return []
-    blocks = [
-        render_entry(entry, bullets=bullets, highlight=highlight, tz=tz, t=t) for entry in entries
-    ]
-    blocks.append(more_block(more, t=t))
+    if blocks is None:
+        blocks = [
+            render_entry(entry, bullets=bullets, highlight=highlight, tz=tz, t=t)
+            for entry in entries
+        ]
+    elif len(blocks) != len(entries):
+        raise ValueError(f"{len(blocks)} blocks given for {len(entries)} entries")
+    blocks = [*blocks, more_block(more, t=t)]
     if topics is None:
         topics = list(dict.fromkeys(topic for entry in entries for topic in entry.topics))
     if keywords is None:

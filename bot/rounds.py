@@ -12,8 +12,8 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, time, timedelta
+from functools import lru_cache
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -21,8 +21,8 @@ from telegram.error import TelegramError
 
 from bot.candidates import Candidates
 from bot.i18n import Translator
-from bot.render import DigestEntry, render_digest
-from bot.schedule import next_digest_at
+from bot.render import DigestEntry, render_digest, render_entry
+from bot.schedule import next_digest_at, zone_of
 from bot.selection import TOPIC, choose_articles, count_more, matched_by, source_name
 from bot.services import Services
 from bot.store import AsyncStore, ChatSettings, QueuedDigest, StoredArticle, Subscription
@@ -45,32 +45,6 @@ class RoundReport:
     conflicts: int
 
 
-def digest_entry(
-    services: Services,
-    stored: StoredArticle,
-    subscriptions: Sequence[Subscription],
-    reader: Translator | None = None,
-) -> DigestEntry:
-    """An article with what brought it (topic titles in the reader's language, keywords) and
-    its source's name."""
-    topics, keywords = [], []
-    for sub in matched_by(subscriptions, stored, services.texts):
-        if sub.kind == TOPIC:
-            topic = services.topic(sub.value)
-            topics.append(
-                topic.title_in(reader.language if reader else None) if topic else sub.value
-            )
-        else:
-            keywords.append(sub.value)
-    return DigestEntry(
-        stored.article,
-        stored.digest,
-        topics=tuple(topics),
-        keywords=tuple(keywords),
-        source_name=source_name(stored.article.source, services.settings.app.sources),
-    )
-
-
 def digest_messages(
     services: Services,
     chat: ChatSettings,
@@ -83,22 +57,136 @@ def digest_messages(
     note: str = "",
 ) -> list[str]:
     """The chat's digest of `chosen`, in the chat's language ("Your digest" unless `title`)."""
-    reader = services.catalogs.get(chat.language)
-    zone = ZoneInfo(chat.timezone)
-    return render_digest(
-        [digest_entry(services, stored, subscriptions, reader) for stored in chosen],
-        title=reader.gettext("Your digest") if title is None else title,
-        when=now.astimezone(zone),
-        bullets=chat.bullets,
-        tz=zone,
-        more=more,
-        note=note,
-        t=reader,
+    return DigestRenderer(services).messages(
+        chat, chosen, subscriptions, now, title=title, more=more, note=note
     )
 
 
+# A round keeps at most this many rendered article blocks (a bound on its memory, far above
+# what chats in every zone and bullet count seeing a window of articles need).
+MAX_CACHED_BLOCKS = 50_000
+
+
+class DigestRenderer:
+    """Renders the digests of one round (or of one /digest); what chats share is made once.
+
+    Pure CPU work, no I/O. Within a round an article is the same for every chat, so:
+    - which of a chat's subscriptions brought it (its labels, topic titles in the reader's
+      language) is found once per (article, subscriptions, language);
+    - its HTML block, once per (article, labels, bullet count, time zone, language): chats in
+      one zone and language get the identical block, a chat in another zone its own times;
+    - the dates, once per (moment, language) (see `format_reader_day` and
+      `format_reader_moment`).
+    """
+
+    def __init__(self, services: Services, *, max_blocks: int = MAX_CACHED_BLOCKS) -> None:
+        self._services = services
+        self._max_blocks = max_blocks
+        self._entries: dict[tuple[object, ...], DigestEntry] = {}
+        self._blocks: dict[tuple[object, ...], str] = {}
+        self._sources: dict[str, str | None] = {}
+
+    def entry(
+        self,
+        stored: StoredArticle,
+        subscriptions: Sequence[Subscription],
+        reader: Translator | None = None,
+    ) -> DigestEntry:
+        """The article with what brought it (topic titles in the reader's language, keywords,
+        among `subscriptions`) and its source's name; made once per round."""
+        language = reader.language if reader else None
+        key = (stored.article.id, tuple(subscriptions), language)
+        entry = self._entries.get(key)
+        if entry is None or entry.article is not stored.article:
+            entry = self._entry(stored, subscriptions, language)
+            if len(self._entries) >= self._max_blocks:
+                self._entries.clear()
+            self._entries[key] = entry
+        return entry
+
+    def _entry(
+        self, stored: StoredArticle, subscriptions: Sequence[Subscription], language: str | None
+    ) -> DigestEntry:
+        services = self._services
+        topics, keywords = [], []
+        for sub in matched_by(subscriptions, stored, services.texts):
+            if sub.kind == TOPIC:
+                topic = services.topic(sub.value)
+                topics.append(topic.title_in(language) if topic else sub.value)
+            else:
+                keywords.append(sub.value)
+        source = stored.article.source
+        if source not in self._sources:
+            self._sources[source] = source_name(source, services.settings.app.sources)
+        return DigestEntry(
+            stored.article,
+            stored.digest,
+            topics=tuple(topics),
+            keywords=tuple(keywords),
+            source_name=self._sources[source],
+        )
+
+    def block(
+        self, entry: DigestEntry, bullets: int | None, timezone: str, reader: Translator
+    ) -> str:
+        """`render_entry(entry, bullets=bullets, tz=zone_of(timezone), t=reader)`, made once
+        per round."""
+        key = (
+            entry.article.id,
+            entry.topics,
+            entry.keywords,
+            entry.source_name,
+            bullets,
+            timezone,
+            reader.language,
+        )
+        block = self._blocks.get(key)
+        if block is None:
+            block = render_entry(entry, bullets=bullets, tz=zone_of(timezone), t=reader)
+            if len(self._blocks) >= self._max_blocks:
+                self._blocks.clear()
+            self._blocks[key] = block
+        return block
+
+    def messages(
+        self,
+        chat: ChatSettings,
+        chosen: Sequence[StoredArticle],
+        subscriptions: Sequence[Subscription],
+        now: datetime,
+        *,
+        title: str | None = None,
+        more: int = 0,
+        note: str = "",
+    ) -> list[str]:
+        """The chat's digest of `chosen`, in the chat's language ("Your digest" unless
+        `title`)."""
+        reader = self._services.catalogs.get(chat.language)
+        zone = zone_of(chat.timezone)
+        entries = [self.entry(stored, subscriptions, reader) for stored in chosen]
+        return render_digest(
+            entries,
+            title=reader.gettext("Your digest") if title is None else title,
+            when=now.astimezone(zone),
+            bullets=chat.bullets,
+            tz=zone,
+            more=more,
+            note=note,
+            t=reader,
+            blocks=[self.block(entry, chat.bullets, chat.timezone, reader) for entry in entries],
+        )
+
+
+@lru_cache(maxsize=4096)
+def _next_slot(
+    frequency: str, at: time, timezone: str, weekday: int, now: datetime
+) -> datetime | None:
+    # Chats due together mostly share a schedule: one computation serves them all.
+    return next_digest_at(frequency, at, timezone, weekday, now)
+
+
 def following_slot(chat: ChatSettings, now: datetime) -> datetime | None:
-    return next_digest_at(chat.frequency, chat.digest_time, chat.timezone, chat.weekday, now)
+    return _next_slot(chat.frequency, chat.digest_time, chat.timezone, chat.weekday, now)
 
 
 async def digest_round(services: Services, now: datetime) -> RoundReport:
@@ -108,19 +196,51 @@ async def digest_round(services: Services, now: datetime) -> RoundReport:
         if not due:
             return RoundReport(0, 0, 0, 0)
         candidates = Candidates(services, now)
-        queued = empty = conflicts = 0
-        for batch in round_batches(due):
-            counts = await _queue_batch(services, batch, candidates, now)
-            queued, empty, conflicts = queued + counts[0], empty + counts[1], conflicts + counts[2]
-            services.wake_delivery.set()  # send what is queued while the next batch is built
-            if services.stopping.is_set():
-                logger.info("digest round stopped for shutdown; the rest stay due")
-                break
-            await asyncio.sleep(0)  # let command handlers in between batches
+        queued, empty, conflicts = await _queue_round(services, due, candidates, now)
         candidates.forget_other_texts()
         report = RoundReport(len(due), queued, empty, conflicts)
         logger.info("digest round: %s", report)
         return report
+
+
+async def _queue_round(
+    services: Services, due: Sequence[ChatSettings], candidates: Candidates, now: datetime
+) -> tuple[int, int, int]:
+    """Plan and record the round batch by batch; (queued, empty, conflicts).
+
+    The next batch is planned (read and rendered) while the one before is being recorded: the
+    database writes one batch while the bot's CPU renders the next. Batches hold different
+    chats, and each is recorded in its own transaction as before.
+    """
+    totals = (0, 0, 0)
+    renderer = DigestRenderer(services)
+    recording: asyncio.Task[tuple[int, int, int]] | None = None
+    try:
+        for batch in round_batches(due):
+            plans = await _plan_batch(services, batch, candidates, renderer, now)
+            if recording is not None:
+                totals = _add(totals, await recording)
+                recording = None
+                if services.stopping.is_set():
+                    logger.info("digest round stopped for shutdown; the rest stay due")
+                    return totals
+            recording = asyncio.create_task(_record_batch(services, plans, now))
+            await asyncio.sleep(0)  # let command handlers in between batches
+        if recording is not None:
+            totals = _add(totals, await recording)
+            recording = None
+        return totals
+    finally:
+        if recording is not None and not recording.done():
+            # Planning failed while a batch was being recorded: that batch's transaction ends
+            # on its own (all or nothing); wait for it, so the round ends after its writes.
+            await asyncio.wait([recording])
+            if not recording.cancelled() and (error := recording.exception()) is not None:
+                logger.warning("digest round: recording a batch failed too: %s", error)
+
+
+def _add(totals: tuple[int, int, int], counts: tuple[int, int, int]) -> tuple[int, int, int]:
+    return (totals[0] + counts[0], totals[1] + counts[1], totals[2] + counts[2])
 
 
 def round_batches(due: Sequence[ChatSettings]) -> list[Sequence[ChatSettings]]:
@@ -146,8 +266,10 @@ async def plan_chats(
     subscriptions: dict[int, list[Subscription]],
     candidates: Candidates,
     now: datetime,
+    renderer: DigestRenderer | None = None,
 ) -> list[ChatPlan]:
-    """Choose each chat's articles (per subscription, not yet given) and render its digest."""
+    """Choose each chat's articles (per subscription, not yet given) and render its digest
+    (with `renderer`, a round's, so that what its chats share is rendered once)."""
     chat_ids = [chat.chat_id for chat in chats]
     matches = await candidates.matches_for(s for subs in subscriptions.values() for s in subs)
     delivered = await services.store.delivered_in_window(chat_ids, candidates.since)
@@ -160,19 +282,24 @@ async def plan_chats(
     }
     more = {
         chat_id: count_more(
-            subscriptions.get(chat_id, []), matches, delivered[chat_id], chosen[chat_id]
+            subscriptions.get(chat_id, []),
+            matches,
+            delivered[chat_id],
+            chosen[chat_id],
+            unions=candidates.unions,
         )
         for chat_id in chat_ids
     }
     stored = await candidates.articles(i for ids in chosen.values() for i in ids)
     # Rendering thousands of digests is seconds of CPU: keep it off the event loop.
+    renderer = renderer or DigestRenderer(services)
     return await asyncio.to_thread(
-        render_plans, services, chats, subscriptions, chosen, stored, now, more
+        render_plans, renderer, chats, subscriptions, chosen, stored, now, more
     )
 
 
 def render_plans(
-    services: Services,
+    renderer: DigestRenderer,
     chats: Sequence[ChatSettings],
     subscriptions: dict[int, list[Subscription]],
     chosen: dict[int, list[str]],
@@ -198,7 +325,7 @@ def render_plans(
             left,
         )
         if articles and key not in rendered:
-            rendered[key] = digest_messages(services, chat, articles, subs, now, more=left)
+            rendered[key] = renderer.messages(chat, articles, subs, now, more=left)
         plans.append(
             ChatPlan(
                 chat,
@@ -210,14 +337,23 @@ def render_plans(
     return plans
 
 
-async def _queue_batch(
-    services: Services, chats: Sequence[ChatSettings], candidates: Candidates, now: datetime
+async def _plan_batch(
+    services: Services,
+    chats: Sequence[ChatSettings],
+    candidates: Candidates,
+    renderer: DigestRenderer,
+    now: datetime,
+) -> list[ChatPlan]:
+    subscriptions = await services.store.subscriptions_for([chat.chat_id for chat in chats])
+    return await plan_chats(services, chats, subscriptions, candidates, now, renderer)
+
+
+async def _record_batch(
+    services: Services, plans: Sequence[ChatPlan], now: datetime
 ) -> tuple[int, int, int]:
-    store = services.store
-    subscriptions = await store.subscriptions_for([chat.chat_id for chat in chats])
-    plans = await plan_chats(services, chats, subscriptions, candidates, now)
+    """Record a planned batch; (queued, empty, conflicts)."""
     # One transaction for the batch; each chat is still recorded all or nothing.
-    recorded = await store.enqueue_digests(
+    recorded = await services.store.enqueue_digests(
         [
             QueuedDigest(
                 plan.chat.chat_id,
@@ -230,6 +366,7 @@ async def _queue_batch(
         ],
         now,
     )
+    services.wake_delivery.set()  # send what is queued while the next batch is recorded
     empty = sum(1 for plan in plans if not plan.article_ids)
     queued = sum(1 for digest_id in recorded.values() if digest_id is not None)
     # A conflict: another round or /digest took these articles; the next round retries.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -16,6 +17,13 @@ from babel.dates import format_datetime
 from bot.i18n import Translator
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@lru_cache(maxsize=1024)
+def zone_of(name: str) -> ZoneInfo:
+    """`ZoneInfo(name)`, kept: ZoneInfo itself holds only the 8 zones used last, so a round over
+    chats in more zones than that would read a tz file again for nearly every chat."""
+    return ZoneInfo(name)
 
 
 def _local_slot(day: date, at: time, zone: ZoneInfo) -> datetime:
@@ -55,7 +63,7 @@ def next_digest_at(
         return None
     if after.tzinfo is None:
         raise ValueError("`after` must be timezone-aware")
-    zone = ZoneInfo(timezone)
+    zone = zone_of(timezone)
     after = after.astimezone(UTC)
     if frequency == "hourly":
         return _next_hourly(at.minute, zone, after)
@@ -96,7 +104,7 @@ def format_local(moment: datetime, timezone: str, t: Translator) -> str:
     # Translators: a date and time as Unicode CLDR pattern letters (EEE: short weekday,
     # d: day, MMM: short month, HH:mm: 24-hour time); text in quotes is shown as it is.
     pattern = t.gettext("EEE d MMM, HH:mm")
-    return format_datetime(moment.astimezone(ZoneInfo(timezone)), pattern, locale=t.locale)
+    return format_datetime(moment.astimezone(zone_of(timezone)), pattern, locale=t.locale)
 
 
 def describe_schedule(frequency: str, at: time, timezone: str, weekday: int, t: Translator) -> str:

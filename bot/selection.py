@@ -120,15 +120,47 @@ def count_more(
     matches: Mapping[Subscription, Sequence[str]],
     already_sent: Collection[str],
     chosen: Collection[str],
+    *,
+    unions: MatchUnions | None = None,
 ) -> int:
-    """How many matching articles, not sent before, did not fit the digest ("N more")."""
-    left = {
-        article_id
-        for sub in dict.fromkeys(subscriptions)
-        for article_id in matches.get(sub, ())
-        if article_id not in already_sent and article_id not in chosen
-    }
-    return len(left)
+    """How many matching articles, not sent before, did not fit the digest ("N more").
+
+    With `unions` (shared by the chats of a round), each distinct set of subscriptions has its
+    matches united once, and a chat costs only what it was sent and chosen, not every match.
+    """
+    union = (unions or MatchUnions(matches)).of(subscriptions)
+    return count_left(union, already_sent, chosen)
+
+
+def count_left(
+    union: Collection[str], already_sent: Collection[str], chosen: Collection[str]
+) -> int:
+    """How many of `union` are neither in `already_sent` nor in `chosen`."""
+    taken = {article_id for article_id in already_sent if article_id in union}
+    taken.update(article_id for article_id in chosen if article_id in union)
+    return len(union) - len(taken)
+
+
+class MatchUnions:
+    """The union of the matches of each distinct set of subscriptions, computed once.
+
+    `matches` may gain subscriptions between calls (a round's candidates are loaded batch by
+    batch), but a subscription's list must not change once a union of it was taken.
+    """
+
+    def __init__(self, matches: Mapping[Subscription, Sequence[str]]) -> None:
+        self._matches = matches
+        self._unions: dict[frozenset[Subscription], frozenset[str]] = {}
+
+    def of(self, subscriptions: Iterable[Subscription]) -> frozenset[str]:
+        key = frozenset(subscriptions)
+        union = self._unions.get(key)
+        if union is None:
+            union = frozenset(
+                article_id for sub in key for article_id in self._matches.get(sub, ())
+            )
+            self._unions[key] = union
+        return union
 
 
 def matched_by(

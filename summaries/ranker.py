@@ -77,7 +77,7 @@ FEATURES = (
     # Added with the tree model (ranker 2):
     "index",
     "sentences",
-    "chars",
+    "words",
     "content_words",
     "has_number",
     "capitalised_share",
@@ -85,8 +85,8 @@ FEATURES = (
     "similarity_to_lead",
     "word_frequency",
     "run_on_joins",
-    "mean_sentence_chars",
-    "spread_sentence_chars",
+    "mean_sentence_words",
+    "spread_sentence_words",
     "headline_words",
 )
 MODEL_FORMAT = "digest-bot ranker 2"
@@ -275,6 +275,7 @@ def sentence_features(
     import numpy as np
 
     from summaries.ranking import centrality_matrix, content_tokens
+    from summaries.sentences import words
 
     n = len(sentences)
     if n == 0:
@@ -291,12 +292,14 @@ def sentence_features(
     tokens = [content_tokens(sentence, language) for sentence in sentences]
     frequency = Counter(token for sentence_tokens in tokens for token in sentence_tokens)
     all_tokens = max(1, sum(frequency.values()))
-    lengths = np.asarray([len(sentence) for sentence in sentences], dtype=float)
+    # Words, not characters or spaces: Chinese has no spaces and packs a word in two characters.
+    word_lists = [words(sentence, language) for sentence in sentences]
+    lengths = np.asarray([len(sentence_words) for sentence_words in word_lists], dtype=float)
     article = [float(lengths.mean()), float(lengths.std()), float(len(title_tokens))]
     log_n = math.log(n)
     rows = []
     for index, sentence in enumerate(sentences):
-        words = sentence.split()
+        sentence_words = word_lists[index]
         relative = index / n
         rows.append(
             [
@@ -313,8 +316,8 @@ def sentence_features(
                 _share_of_max(earlier, index),
                 len(headline & set(tokens[index])) / len(headline) if headline else 0.0,
                 math.log1p(len(tokens[index])),
-                len(words) < _SHORT_WORDS,
-                len(words) > _LONG_WORDS,
+                len(sentence_words) < _SHORT_WORDS,
+                len(sentence_words) > _LONG_WORDS,
                 is_fragment(sentence),
                 sentence.rstrip("\"'”’»」』 ").endswith(("?", "？")),
                 bool(_OPENING_QUOTE.match(sentence)),
@@ -326,11 +329,11 @@ def sentence_features(
                 lengths[index],
                 len(tokens[index]),
                 any(character.isdigit() for character in sentence),
-                _capitalised_share(words),
+                _capitalised_share(sentence_words),
                 _share_of_max(weights[0], index) if index else 1.0,
                 _share_of_max(to_lead, index),
                 _mean_frequency(tokens[index], frequency) * 100 / all_tokens,
-                len(_RUN_ON_JOIN.findall(sentence)) if len(words) > _RUN_ON_MIN_WORDS else 0,
+                len(_RUN_ON_JOIN.findall(sentence)) if lengths[index] > _RUN_ON_MIN_WORDS else 0,
                 *article,
             ]
         )

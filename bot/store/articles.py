@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import exc as sa_exc
 
-from bot.store.engine import chunked, insert_ignore
+from bot.store.engine import chunked, insert_ignore, one_of
 from bot.store.schema import article_topics, articles, user_sources
 from bot.store.values import StoredArticle
 from summaries.models import Article, Digest
@@ -182,7 +182,7 @@ def get_articles(conn: Connection, ids: Sequence[str]) -> list[StoredArticle]:
     """The stored articles among `ids`, in the order asked; unknown ids are left out."""
     found: dict[str, StoredArticle] = {}
     for chunk in chunked(list(dict.fromkeys(ids)), _IN_CHUNK):
-        for row in conn.execute(select(articles).where(articles.c.id.in_(chunk))):
+        for row in conn.execute(select(articles).where(one_of(conn, articles.c.id, chunk))):
             found[row.id] = stored_from_row(row)
     return [found[article_id] for article_id in dict.fromkeys(ids) if article_id in found]
 

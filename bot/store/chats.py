@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, delete, func, insert, literal, or_, select, update
 
-from bot.store.engine import chunked, insert_ignore
+from bot.store.engine import chunked, insert_ignore, one_of
 from bot.store.errors import SubscriptionLimitReached, UnknownChat
 from bot.store.schema import (
     CHAT_SCHEDULED,
@@ -302,7 +302,7 @@ def subscriptions_for(conn: Connection, chat_ids: Sequence[int]) -> dict[int, li
     for chunk in chunked(list(found), _IN_CHUNK):
         query = (
             select(subscriptions.c.chat_id, subscriptions.c.kind, subscriptions.c.value)
-            .where(subscriptions.c.chat_id.in_(chunk))
+            .where(one_of(conn, subscriptions.c.chat_id, chunk))
             .order_by(
                 subscriptions.c.chat_id,
                 subscriptions.c.created_at,
@@ -310,12 +310,12 @@ def subscriptions_for(conn: Connection, chat_ids: Sequence[int]) -> dict[int, li
                 subscriptions.c.value,
             )
         )
-        for row in conn.execute(query):
-            found[row.chat_id].append(Subscription(row.kind, row.value))
+        for chat_id, kind, value in conn.execute(query).all():
+            found[chat_id].append(Subscription(kind, value))
         followed = (
             select(chat_sources.c.chat_id, user_sources.c.url, chat_sources.c.keywords)
             .join(user_sources, user_sources.c.id == chat_sources.c.source_id)
-            .where(chat_sources.c.chat_id.in_(chunk))
+            .where(one_of(conn, chat_sources.c.chat_id, chunk))
             .order_by(chat_sources.c.chat_id, chat_sources.c.created_at, user_sources.c.id)
         )
         for row in conn.execute(followed):

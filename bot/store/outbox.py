@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, and_, func, insert, select, text, true, update
+from sqlalchemy import BigInteger, Connection, and_, func, insert, select, true, update
 from sqlalchemy.dialects import postgresql
 
-from bot.store.engine import chunked
+from bot.store.engine import chunked, one_of
 from bot.store.schema import (
     OUTBOX_PENDING,
     UtcDateTime,
@@ -45,9 +45,10 @@ def delivered_article_ids(
     for chat_chunk in chunked(list(delivered), _IN_CHUNK):
         for article_chunk in chunked(wanted, _IN_CHUNK):
             query = select(deliveries.c.chat_id, deliveries.c.article_id).where(
-                deliveries.c.chat_id.in_(chat_chunk), deliveries.c.article_id.in_(article_chunk)
+                one_of(conn, deliveries.c.chat_id, chat_chunk),
+                one_of(conn, deliveries.c.article_id, article_chunk),
             )
-            for chat_id, article_id in conn.execute(query):
+            for chat_id, article_id in conn.execute(query).all():
                 delivered[chat_id].add(article_id)
     return delivered
 
@@ -165,7 +166,7 @@ def _lock_active_chats(conn: Connection, chat_ids: Sequence[int]) -> list[int]:
     for chunk in chunked(sorted(chat_ids), _IN_CHUNK):
         query = (
             select(chats.c.chat_id)
-            .where(chats.c.chat_id.in_(chunk), chats.c.active == true())
+            .where(one_of(conn, chats.c.chat_id, chunk), chats.c.active == true())
             .order_by(chats.c.chat_id)
         )
         if conn.dialect.name == "postgresql":
@@ -185,7 +186,9 @@ def _advance(conn: Connection, items: Sequence[QueuedDigest], now: datetime) -> 
         if sending:
             values["last_digest_at"] = now
         for chunk in chunked(chat_ids, _IN_CHUNK):
-            conn.execute(update(chats).where(chats.c.chat_id.in_(chunk)).values(**values))
+            conn.execute(
+                update(chats).where(one_of(conn, chats.c.chat_id, chunk)).values(**values)
+            )
 
 
 def _insert_digests(
@@ -193,21 +196,24 @@ def _insert_digests(
 ) -> dict[int, int]:
     if not items:
         return {}
-    # A chat appears once per batch, so its id names its new digest: RETURNING needs no
-    # particular row order (asking for one makes SQLite insert row by row).
-    rows = conn.execute(
-        insert(chat_digests).returning(chat_digests.c.chat_id, chat_digests.c.id),
-        [
-            {
-                "chat_id": item.chat_id,
-                "articles": len(item.article_ids),
-                "parts": len(item.messages),
-                "created_at": now,
-            }
-            for item in items
-        ],
-    )
-    digest_of = {int(chat_id): int(digest_id) for chat_id, digest_id in rows}
+    if conn.dialect.name == "postgresql":
+        digest_of = _insert_digest_rows_postgres(conn, items, now)
+    else:
+        # A chat appears once per batch, so its id names its new digest: RETURNING needs no
+        # particular row order (asking for one makes SQLite insert row by row).
+        rows = conn.execute(
+            insert(chat_digests).returning(chat_digests.c.chat_id, chat_digests.c.id),
+            [
+                {
+                    "chat_id": item.chat_id,
+                    "articles": len(item.article_ids),
+                    "parts": len(item.messages),
+                    "created_at": now,
+                }
+                for item in items
+            ],
+        )
+        digest_of = {int(chat_id): int(digest_id) for chat_id, digest_id in rows}
     insert_deliveries(
         conn,
         [
@@ -217,6 +223,9 @@ def _insert_digests(
         ],
         now,
     )
+    if conn.dialect.name == "postgresql":
+        _insert_messages_postgres(conn, items, digest_of, now, not_before)
+        return digest_of
     conn.execute(
         insert(outbox),
         [
@@ -228,6 +237,73 @@ def _insert_digests(
     return digest_of
 
 
+# On PostgreSQL a batch's digests, deliveries and messages go in as one statement of arrays
+# each, passed in binary (%b): a multi-row VALUES of thousands of placeholders, or text arrays
+# with every message escaped, cost more to build than the server takes to insert the rows.
+_POSTGRES_DIGESTS = (
+    "INSERT INTO chat_digests (chat_id, articles, parts, created_at) "
+    "SELECT chat_id, articles, parts, %(created_at)s "
+    "FROM unnest(%(chats)b::bigint[], %(articles)b::integer[], %(parts)b::integer[]) "
+    "AS made(chat_id, articles, parts) "
+    "RETURNING chat_id, id"
+)
+# Ordered so that a digest's parts get increasing ids, as the sender sends them.
+_POSTGRES_MESSAGES = (
+    "INSERT INTO outbox (digest_id, chat_id, part, parts, text, link_preview, status, attempts, "
+    "not_before, created_at) "
+    "SELECT digest_id, chat_id, part, parts, body, link_preview, 'pending', 0, %(not_before)s, "
+    "%(created_at)s "
+    "FROM unnest(%(digests)b::bigint[], %(chats)b::bigint[], %(part)b::integer[], "
+    "%(parts)b::integer[], %(texts)b::text[], %(previews)b::boolean[]) "
+    "WITH ORDINALITY AS message(digest_id, chat_id, part, parts, body, link_preview, place) "
+    "ORDER BY place"
+)
+
+
+def _insert_digest_rows_postgres(
+    conn: Connection, items: Sequence[QueuedDigest], now: datetime
+) -> dict[int, int]:
+    rows = conn.exec_driver_sql(
+        _POSTGRES_DIGESTS,
+        {
+            "created_at": now.astimezone(UTC),
+            "chats": [item.chat_id for item in items],
+            "articles": [len(item.article_ids) for item in items],
+            "parts": [len(item.messages) for item in items],
+        },
+    )
+    return {int(chat_id): int(digest_id) for chat_id, digest_id in rows}
+
+
+def _insert_messages_postgres(
+    conn: Connection,
+    items: Sequence[QueuedDigest],
+    digest_of: dict[int, int],
+    now: datetime,
+    not_before: datetime,
+) -> None:
+    messages = [
+        (digest_of[item.chat_id], item, part, body)
+        for item in items
+        for part, body in enumerate(item.messages, start=1)
+    ]
+    if not messages:
+        return
+    conn.exec_driver_sql(
+        _POSTGRES_MESSAGES,
+        {
+            "not_before": not_before.astimezone(UTC),
+            "created_at": now.astimezone(UTC),
+            "digests": [digest_id for digest_id, _, _, _ in messages],
+            "chats": [item.chat_id for _, item, _, _ in messages],
+            "part": [part for _, _, part, _ in messages],
+            "parts": [len(item.messages) for _, item, _, _ in messages],
+            "texts": [body for _, _, _, body in messages],
+            "previews": [item.link_preview for _, item, _, _ in messages],
+        },
+    )
+
+
 def delivered_in_window(
     conn: Connection, chat_ids: Sequence[int], since: datetime
 ) -> dict[int, set[str]]:
@@ -237,9 +313,9 @@ def delivered_in_window(
         query = (
             select(deliveries.c.chat_id, deliveries.c.article_id)
             .join(articles, articles.c.id == deliveries.c.article_id)
-            .where(deliveries.c.chat_id.in_(chunk), articles.c.fetched_at >= since)
+            .where(one_of(conn, deliveries.c.chat_id, chunk), articles.c.fetched_at >= since)
         )
-        for chat_id, article_id in conn.execute(query):
+        for chat_id, article_id in conn.execute(query).all():
             delivered[chat_id].add(article_id)
     return delivered
 
@@ -457,13 +533,14 @@ def count_by_status(conn: Connection) -> dict[str, int]:
     return {status: int(count) for status, count in conn.execute(query)}
 
 
-# A round writes thousands of deliveries per batch: one statement of arrays on PostgreSQL, one
-# driver-level executemany on SQLite, instead of SQLAlchemy's per-row parameter processing.
-_POSTGRES_DELIVERIES = text(
+# A round writes thousands of deliveries per batch: one statement of (binary) arrays on
+# PostgreSQL, one driver-level executemany on SQLite, instead of SQLAlchemy's per-row
+# parameter processing.
+_POSTGRES_DELIVERIES = (
     "INSERT INTO deliveries (chat_id, article_id, digest_id, created_at) "
-    "SELECT chat_id, article_id, digest_id, :created_at "
-    "FROM unnest(CAST(:chats AS bigint[]), CAST(:articles AS varchar[]), "
-    "CAST(:digests AS bigint[])) AS given(chat_id, article_id, digest_id)"
+    "SELECT chat_id, article_id, digest_id, %(created_at)s "
+    "FROM unnest(%(chats)b::bigint[], %(articles)b::varchar[], %(digests)b::bigint[]) "
+    "AS given(chat_id, article_id, digest_id)"
 )
 _SQLITE_DELIVERIES = (
     "INSERT INTO deliveries (chat_id, article_id, digest_id, created_at) VALUES (?, ?, ?, ?)"
@@ -478,9 +555,14 @@ def insert_deliveries(
         return
     if conn.dialect.name == "postgresql":
         chat_ids, article_ids, digest_ids = (list(column) for column in zip(*rows, strict=True))
-        conn.execute(
+        conn.exec_driver_sql(
             _POSTGRES_DELIVERIES,
-            {"created_at": now, "chats": chat_ids, "articles": article_ids, "digests": digest_ids},
+            {
+                "created_at": now.astimezone(UTC),
+                "chats": chat_ids,
+                "articles": article_ids,
+                "digests": digest_ids,
+            },
         )
         return
     created_at = UtcDateTime().process_bind_param(now, conn.dialect)

@@ -292,3 +292,18 @@ def test_english_is_recognised_without_loading_the_detector_model(monkeypatch):
     assert languages.detect(english) == "en"
     with pytest.raises(AssertionError, match="model was loaded"):
         languages.detect(TEXTS["de"])  # anything else asks the detector
+
+
+def test_the_detector_keeps_only_languages_news_is_published_in() -> None:
+    # The full model knows 142 labels and holds 28 MB of weights for them; the bot keeps the
+    # columns of the languages it supports plus other major news languages (issue 8: peak
+    # RSS under 250 MB), so an unsupported major language still comes back as itself.
+    classes = set(languages._identifier().nb_classes)
+    assert set(languages.SUPPORTED) <= classes
+    assert {"ja", "ko", "ar", "uk", "vi"} <= classes
+    assert not classes & {"bcl", "hbo", "vo", "grc"}  # Bikol, Biblical Hebrew, Volapük, ...
+    assert len(classes) < 60
+    assert (
+        languages.detect("これは東京で発表された新しい量子通信ネットワークについての記事です。")
+        == "ja"
+    )

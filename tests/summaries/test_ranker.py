@@ -76,7 +76,10 @@ def test_article_and_lead_features() -> None:
     features = sentence_features(ARTICLE, TITLE)
     assert column(features, "index") == [0, 1, 2, 3, 4, 5]
     assert set(column(features, "sentences")) == {6}
-    assert column(features, "chars")[2] == len("Is it ready?")
+    assert column(features, "words")[2] == 3  # Is it ready
+    chinese = sentence_features(["上海发布量子通信新进展。", "九城市参与。"], "", "zh")
+    assert column(chinese, "words") == [5, 3]  # 上海 发布 量子 通信 新进展; 九 城市 参与
+    assert column(chinese, "is_short") == [1, 1]
     assert column(features, "similarity_to_first")[0] == 1.0
     assert column(features, "similarity_to_first")[2] == 0.0  # shares nothing with the lead
     assert max(column(features, "similarity_to_lead")) == 1.0
@@ -85,7 +88,7 @@ def test_article_and_lead_features() -> None:
     # "quantum" and "network" recur: the second sentence's words are the article's words.
     frequency = column(features, "word_frequency")
     assert frequency[1] > frequency[2] > 0.0  # "ready" occurs once
-    assert len(set(column(features, "mean_sentence_chars"))) == 1
+    assert len(set(column(features, "mean_sentence_words"))) == 1
 
 
 def test_run_on_sentences_are_counted() -> None:
