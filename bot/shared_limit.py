@@ -12,18 +12,19 @@ Telegram counts requests in a strict sliding window as they arrive, and requests
 different processes arrive with different delays (event loops, the OS scheduler, the network):
 at exactly 30/s, 31 grants span exactly one second, so one request held back a few
 milliseconds puts 31 in a window, and Telegram blocks the whole token for a second. With the
-margin, any 31 grants span 1.08 s: a request may be held back 80 ms behind the ones granted
-after it.
+margin, any 31 grants span at least 1.07 s (1.08 less the catch-up, see ``_TAKE``): a request
+may be held back about 70 ms behind the ones granted after it.
 
 A bulk (delivery) request first queues for a slot of the bulk cell, which runs at
 ``bulk_share`` of the rate (one Redis call, FIFO across replicas), then takes the global and
 chat slots at once, behind the bulk gate: a global 429 closes the gate for its retry_after, so
 that the requests every replica had already queued wait too instead of running into Telegram's
 block one after another (each would get a 429 of its own). An interactive request (a command
-reply) is given the global cell's next slot at once, however far ahead (``_RESERVE_INTERACTIVE``),
-while bulk requests take a global slot only when it is free now: so a reply waits at most for
-the replies ahead of it, never for a round's digests, which give way (bulk leaves ``1 -
-bulk_share`` of the rate for replies, and slows down further when there are more).
+reply) is given the global cell's next slot at once, however far ahead
+(``_RESERVE_INTERACTIVE``), while bulk requests take a global slot only when it is free now:
+so a reply waits at most for the replies ahead of it, never for a round's digests, which give
+way (bulk leaves ``1 - bulk_share`` of the rate for replies, and slows down further when there
+are more).
 
 When Redis cannot be reached, ``SharedBudget.acquire`` raises ``BudgetUnavailable``; the rate
 limiter then paces this replica alone at an equal share of the budget (see
