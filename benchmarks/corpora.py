@@ -31,6 +31,7 @@ from rouge_score import rouge_scorer  # noqa: E402
 from summaries.digest import language_of, shorten, usable_sentences  # noqa: E402
 from summaries.models import Article, SummariserSettings  # noqa: E402
 from summaries.ranker import sentence_features  # noqa: E402
+from summaries.ranking import similarity_matrix  # noqa: E402
 from summaries.sources import parse_text  # noqa: E402
 
 SHARED = REPO / ".." / "shared" / "corpus"
@@ -57,6 +58,7 @@ class Item:
     sentences: list[str]
     bullets: list[str]  # each sentence as the digest would show it (shortened)
     features: object  # numpy array, one row per sentence
+    similarity: object  # numpy array, sentences x sentences (summaries.ranking.similarity_matrix)
     bigrams: list[Counter[tuple[str, str]]] = field(default_factory=list)
     reference_bigrams: Counter[tuple[str, str]] = field(default_factory=Counter)
     oracle: list[float] = field(default_factory=list)
@@ -145,6 +147,7 @@ def _read(corpus: Corpus, tokenize: object) -> list[Item]:
             sentences=sentences,
             bullets=bullets,
             features=sentence_features(sentences, article.title, language),
+            similarity=similarity_matrix(sentences, language),
             bigrams=[bigrams(tokenize(bullet)) for bullet in bullets],  # type: ignore[operator]
             reference_bigrams=bigrams(tokenize(reference)),  # type: ignore[operator]
         )

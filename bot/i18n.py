@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gettext
 import io
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -56,6 +56,27 @@ class Translator:
 
     def ngettext(self, singular: str, plural: str, count: int) -> str:
         return self.translations.ngettext(singular, plural, count)
+
+
+# How a language separates the items of a list ("Quantum, AI" but "量子通信、人工智能");
+# ", " unless listed here.
+LIST_SEPARATORS: Mapping[str, str] = {"zh": "、"}
+
+
+def join_list(items: Iterable[str], t: Translator) -> str:
+    """Items as a list in t's language: 'a, b, c' in English, 'a、b、c' in Chinese."""
+    return LIST_SEPARATORS.get(t.language, ", ").join(items)
+
+
+# How a language puts sentences one after another: a space in English, nothing after Chinese
+# full-width punctuation ("点按话题即可关注。例如：…"); " " unless listed here.
+SENTENCE_SEPARATORS: Mapping[str, str] = {"zh": ""}
+
+
+def join_sentences(sentences: Iterable[str], t: Translator) -> str:
+    """Sentences one after another in t's language (empty ones left out)."""
+    separator = SENTENCE_SEPARATORS.get(t.language, " ")
+    return separator.join(sentence.strip() for sentence in sentences if sentence.strip())
 
 
 def topic_title(topic: Topic, t: Translator) -> str:

@@ -37,7 +37,8 @@ _OFFSET = re.compile(
     re.IGNORECASE,
 )
 _WHITESPACE = re.compile(r"\s+")
-# Zones for the offsets that have no Etc/GMT form, to suggest instead.
+# Zones for the offsets that have no Etc/GMT form: /timezone UTC+5:30 takes the zone of the
+# place that keeps that offset.
 _FRACTIONAL_OFFSET_ZONES = {
     (1, 3, 30): "Asia/Tehran",
     (1, 4, 30): "Asia/Kabul",
@@ -50,6 +51,72 @@ _FRACTIONAL_OFFSET_ZONES = {
     (1, 12, 45): "Pacific/Chatham",
     (-1, 3, 30): "America/St_Johns",
     (-1, 9, 30): "Pacific/Marquesas",
+}
+# Cities people name that are not the city of their zone's IANA name (keys as parse_timezone
+# normalises them: lower case, spaces as "_"); checked before guessing at close names.
+_CHINA = "Asia/Shanghai"
+_CITY_ALIASES = {
+    **dict.fromkeys(
+        (
+            "beijing",
+            "peking",
+            "shenzhen",
+            "guangzhou",
+            "hangzhou",
+            "chengdu",
+            "wuhan",
+            "nanjing",
+            "suzhou",
+            "xian",
+            "xi'an",
+            "tianjin",
+            "songjiang",
+            "china",
+            "北京",
+            "上海",
+            "深圳",
+            "广州",
+            "杭州",
+            "成都",
+            "武汉",
+            "南京",
+            "苏州",
+            "西安",
+            "天津",
+            "重庆",
+            "松江",
+            "中国",
+            "北京时间",
+        ),
+        _CHINA,
+    ),
+    "hongkong": "Asia/Hong_Kong",
+    "香港": "Asia/Hong_Kong",
+    "澳门": "Asia/Macau",
+    "台北": "Asia/Taipei",
+    "东京": "Asia/Tokyo",
+    "osaka": "Asia/Tokyo",
+    "kyoto": "Asia/Tokyo",
+    "首尔": "Asia/Seoul",
+    "新加坡": "Asia/Singapore",
+    "mumbai": "Asia/Kolkata",
+    "bombay": "Asia/Kolkata",
+    "delhi": "Asia/Kolkata",
+    "new_delhi": "Asia/Kolkata",
+    "bangalore": "Asia/Kolkata",
+    "伦敦": "Europe/London",
+    "巴黎": "Europe/Paris",
+    "柏林": "Europe/Berlin",
+    "莫斯科": "Europe/Moscow",
+    "纽约": "America/New_York",
+    "washington": "America/New_York",
+    "boston": "America/New_York",
+    "miami": "America/New_York",
+    "洛杉矶": "America/Los_Angeles",
+    "san_francisco": "America/Los_Angeles",
+    "旧金山": "America/Los_Angeles",
+    "seattle": "America/Los_Angeles",
+    "悉尼": "Australia/Sydney",
 }
 _SWITCH_VALUES = {
     "on": True,
@@ -204,7 +271,8 @@ def _zone_preference(name: str) -> tuple[bool, int, str]:
 
 
 def parse_timezone(text: str) -> str:
-    """An IANA timezone name ('Asia/Shanghai', 'europe/berlin', 'Berlin', 'UTC', 'UTC+8')."""
+    """An IANA timezone name ('Asia/Shanghai', 'europe/berlin', 'Berlin', '北京', 'UTC', 'UTC+8',
+    'UTC+5:30')."""
     cleaned = text.strip()
     if not cleaned:
         raise UsageError(
@@ -223,12 +291,16 @@ def parse_timezone(text: str) -> str:
     offset = _OFFSET.fullmatch(cleaned)
     if offset is not None:
         return _offset_zone(cleaned, offset)
-    name = _zone_names().get(key) or _zones_by_city().get(key)
+    name = _zone_names().get(key) or _zones_by_city().get(key) or _CITY_ALIASES.get(key)
     if name is not None:
         return name
-    candidates = list(_zone_names()) + list(_zones_by_city())
+    candidates = list(_zone_names()) + list(_zones_by_city()) + list(_CITY_ALIASES)
     close = difflib.get_close_matches(key, candidates, n=3, cutoff=0.6)
-    suggestions = list(dict.fromkeys(_zone_names().get(c) or _zones_by_city()[c] for c in close))
+    suggestions = list(
+        dict.fromkeys(
+            _zone_names().get(c) or _zones_by_city().get(c) or _CITY_ALIASES[c] for c in close
+        )
+    )
     if suggestions:
         raise UsageError(
             N_(
@@ -252,6 +324,9 @@ def _offset_zone(cleaned: str, offset: re.Match[str]) -> str:
     sign = -1 if offset["sign"] in "-−" else 1
     hours = int(offset["hours"])
     minutes = int(offset["minutes"] or 0)
+    if minutes and (sign, hours, minutes) in _FRACTIONAL_OFFSET_ZONES:
+        # No Etc zone has a fractional offset: the zone of the place that keeps it.
+        return _FRACTIONAL_OFFSET_ZONES[(sign, hours, minutes)]
     if minutes:
         raise UsageError(
             N_(

@@ -7,6 +7,10 @@ also of one stored long ago as a source's last error, and says it with t's catal
 inside it that is itself a reason ("... ({error})") is translated in turn. A text that fits no
 template (an exception's own words) is shown as it is. tests/bot/test_i18n.py keeps the list
 below in step with summaries'.
+
+Readers of /add and /sources get `plain_reason`: what went wrong in plain words ("page not
+found (HTTP 404)", "the server did not answer"), without the URL they already see next to it
+or a library's exception text; the technical reason stays in the log and in /stats.
 """
 
 from __future__ import annotations
@@ -16,12 +20,32 @@ import string
 from functools import cache
 
 from bot.i18n import N_, Translator
+from summaries.sources import reasons
 
 # The bot's own reasons (bot/usersources).
 TOOK_TOO_LONG = N_("{url} took too long to answer")
 NOT_A_READABLE_FEED = N_("{url} is not a feed this bot can read ({error})")
 NO_FEED_NO_LINKS = N_("{url} has no feed and no links to articles")
 INTERNAL_ERROR = N_("could not be read (internal error)")
+
+# The same, in plain words for readers (see `plain_reason`).
+PLAIN_TIMED_OUT = N_("timed out")
+PLAIN_NO_ANSWER = N_("the server did not answer")
+PLAIN_NOT_FOUND = N_("page not found (HTTP {status})")
+PLAIN_REFUSED = N_("the server refused (HTTP {status})")
+PLAIN_SERVER_ERROR = N_("the server had a problem (HTTP {status})")
+PLAIN_HTTP_STATUS = N_("the server answered HTTP {status}")
+PLAIN_TOO_LARGE = N_("the page is too large")
+PLAIN_NOT_A_FEED = N_("this does not look like a readable feed")
+PLAIN_NO_FEED_NO_LINKS = N_("the page has no feed and no links to articles")
+_PLAIN = {
+    reasons.TIMED_OUT: PLAIN_TIMED_OUT,
+    TOOK_TOO_LONG: PLAIN_TIMED_OUT,
+    reasons.CANNOT_FETCH: PLAIN_NO_ANSWER,
+    reasons.TOO_LARGE: PLAIN_TOO_LARGE,
+    NOT_A_READABLE_FEED: PLAIN_NOT_A_FEED,
+    NO_FEED_NO_LINKS: PLAIN_NO_FEED_NO_LINKS,
+}
 
 # Every reason a reader may see: summaries.sources.reasons.TEMPLATES, marked for the
 # catalogs here (summaries/ has no catalogs), then the bot's own.
@@ -85,3 +109,36 @@ def translate_reason(t: Translator, reason: str, depth: int = 0) -> str:
         }
         return t.gettext(template).format(**values)
     return reason
+
+
+def _match(reason: str) -> tuple[str, dict[str, str]] | None:
+    stripped = reason.strip()
+    for template, pattern in _patterns():
+        match = pattern.fullmatch(stripped)
+        if match is not None:
+            return template, match.groupdict()
+    return None
+
+
+def plain_reason(t: Translator, reason: str) -> str:
+    """`reason` in plain words in t's language, for readers: no URL (they see it beside the
+    reason) and no library's error text. Reasons that are plain already are translated."""
+    found = _match(reason)
+    if found is None:
+        return reason
+    template, values = found
+    if template == reasons.HTTP_STATUS:
+        status = values["status"].strip()
+        code = int(status) if status.isdigit() else 0
+        if code in (404, 410):
+            plain = PLAIN_NOT_FOUND
+        elif code in (401, 403, 451):
+            plain = PLAIN_REFUSED
+        elif code >= 500:
+            plain = PLAIN_SERVER_ERROR
+        else:
+            plain = PLAIN_HTTP_STATUS
+        return t.gettext(plain).format(status=status)
+    if template in _PLAIN:
+        return t.gettext(_PLAIN[template])
+    return translate_reason(t, reason)

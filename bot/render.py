@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,7 @@ from babel.dates import format_date as format_local_date
 from babel.dates import format_datetime as format_local_datetime
 from telegram.constants import MessageLimit
 
-from bot.i18n import N_, Translator, english
+from bot.i18n import N_, Translator, english, join_list
 from summaries.models import Article, Digest
 
 MAX_MESSAGE_UNITS = int(MessageLimit.MAX_TEXT_LENGTH)
@@ -58,12 +59,20 @@ _HOST = re.compile(r"[\w.-]{1,253}|\[[0-9a-fA-F:.]+\]")
 _MIN_BLOCK_UNITS = 16
 
 
+class OwnSource(NamedTuple):
+    """A source the chat added itself, as a reason an article is in its digest."""
+
+    title: str
+    keywords: str = ""  # "" when the chat takes all of its articles
+
+
 @dataclass(frozen=True, slots=True)
 class DigestEntry:
     """One article of a digest, with the digest computed for it.
 
-    `topics` (titles) and `keywords` (query texts) say why it is in this chat's digest;
-    `source_name` is what to call its source (a feed's title, a configured name).
+    `topics` (titles), `keywords` (query texts) and `sources` (the chat's own) say why it is
+    in this chat's digest; `source_name` is what to call its source (a feed's title, a
+    configured name).
     """
 
     article: Article
@@ -71,6 +80,7 @@ class DigestEntry:
     topics: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     source_name: str | None = None
+    sources: tuple[OwnSource, ...] = ()
 
 
 # --- text helpers -------------------------------------------------------------------------
@@ -523,7 +533,7 @@ def render_entry(
             else:
                 body = _escape_clean(text)
             lines.append("• " + body)
-    tags = _tags_line(entry)
+    tags = _tags_line(entry, t)
     if tags:
         lines.append(tags)
     source_line = _source_line(entry.article, tz, entry.source_name, t)
@@ -536,10 +546,19 @@ def _short(text: str, max_chars: int) -> str:
     return _escape_clean(truncate_text(collapse_whitespace(clean_text(text)), max_chars))
 
 
-def _tags_line(entry: DigestEntry) -> str:
-    """Why the article is here: '🏷 Quantum · <b>satellite internet</b>' (keywords in bold)."""
+def _tags_line(entry: DigestEntry, t: Translator) -> str:
+    """Why the article is here: '🏷 Quantum · <b>satellite internet</b>' (keywords in bold),
+    and the chat's own source: 'Harbour News (only: <b>ferries</b>)'."""
     tags = [_short(topic, MAX_TAG_CHARS) for topic in entry.topics if topic.strip()]
     tags += [f"<b>{_short(word, MAX_TAG_CHARS)}</b>" for word in entry.keywords if word.strip()]
+    for own in entry.sources:
+        title = _short(own.title, MAX_TAG_CHARS)
+        if own.keywords.strip():
+            only = f"<b>{_short(own.keywords, MAX_TAG_CHARS)}</b>"
+            title = _escape_clean(t.gettext("{source} (only: {keywords})")).format(
+                source=title, keywords=only
+            )
+        tags.append(title)
     return "🏷 " + " · ".join(tags) if tags else ""
 
 
@@ -611,6 +630,13 @@ def _format_moment(moment: datetime, zone: tzinfo | None, pattern: str, locale: 
     return format_local_datetime(moment, pattern, locale=locale)
 
 
+def numbered_title(title_html: str, part: int, parts: int, t: Translator) -> str:
+    """'<b>📰 Your digest</b> (1/2)' in English, '<b>📰 你的摘要</b>（1/2）' in Chinese."""
+    return _escape_clean(t.gettext("{title} ({part}/{parts})")).format(
+        title=title_html, part=part, parts=parts
+    )
+
+
 def digest_header(
     title: str,
     when: datetime,
@@ -619,28 +645,34 @@ def digest_header(
     t: Translator | None = None,
     *,
     keywords: Sequence[str] = (),
+    sources: Sequence[str] = (),
     part: tuple[int, int] | None = None,
 ) -> str:
     """'📰 <b>Your digest</b> (1/2) — Thu 26 Nov 2026', then what the digest holds:
-    'Topics: Quantum, AI · Keywords: <b>drug</b> · 4 articles'."""
+    'Topics: Quantum, AI · Keywords: <b>drug</b> · Sources: Harbour News · 4 articles'."""
     t = t or english()
-    numbered = f" ({part[0]}/{part[1]})" if part else ""
+    heading = f"<b>📰 {_short(title, MAX_HEADER_TITLE_CHARS)}</b>"
+    if part:
+        heading = numbered_title(heading, part[0], part[1], t)
     day = _escape_clean(format_reader_day(when, t))
-    first = f"<b>📰 {_short(title, MAX_HEADER_TITLE_CHARS)}</b>{numbered} — {day}"
+    first = f"{heading} — {day}"
+    parts = []
     names = [collapse_whitespace(clean_text(topic)) for topic in topics]
-    topic_text = truncate_text(", ".join(name for name in names if name), 300) if names else ""
-    articles = t.ngettext("{count} article", "{count} articles", count).format(count=count)
-    rest = _escape_clean(articles)
+    topic_text = truncate_text(join_list((name for name in names if name), t), 300)
+    if topic_text:
+        listed = _escape_clean(topic_text)
+        parts.append(_escape_clean(t.gettext("Topics: {topics}")).format(topics=listed))
     words = [_short(word, MAX_TAG_CHARS) for word in keywords if word.strip()][:MAX_HEADER_TAGS]
     if words:
-        listed = ", ".join(f"<b>{word}</b>" for word in words)
-        rest = (
-            _escape_clean(t.gettext("Keywords: {keywords}")).format(keywords=listed) + " · " + rest
-        )
-    if not topic_text:
-        return f"{first}\n{rest}"
-    template = _escape_clean(t.gettext("Topics: {topics} · {articles}"))
-    return f"{first}\n" + template.format(topics=_escape_clean(topic_text), articles=rest)
+        listed = join_list((f"<b>{word}</b>" for word in words), t)
+        parts.append(_escape_clean(t.gettext("Keywords: {keywords}")).format(keywords=listed))
+    own = [_short(name, MAX_TAG_CHARS) for name in sources if name.strip()][:MAX_HEADER_TAGS]
+    if own:
+        listed = join_list(own, t)
+        parts.append(_escape_clean(t.gettext("Sources: {sources}")).format(sources=listed))
+    articles = t.ngettext("{count} article", "{count} articles", count).format(count=count)
+    parts.append(_escape_clean(articles))
+    return f"{first}\n" + " · ".join(parts)
 
 
 def more_block(more: int, command: str = "/digest", t: Translator | None = None) -> str:
@@ -669,11 +701,11 @@ def render_digest(
 ) -> list[str]:
     """A digest as one or more numbered messages, in article order. No entries: no messages.
 
-    The header names the topics and keywords the entries matched (or `topics`/`keywords`
-    when given); `more` matching articles that did not fit end it with "N more: /digest".
-    `blocks`, when given, are the entries already rendered, one each, exactly as
-    `render_entry(entry, bullets=bullets, highlight=highlight, tz=tz)` makes them (a round
-    renders an article once for all the chats that see it alike).
+    The header names the topics, keywords and own sources the entries matched (or
+    `topics`/`keywords` when given); `more` matching articles that did not fit end it with
+    "N more: /digest". `blocks`, when given, are the entries already rendered, one each,
+    exactly as `render_entry(entry, bullets=bullets, highlight=highlight, tz=tz)` makes them
+    (a round renders an article once for all the chats that see it alike).
     """
     if not entries:
         return []
@@ -689,14 +721,17 @@ def render_digest(
         topics = list(dict.fromkeys(topic for entry in entries for topic in entry.topics))
     if keywords is None:
         keywords = list(dict.fromkeys(word for entry in entries for word in entry.keywords))
+    sources = list(dict.fromkeys(own.title for entry in entries for own in entry.sources))
     short_title = _short(title, MAX_HEADER_TITLE_CHARS)
 
     def header(part: tuple[int, int] | None) -> str:
-        heading = digest_header(title, when, topics, len(entries), t, keywords=keywords, part=part)
+        heading = digest_header(
+            title, when, topics, len(entries), t, keywords=keywords, sources=sources, part=part
+        )
         return f"{heading}\n<i>{_escape_clean(note)}</i>" if note else heading
 
     def continuation(part: int, parts: int) -> str:
-        return f"<b>📰 {short_title}</b> ({part}/{parts})"
+        return numbered_title(f"<b>📰 {short_title}</b>", part, parts, t or english())
 
     return split_messages(
         header(None),

@@ -21,9 +21,17 @@ from telegram.error import TelegramError
 
 from bot.candidates import Candidates
 from bot.i18n import Translator
-from bot.render import DigestEntry, render_digest, render_entry
+from bot.render import DigestEntry, OwnSource, render_digest, render_entry, short_source
 from bot.schedule import next_digest_at, zone_of
-from bot.selection import TOPIC, choose_articles, count_more, matched_by, source_name
+from bot.selection import (
+    SOURCE,
+    TOPIC,
+    choose_articles,
+    count_more,
+    matched_by,
+    source_name,
+    source_parts,
+)
 from bot.services import Services
 from bot.store import AsyncStore, ChatSettings, QueuedDigest, StoredArticle, Subscription
 
@@ -93,7 +101,8 @@ class DigestRenderer:
         reader: Translator | None = None,
     ) -> DigestEntry:
         """The article with what brought it (topic titles in the reader's language, keywords,
-        among `subscriptions`) and its source's name; made once per round."""
+        the chat's own sources, among `subscriptions`) and its source's name (configured, or
+        the title of the chat's own source); made once per round."""
         language = reader.language if reader else None
         key = (stored.article.id, tuple(subscriptions), language)
         entry = self._entries.get(key)
@@ -108,22 +117,36 @@ class DigestRenderer:
         self, stored: StoredArticle, subscriptions: Sequence[Subscription], language: str | None
     ) -> DigestEntry:
         services = self._services
-        topics, keywords = [], []
+        topics, keywords, own = [], [], []
         for sub in matched_by(subscriptions, stored, services.texts):
             if sub.kind == TOPIC:
                 topic = services.topic(sub.value)
                 topics.append(topic.title_in(language) if topic else sub.value)
+            elif sub.kind == SOURCE:
+                url, only = source_parts(sub.value)
+                own.append(OwnSource(sub.title or short_source(url), only))
             else:
                 keywords.append(sub.value)
         source = stored.article.source
         if source not in self._sources:
             self._sources[source] = source_name(source, services.settings.app.sources)
+        name = self._sources[source]
+        if name is None:  # a chat's own source: the title it was followed by
+            name = next(
+                (
+                    sub.title
+                    for sub in subscriptions
+                    if sub.kind == SOURCE and sub.title and source_parts(sub.value)[0] == source
+                ),
+                None,
+            )
         return DigestEntry(
             stored.article,
             stored.digest,
             topics=tuple(topics),
             keywords=tuple(keywords),
-            source_name=self._sources[source],
+            sources=tuple(own),
+            source_name=name,
         )
 
     def block(
@@ -135,6 +158,7 @@ class DigestRenderer:
             entry.article.id,
             entry.topics,
             entry.keywords,
+            entry.sources,
             entry.source_name,
             bullets,
             timezone,
@@ -159,14 +183,17 @@ class DigestRenderer:
         more: int = 0,
         note: str = "",
     ) -> list[str]:
-        """The chat's digest of `chosen`, in the chat's language ("Your digest" unless
-        `title`)."""
+        """The chat's digest of `chosen`, in the chat's language ("Your digest", in a group
+        "Digest", unless `title`)."""
         reader = self._services.catalogs.get(chat.language)
+        if title is None:
+            private = chat.chat_type == "private"
+            title = reader.gettext("Your digest") if private else reader.gettext("Digest")
         zone = zone_of(chat.timezone)
         entries = [self.entry(stored, subscriptions, reader) for stored in chosen]
         return render_digest(
             entries,
-            title=reader.gettext("Your digest") if title is None else title,
+            title=title,
             when=now.astimezone(zone),
             bullets=chat.bullets,
             tz=zone,

@@ -166,18 +166,31 @@ class MatchUnions:
 def matched_by(
     subscriptions: Iterable[Subscription], stored: StoredArticle, texts: ArticleTexts
 ) -> list[Subscription]:
-    """The topic and keyword subscriptions that brought this article (shown to the reader)."""
+    """The topic, keyword and own-source subscriptions that brought this article (shown to
+    the reader)."""
     found = []
     text = texts.get(stored.article.id)
+
+    def matches(query_text: str) -> bool:
+        nonlocal text
+        query = parsed_query(query_text)
+        if query is None:
+            return False
+        if text is None:
+            texts.add(stored.article)
+            text = texts.get(stored.article.id)
+        return text is not None and query.matches(text)
+
     for sub in subscriptions:
-        if sub.kind == TOPIC and sub.value in stored.digest.topics:
+        if sub.kind == TOPIC:
+            brought = sub.value in stored.digest.topics
+        elif sub.kind == KEYWORDS:
+            brought = matches(sub.value)
+        else:  # the chat's own source: its articles, or those matching its keywords
+            url, keywords = source_parts(sub.value)
+            brought = url == stored.article.source and (not keywords or matches(keywords))
+        if brought:
             found.append(sub)
-        elif sub.kind == KEYWORDS and (query := parsed_query(sub.value)) is not None:
-            if text is None:
-                texts.add(stored.article)
-                text = texts.get(stored.article.id)
-            if text is not None and query.matches(text):
-                found.append(sub)
     return found
 
 

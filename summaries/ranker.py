@@ -90,6 +90,7 @@ FEATURES = (
     "headline_words",
 )
 MODEL_FORMAT = "digest-bot ranker 2"
+_MAX_REDUNDANCY = 10.0
 _LEAD = 3  # similarity_to_lead: shared words with the first three sentences
 _PRIOR_DECAY = 2.0  # position_prior = exp(-index / 2): 1, 0.61, 0.37, 0.22, ...
 _SHORT_WORDS = 8
@@ -156,11 +157,17 @@ class TreeEnsemble:
 
 @dataclass(frozen=True)
 class Ranker:
-    """score = features @ weights (+ the trees' sum, when there are trees)."""
+    """score = features @ weights (+ the trees' sum, when there are trees).
+
+    With `redundancy` > 0 the order is greedy (maximal marginal relevance): each next
+    sentence is the one whose score, less `redundancy` x its highest similarity to a sentence
+    already chosen, is best. The choice for any k is still the first k of one order.
+    """
 
     weights: tuple[float, ...]
     trees: TreeEnsemble | None = None
     description: str = ""
+    redundancy: float = 0.0
 
     def scores(self, features: np.ndarray) -> list[float]:
         import numpy as np
@@ -170,6 +177,24 @@ class Ranker:
             total = total + self.trees.predict(features)
         return [float(value) for value in total]
 
+    def order(self, features: np.ndarray, similarity: np.ndarray) -> list[tuple[int, float]]:
+        """Every sentence as (index, score at the time it was chosen), best first. The scores
+        never increase: a sentence's penalty only grows as more are chosen. Ties go to the
+        earlier sentence."""
+        import numpy as np
+
+        base = np.asarray(self.scores(features))
+        penalty = np.zeros(len(base))
+        left = np.ones(len(base), dtype=bool)
+        chosen: list[tuple[int, float]] = []
+        for _ in range(len(base)):
+            adjusted = np.where(left, base - self.redundancy * penalty, -np.inf)
+            best = int(np.argmax(adjusted))  # the first of equal maxima: the earlier sentence
+            chosen.append((best, float(adjusted[best])))
+            left[best] = False
+            penalty = np.maximum(penalty, similarity[best])
+        return chosen
+
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "format": MODEL_FORMAT,
@@ -177,6 +202,8 @@ class Ranker:
             "features": list(FEATURES),
             "weights": list(self.weights),
         }
+        if self.redundancy:
+            data["redundancy"] = self.redundancy
         if self.trees is not None:
             data["trees"] = self.trees.to_json()
         return data
@@ -211,7 +238,13 @@ def parse_model(text: str, name: str) -> Ranker:
             f"ranker weights {name}: 'weights' must be {len(FEATURES)} finite numbers"
         )
     trees = None if data.get("trees") is None else _parse_trees(data["trees"], name)
-    return Ranker(tuple(float(w) for w in weights), trees, str(data.get("description", "")))
+    redundancy = data.get("redundancy", 0.0)
+    if not _finite_numbers([redundancy]) or not 0 <= redundancy <= _MAX_REDUNDANCY:
+        raise RankerModelError(
+            f"ranker weights {name}: 'redundancy' must be a number from 0 to {_MAX_REDUNDANCY}"
+        )
+    description = str(data.get("description", ""))
+    return Ranker(tuple(float(w) for w in weights), trees, description, float(redundancy))
 
 
 def _finite_numbers(values: object) -> TypeGuard[list[float]]:

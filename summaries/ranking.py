@@ -57,6 +57,7 @@ __all__ = [
     "centrality_matrix",
     "centrality_scores",
     "content_tokens",
+    "similarity_matrix",
     "rank_order",
     "rank_sentences",
     "stemmer",
@@ -137,7 +138,10 @@ def rank_order(
         from summaries.ranker import default_model, sentence_features
 
         ranker = model or default_model()
-        scores = ranker.scores(sentence_features(sentences, title, language))
+        features = sentence_features(sentences, title, language)
+        if ranker.redundancy:
+            return ranker.order(features, similarity_matrix(sentences, language))
+        scores = ranker.scores(features)
     order = sorted(range(len(scores)), key=lambda index: (-scores[index], index))
     return [(index, scores[index]) for index in order]
 
@@ -170,17 +174,7 @@ def centrality_matrix(sentences: Sequence[str], language: str = "en") -> np.ndar
     """overlap(i, j) / (log |i| + log |j|) for every pair of sentences, 0 on the diagonal."""
     import numpy as np  # deferred: only the default ranker needs it
 
-    token_lists = [_content_tokens(sentence, language) for sentence in sentences]
-    vocabulary: dict[str, int] = {}
-    for tokens in token_lists:
-        for token in tokens:
-            vocabulary.setdefault(token, len(vocabulary))
-    if not vocabulary:
-        return np.zeros((len(sentences), len(sentences)))
-    counts = np.zeros((len(sentences), len(vocabulary)))
-    for row, tokens in enumerate(token_lists):
-        for token in tokens:
-            counts[row, vocabulary[token]] += 1
+    counts = _token_counts(sentences, language)
     overlap = counts @ counts.T  # shared tokens, with multiplicity, for every pair
     np.fill_diagonal(overlap, 0.0)
     log_lengths = np.log(np.maximum(counts.sum(axis=1), 1.0))
@@ -188,6 +182,37 @@ def centrality_matrix(sentences: Sequence[str], language: str = "en") -> np.ndar
     # Two one-word sentences have norm 0: count their overlap as is (as TextRank does).
     weights: np.ndarray = np.divide(overlap, norm, out=overlap.copy(), where=norm > 0)
     return weights
+
+
+def similarity_matrix(sentences: Sequence[str], language: str = "en") -> np.ndarray:
+    """Cosine similarity of the sentences' content-token counts (0 for a sentence without
+    content words), 0 on the diagonal: how much two bullets would say the same thing."""
+    import numpy as np
+
+    counts = _token_counts(sentences, language)
+    lengths = np.sqrt((counts * counts).sum(axis=1))
+    unit = np.divide(
+        counts, lengths[:, None], out=np.zeros_like(counts), where=lengths[:, None] > 0
+    )
+    similarity: np.ndarray = unit @ unit.T
+    np.fill_diagonal(similarity, 0.0)
+    return similarity
+
+
+def _token_counts(sentences: Sequence[str], language: str) -> np.ndarray:
+    """Sentences x vocabulary counts of content tokens."""
+    import numpy as np
+
+    token_lists = [_content_tokens(sentence, language) for sentence in sentences]
+    vocabulary: dict[str, int] = {}
+    for tokens in token_lists:
+        for token in tokens:
+            vocabulary.setdefault(token, len(vocabulary))
+    counts = np.zeros((len(sentences), max(1, len(vocabulary))))
+    for row, tokens in enumerate(token_lists):
+        for token in tokens:
+            counts[row, vocabulary[token]] += 1
+    return counts
 
 
 def _fold_plural(token: str) -> str:

@@ -50,9 +50,16 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     else:
         subscriptions = await services.store.list_subscriptions(chat.chat_id)
         if not subscriptions:
-            text = t.gettext(
-                "You follow nothing yet. Pick topics with /topics, or try "
-                "/digest quantum for one topic now."
+            text = (
+                t.gettext(
+                    "You follow nothing yet. Pick topics with /topics, or try "
+                    "/digest quantum for one topic now."
+                )
+                if is_private(update)
+                else t.gettext(
+                    "This group follows nothing yet; an administrator can /subscribe to "
+                    "topics or keywords."
+                )
             )
             await reply(update, escape(text))
             return

@@ -19,7 +19,7 @@ from bot.handlers.common import (
     reply_usage,
     services_of,
 )
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, join_sentences
 from bot.parsing import Phrase, UsageError, check_argument_text
 from bot.render import DigestEntry, escape, render_search_results, truncate_text
 from bot.selection import source_name
@@ -44,7 +44,7 @@ SEARCH_LIFETIME = timedelta(days=1)
 async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not context.args:
         t = await chat_translator(update, services_of(context))
-        text = t.gettext("What should I look for?") + " " + t.gettext(SEARCH_EXAMPLE)
+        text = join_sentences([t.gettext("What should I look for?"), t.gettext(SEARCH_EXAMPLE)], t)
         await reply(update, escape(text))
         return
     await run_search(update, context, argument_text(context))

@@ -7,6 +7,7 @@ given with /add); its topics and keywords keep applying to the operator's source
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -26,12 +27,13 @@ from bot.handlers.common import (
     services_of,
     translator,
 )
-from bot.i18n import Translator
+from bot.i18n import Translator, join_sentences
 from bot.ingest import store_new_articles
-from bot.reasons import translate_reason
+from bot.reasons import plain_reason, translate_reason
 from bot.render import escape, truncate_text
 from bot.rounds import following_slot
 from bot.schedule import format_local
+from bot.selection import ArticleTexts, parsed_query
 from bot.services import Services
 from bot.store import ChatSettings
 from bot.store.user_sources import AsyncUserSourceStore, Follow, SourceLimitReached
@@ -39,6 +41,7 @@ from bot.usersources.poll import UserSourcePoller
 from bot.usersources.resolve import FEED, Snapshot, SourceUnavailable, resolve
 from bot.usersources.settings import UserSourceSettings
 from summaries.matching import KeywordQuery, QueryError
+from summaries.models import Article
 from summaries.sources.guard import UnsafeUrlError, UrlPolicy, check_url
 from summaries.sources.opml import OpmlError, OpmlFeed, parse_opml, write_opml
 
@@ -108,21 +111,24 @@ async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if prepared is None:
         return
     services, chat, t = prepared
+    usage = t.gettext(
+        "Send a web address to follow: /add https://example.org/news — a feed, or a "
+        "news page. Add words after it to get only matching articles: "
+        "/add https://example.org/feed quantum"
+    )
     if not context.args:
-        await reply(
-            update,
-            escape(
-                t.gettext(
-                    "Send a web address to follow: /add https://example.org/news — a feed, or a "
-                    "news page. Add words after it to get only matching articles: "
-                    "/add https://example.org/feed quantum"
-                )
-            ),
+        await reply(update, escape(usage))
+        return
+    text = argument_text(context)
+    url, _, keywords = text.partition(" ")
+    if not looks_like_address(url):
+        not_one = t.gettext("“{text}” is not a web address.").format(
+            text=_short(text, SHOWN_URL_CHARS)
         )
+        await reply(update, escape(join_sentences([not_one, usage], t)))
         return
     if not await may_change_chat(update, context):
         return
-    url, _, keywords = argument_text(context).partition(" ")
     outcome = await add_source(update, context, chat, t, url, keywords.strip())
     await reply(update, outcome.text)
 
@@ -164,15 +170,27 @@ async def add_source(
             policy=sources.policy,
         )
     except SourceUnavailable as error:
+        logger.info("cannot follow %s for chat %s: %s", url, chat.chat_id, error)
         reason = t.gettext("Cannot follow {url}: {reason}").format(
             url=_short(url, SHOWN_URL_CHARS),
-            reason=_short(translate_reason(t, str(error)), SHOWN_REASON_CHARS),
+            reason=_short(plain_reason(t, str(error)), SHOWN_REASON_CHARS),
         )
         return AddOutcome(False, escape(reason))
     problem = _configured(services, t, snapshot.url)
     if problem:
         return AddOutcome(False, problem)
-    return await _follow(services, sources, chat, t, snapshot, keywords, user.id if user else None)
+    return await _follow(
+        services, sources, chat, t, snapshot, keywords, user.id if user else None, asked=url
+    )
+
+
+_HOST_AND_PATH = re.compile(r"[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:/\S*)?", re.UNICODE)
+
+
+def looks_like_address(word: str) -> bool:
+    """A word meant as a web address (maybe a wrong one): 'https://…', 'ftp://…' or a host
+    name such as 'example.org/feed'; not 'quantum'."""
+    return "://" in word or _HOST_AND_PATH.fullmatch(word) is not None
 
 
 def _short(text: str, limit: int) -> str:
@@ -199,7 +217,7 @@ def _check_request(t: Translator, url: str, keywords: str, policy: UrlPolicy) ->
         return escape(
             t.gettext("Cannot follow {url}: {reason}").format(
                 url=_short(url, SHOWN_URL_CHARS),
-                reason=_short(translate_reason(t, str(error)), SHOWN_REASON_CHARS),
+                reason=_short(plain_reason(t, str(error)), SHOWN_REASON_CHARS),
             )
         )
     if keywords:
@@ -223,7 +241,10 @@ async def _follow(
     snapshot: Snapshot,
     keywords: str,
     user_id: int | None,
+    *,
+    asked: str,
 ) -> AddOutcome:
+    """Follow the resolved source; `asked` is the URL the user gave (a page, maybe)."""
     now = services.clock()
     try:
         result = await sources.store.follow(
@@ -256,8 +277,30 @@ async def _follow(
         seen_links=snapshot.links,
     )
     await _schedule_if_overdue(services, chat)
-    text = await _followed_text(services, t, snapshot, keywords, added=result.added)
+    found_at = snapshot.url if snapshot.kind == FEED and snapshot.url != asked.strip() else None
+    if not result.added and keywords == result.previous_keywords:
+        return AddOutcome(True, _already_followed_text(t, snapshot, found_at))
+    text = await _followed_text(services, t, snapshot, keywords, found_at, added=result.added)
     return AddOutcome(True, text)
+
+
+def _kind_name(t: Translator, snapshot: Snapshot) -> str:
+    return t.gettext("feed") if snapshot.kind == FEED else t.gettext("web page")
+
+
+def _found_at_line(t: Translator, found_at: str | None) -> list[str]:
+    """'Found its feed at URL.' when /add was given a page and followed the feed it names."""
+    if found_at is None:
+        return []
+    return [escape(t.gettext("Found its feed at {url}.").format(url=found_at))]
+
+
+def _already_followed_text(t: Translator, snapshot: Snapshot, found_at: str | None) -> str:
+    """Re-adding a source as it is followed already changes nothing: say just that."""
+    headline = escape(t.gettext("You already follow {title} ({what}).")).format(
+        title=f"<b>{escape(snapshot.title)}</b>", what=escape(_kind_name(t, snapshot))
+    )
+    return "\n".join([headline, *_found_at_line(t, found_at)])
 
 
 async def _schedule_if_overdue(services: Services, chat: ChatSettings) -> None:
@@ -268,9 +311,15 @@ async def _schedule_if_overdue(services: Services, chat: ChatSettings) -> None:
 
 
 async def _followed_text(
-    services: Services, t: Translator, snapshot: Snapshot, keywords: str, *, added: bool
+    services: Services,
+    t: Translator,
+    snapshot: Snapshot,
+    keywords: str,
+    found_at: str | None,
+    *,
+    added: bool,
 ) -> str:
-    what = t.gettext("feed") if snapshot.kind == FEED else t.gettext("web page")
+    what = _kind_name(t, snapshot)
     if added:
         headline = t.gettext("Now following {title} ({what}).")
     elif keywords:
@@ -278,40 +327,61 @@ async def _followed_text(
     else:
         headline = t.gettext("You already follow {title} ({what}); now all of its articles.")
     lines = [escape(headline).format(title=f"<b>{escape(snapshot.title)}</b>", what=escape(what))]
-    lines.append(
-        escape(
-            t.ngettext(
-                "It has {count} article now.",
-                "It has {count} articles now.",
-                len(snapshot.articles),
-            ).format(count=len(snapshot.articles))
-        )
-    )
+    lines += _found_at_line(t, found_at)
+    if snapshot.articles:
+        count = t.ngettext(
+            "It has {count} article now.", "It has {count} articles now.", len(snapshot.articles)
+        ).format(count=len(snapshot.articles))
+    else:
+        count = t.gettext("It has no articles yet.")
+    lines.append(escape(count))
     if keywords:
         lines.append(
             escape(t.gettext("Only articles matching: {keywords}")).format(
                 keywords=f"<b>{escape(keywords)}</b>"
             )
         )
-    lines += await _newest_bullets(services, t, snapshot)
+    lines += await _newest_bullets(services, t, snapshot, keywords)
     lines.append(escape(t.gettext("New articles come in your digests; /sources lists yours.")))
     return "\n".join(lines)
 
 
-async def _newest_bullets(services: Services, t: Translator, snapshot: Snapshot) -> list[str]:
+def _matching(articles: Sequence[Article], keywords: str) -> list[Article]:
+    """The articles that the keywords given with /add let through (all without keywords)."""
+    if not keywords:
+        return list(articles)
+    query = parsed_query(keywords)
+    if query is None:
+        return []
+    texts = ArticleTexts()
+    found = []
+    for article in articles:
+        texts.add(article)
+        text = texts.get(article.id)
+        if text is not None and query.matches(text):
+            found.append(article)
+    return found
+
+
+async def _newest_bullets(
+    services: Services, t: Translator, snapshot: Snapshot, keywords: str
+) -> list[str]:
+    """The newest article the chat will get from the source (with its first bullets)."""
     if not snapshot.articles:
         return []
+    matching = _matching(snapshot.articles, keywords)
+    if not matching:
+        none = t.gettext("None of its articles matches {keywords} yet.")
+        return ["", escape(none).format(keywords=f"<b>{escape(keywords)}</b>"), ""]
     newest = max(
-        snapshot.articles,
+        matching,
         key=lambda article: article.published.timestamp() if article.published else 0.0,
     )
     stored = await services.store.get_articles([newest.id])
     if not stored:
         return []
-    lines = [
-        "",
-        escape(t.gettext("Newest: {title}")).format(title=f"<b>{escape(newest.title)}</b>"),
-    ]
+    heading = t.gettext("Newest matching: {title}") if keywords else t.gettext("Newest: {title}")
+    lines = ["", escape(heading).format(title=f"<b>{escape(newest.title)}</b>")]
     lines += [f"• {escape(bullet)}" for bullet in stored[0].digest.bullets[:MAX_NEWEST_BULLETS]]
     return [*lines, ""]
 
@@ -321,7 +391,7 @@ async def _newest_bullets(services: Services, t: Translator, snapshot: Snapshot)
 
 def _health(t: Translator, follow: Follow, zone: ZoneInfo) -> str:
     source = follow.source
-    error = translate_reason(t, source.last_error or "?")
+    error = plain_reason(t, source.last_error or "?")
     if source.paused:
         return t.gettext("paused after failing: {error}").format(error=error)
     if source.last_error:
@@ -349,7 +419,9 @@ def sources_view(
     for index, follow in enumerate(follows, start=1):
         source = follow.source
         title, url = _short(source.title, LISTED_TITLE_CHARS), _short(source.url, LISTED_URL_CHARS)
-        line = f"{index}. <b>{escape(title)}</b> — {escape(url)}"
+        line = f"{index}. <b>{escape(title)}</b>"
+        if " ".join(source.title.split()) != source.url:  # an untitled source is its URL
+            line += f" — {escape(url)}"
         if follow.keywords:
             only = t.gettext("only: {keywords}").format(keywords=follow.keywords)
             line += "\n   " + escape(_short(only, LISTED_DETAIL_CHARS))

@@ -21,7 +21,7 @@ from bot.handlers.common import (
     translator,
 )
 from bot.handlers.subscriptions import subscribe, topics_keyboard
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, join_sentences
 from bot.parsing import shorten_user_text
 from bot.render import escape
 from bot.selection import TOPIC
@@ -158,7 +158,7 @@ async def bot_membership_changed(update: Update, context: ContextTypes.DEFAULT_T
     )
     greeting = "\n\n".join(
         [
-            f"{hello} {escape(t.gettext(INTRO))}",
+            join_sentences([hello, escape(t.gettext(INTRO))], t),
             escape(t.gettext("Only this group's administrators can change what it follows.")),
         ]
     )

@@ -25,11 +25,11 @@ from bot.handlers.common import (
     services_of,
     translator,
 )
-from bot.i18n import N_, Translator, topic_title
+from bot.i18n import N_, Translator, join_list, join_sentences, topic_title
 from bot.parsing import Phrase, UsageError, check_argument_text
 from bot.render import escape, truncate_text
 from bot.rounds import following_slot
-from bot.selection import KEYWORDS, TOPIC
+from bot.selection import KEYWORDS, SOURCE, TOPIC, source_parts
 from bot.services import Services
 from bot.store import ChatSettings, Subscription, SubscriptionLimitReached
 from summaries.matching import KeywordQuery, QueryError, stem
@@ -40,6 +40,7 @@ REMOVE = "rm"
 # Keywords made only of these would match nearly every English article.
 _COMMON_STEMS = frozenset(stem(word) for word in ENGLISH_FUNCTION_WORDS)
 MAX_SUBSCRIPTIONS = 50
+SHOWN_SOURCE_CHARS = 60
 SUBSCRIBE_EXAMPLE = N_(
     'For example: /subscribe quantum (a topic), /subscribe "satellite internet" (a phrase) or '
     "/subscribe drug approval (articles with both words)."
@@ -95,11 +96,20 @@ def same_words(subscriptions: Iterable[Subscription], wanted: Subscription) -> S
 
 
 def label(services: Services, subscription: Subscription, t: Translator) -> str:
-    """A subscription as plain text: the topic's title (in t's language), or the keywords."""
+    """A subscription as plain text: the topic's title (in t's language), the source's title,
+    or the keywords."""
     if subscription.kind == TOPIC:
         topic = services.topic(subscription.value)
         return topic_title(topic, t) if topic else subscription.value
+    if subscription.kind == SOURCE:
+        return source_title(subscription)
     return subscription.value
+
+
+def source_title(subscription: Subscription) -> str:
+    """What to call a chat's own source: its title, else its URL."""
+    url, _ = source_parts(subscription.value)
+    return " ".join((subscription.title or "").split()) or url
 
 
 def subscription_key(subscription: Subscription) -> str:
@@ -132,6 +142,14 @@ def describe(services: Services, subscription: Subscription, t: Translator) -> s
         topic = services.topic(subscription.value)
         title = topic_title(topic, t) if topic else subscription.value
         return escape(t.gettext("topic {name}")).format(name=f"<b>{escape(title)}</b>")
+    if subscription.kind == SOURCE:
+        name = f"<b>{escape(truncate_text(source_title(subscription), SHOWN_SOURCE_CHARS))}</b>"
+        _, keywords = source_parts(subscription.value)
+        if not keywords:
+            return escape(t.gettext("source {name}")).format(name=name)
+        return escape(t.gettext("source {name} (only: {keywords})")).format(
+            name=name, keywords=escape(keywords)
+        )
     name = f"<b>{escape(subscription.value)}</b>"
     return escape(t.gettext("keywords {name}")).format(name=name)
 
@@ -157,17 +175,16 @@ async def topics_keyboard(services: Services, chat_id: int, t: Translator) -> In
 async def topics_text(services: Services, t: Translator) -> str:
     counts = await topic_counts(services)
     days = services.settings.bot.lookback_days
-    heading = "<b>" + escape(t.gettext("Topics")) + "</b> "
-    lines = [heading + escape(t.gettext("(tap to follow or unfollow)")), ""]
+    heading = "<b>" + escape(t.gettext("Topics")) + "</b>"
+    lines = [join_sentences([heading, escape(t.gettext("(tap to follow or unfollow)"))], t), ""]
     for topic in services.topics:
         count = counts.get(topic.name, 0)
         recent = t.ngettext(
             "({count} article in {days} days)", "({count} articles in {days} days)", count
         ).format(count=count, days=days)
+        about = join_sentences([topic.description_in(t.language), recent], t)
         lines.append(
-            f"• <b>{escape(topic_title(topic, t))}</b> /{escape(topic.name)} — "
-            f"{escape(topic.description_in(t.language))}"
-            f" {escape(recent)}"
+            f"• <b>{escape(topic_title(topic, t))}</b> /{escape(topic.name)} — {escape(about)}"
         )
     return "\n".join(lines)
 
@@ -220,7 +237,9 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     t = translator(services, update, chat)
     if not context.args:
         keyboard = await topics_keyboard(services, chat.chat_id, t)
-        text = t.gettext("Tap a topic to follow it.") + " " + t.gettext(SUBSCRIBE_EXAMPLE)
+        text = join_sentences(
+            [t.gettext("Tap a topic to follow it."), t.gettext(SUBSCRIBE_EXAMPLE)], t
+        )
         await reply(update, escape(text), keyboard=keyboard)
         return
     if not await may_change_chat(update, context):
@@ -294,27 +313,19 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
         return
     text = argument_text(context)
     if text.strip().casefold() == "all":
-        removed = await services.store.clear_subscriptions(chat.chat_id)
-        if not removed:
-            nothing = t.gettext(
-                "You follow nothing, so there is nothing to unsubscribe from. "
-                "/topics to choose, or /subscribe keywords."
-            )
-            await reply(update, escape(nothing))
-            return
-        done = t.ngettext(
-            "Unsubscribed from everything ({count} subscription).",
-            "Unsubscribed from everything ({count} subscriptions).",
-            removed,
-        )
-        await reply(update, escape(done.format(count=removed)))
+        removed = await services.store.clear_subscriptions_by_kind(chat.chat_id)
+        await reply(update, escape(unsubscribed_all_text(removed, t)))
+        return
+    existing = await services.store.list_subscriptions(chat.chat_id)
+    own = own_source_named(existing, text)
+    if own is not None or looks_like_url(text):
+        await reply(update, await unsubscribe_source(services, chat.chat_id, own, text, t))
         return
     try:
         subscription = resolve_subscription(services, text)
     except UsageError as error:
         await reply_usage(update, t, error)
         return
-    existing = await services.store.list_subscriptions(chat.chat_id)
     if subscription not in existing:
         # "satellite internet" names a topic by its title, but this chat may follow the words.
         as_words = Subscription(KEYWORDS, text) if subscription.kind == TOPIC else subscription
@@ -325,6 +336,62 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     else:
         text = t.gettext("You do not follow {what}. /list shows what you do.")
         await reply(update, escape(text).format(what=what))
+
+
+def unsubscribed_all_text(removed: dict[str, int], t: Translator) -> str:
+    """'Unsubscribed from everything: 1 topic, 2 keyword subscriptions, 1 source.'"""
+    topics, keywords, sources = (removed.get(kind, 0) for kind in (TOPIC, KEYWORDS, SOURCE))
+    parts = []
+    if topics:
+        parts.append(t.ngettext("{count} topic", "{count} topics", topics).format(count=topics))
+    if keywords:
+        parts.append(
+            t.ngettext(
+                "{count} keyword subscription", "{count} keyword subscriptions", keywords
+            ).format(count=keywords)
+        )
+    if sources:
+        parts.append(
+            t.ngettext("{count} source", "{count} sources", sources).format(count=sources)
+        )
+    if not parts:
+        return t.gettext(
+            "You follow nothing, so there is nothing to unsubscribe from. "
+            "/topics to choose, or /subscribe keywords."
+        )
+    return t.gettext("Unsubscribed from everything: {what}.").format(what=join_list(parts, t))
+
+
+def looks_like_url(text: str) -> bool:
+    return text.strip().casefold().startswith(("http://", "https://"))
+
+
+def own_source_named(subscriptions: Iterable[Subscription], text: str) -> Subscription | None:
+    """The chat's own source that `text` names: by its URL (a trailing slash aside), or by
+    its title."""
+    wanted = text.strip()
+    for sub in subscriptions:
+        if sub.kind != SOURCE:
+            continue
+        url, _ = source_parts(sub.value)
+        if url.rstrip("/") == wanted.rstrip("/"):
+            return sub
+        if sub.title and sub.title.strip().casefold() == wanted.casefold():
+            return sub
+    return None
+
+
+async def unsubscribe_source(
+    services: Services, chat_id: int, own: Subscription | None, text: str, t: Translator
+) -> str:
+    """Stops following the chat's own source `own` (None: `text` named none it follows)."""
+    if own is not None and await services.store.remove_subscription(chat_id, own):
+        what = describe(services, own, t)
+        return escape(t.gettext("Unsubscribed from {what}.")).format(what=what)
+    shown = escape(truncate_text(text.strip(), SHOWN_SOURCE_CHARS))
+    return escape(t.gettext("You do not follow the source {url}. /sources lists yours.")).format(
+        url=shown
+    )
 
 
 async def list_text(services: Services, chat: ChatSettings, t: Translator) -> str:

@@ -132,6 +132,9 @@ class AsyncStore:
     async def clear_subscriptions(self, chat_id: int) -> int:
         return await self._run(self.store.clear_subscriptions, chat_id)
 
+    async def clear_subscriptions_by_kind(self, chat_id: int) -> dict[str, int]:
+        return await self._run(self.store.clear_subscriptions_by_kind, chat_id)
+
     async def list_subscriptions(self, chat_id: int) -> list[Subscription]:
         return await self._run(self.store.list_subscriptions, chat_id)
 

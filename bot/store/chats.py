@@ -24,7 +24,13 @@ from bot.store.schema import (
     subscriptions,
     user_sources,
 )
-from bot.store.values import SOURCE_KIND, ChatDefaults, ChatSettings, Subscription
+from bot.store.values import (
+    SOURCE_KIND,
+    SUBSCRIPTION_KINDS,
+    ChatDefaults,
+    ChatSettings,
+    Subscription,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -290,10 +296,16 @@ def remove_subscription(conn: Connection, chat_id: int, sub: Subscription) -> bo
     return conn.execute(statement).rowcount == 1
 
 
-def clear_subscriptions(conn: Connection, chat_id: int) -> int:
+def clear_subscriptions(conn: Connection, chat_id: int) -> dict[str, int]:
+    """Removes every subscription and followed source of the chat: how many of each kind."""
+    counts = {kind: 0 for kind in SUBSCRIPTION_KINDS}
+    kinds = select(subscriptions.c.kind, func.count()).where(subscriptions.c.chat_id == chat_id)
+    for kind, count in conn.execute(kinds.group_by(subscriptions.c.kind)):
+        counts[kind] = int(count)
     sources = conn.execute(delete(chat_sources).where(chat_sources.c.chat_id == chat_id)).rowcount
-    topics = conn.execute(delete(subscriptions).where(subscriptions.c.chat_id == chat_id)).rowcount
-    return int(sources) + int(topics)
+    conn.execute(delete(subscriptions).where(subscriptions.c.chat_id == chat_id))
+    counts[SOURCE_KIND] += int(sources)
+    return counts
 
 
 def subscriptions_for(conn: Connection, chat_ids: Sequence[int]) -> dict[int, list[Subscription]]:
@@ -313,14 +325,19 @@ def subscriptions_for(conn: Connection, chat_ids: Sequence[int]) -> dict[int, li
         for chat_id, kind, value in conn.execute(query).all():
             found[chat_id].append(Subscription(kind, value))
         followed = (
-            select(chat_sources.c.chat_id, user_sources.c.url, chat_sources.c.keywords)
+            select(
+                chat_sources.c.chat_id,
+                user_sources.c.url,
+                user_sources.c.title,
+                chat_sources.c.keywords,
+            )
             .join(user_sources, user_sources.c.id == chat_sources.c.source_id)
             .where(one_of(conn, chat_sources.c.chat_id, chunk))
             .order_by(chat_sources.c.chat_id, chat_sources.c.created_at, user_sources.c.id)
         )
-        for row in conn.execute(followed):
-            value = source_subscription_value(row.url, row.keywords)
-            found[row.chat_id].append(Subscription(SOURCE_KIND, value))
+        for source in conn.execute(followed):
+            value = source_subscription_value(source.url, source.keywords)
+            found[source.chat_id].append(Subscription(SOURCE_KIND, value, title=source.title))
     return found
 
 

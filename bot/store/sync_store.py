@@ -230,6 +230,11 @@ class Store:
             return chat_queries.remove_subscription(conn, chat_id, sub)
 
     def clear_subscriptions(self, chat_id: int) -> int:
+        return sum(self.clear_subscriptions_by_kind(chat_id).values())
+
+    def clear_subscriptions_by_kind(self, chat_id: int) -> dict[str, int]:
+        """Removes every subscription and followed source: how many of each kind (topic,
+        keywords, source) there were."""
         with self._transaction(write=True) as conn:
             return chat_queries.clear_subscriptions(conn, chat_id)
 

@@ -58,6 +58,7 @@ class Follow:
 class FollowResult:
     source: UserSource
     added: bool  # False: the chat already followed it (keywords updated)
+    previous_keywords: str = ""  # the keywords it was followed with until now
 
 
 class SourceLimitReached(Exception):
@@ -105,7 +106,7 @@ class UserSourceStore:
             _lock_chat(conn, chat_id)
             source = _get_or_create(conn, url, kind, title, now)
             existing = conn.execute(
-                select(chat_sources.c.chat_id).where(
+                select(chat_sources.c.keywords).where(
                     chat_sources.c.chat_id == chat_id, chat_sources.c.source_id == source.id
                 )
             ).first()
@@ -117,7 +118,7 @@ class UserSourceStore:
                     )
                     .values(keywords=keywords)
                 )
-                return FollowResult(source, added=False)
+                return FollowResult(source, added=False, previous_keywords=existing.keywords)
             if _count_follows(conn, chat_id) >= max_per_chat:
                 raise SourceLimitReached(max_per_chat)
             conn.execute(

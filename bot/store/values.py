@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -54,10 +54,13 @@ class ChatDefaults:
 
 @dataclass(frozen=True, slots=True)
 class Subscription:
-    """A chat's interest: a configured topic by name, or a normalised keyword query."""
+    """A chat's interest: a configured topic by name, a normalised keyword query, or a source
+    the chat added itself (its URL, then its keywords; `title` is the source's, for readers:
+    it plays no part in equality)."""
 
     kind: str
     value: str
+    title: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

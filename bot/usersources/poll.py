@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 import httpx
 
 from bot.i18n import Translator
-from bot.reasons import INTERNAL_ERROR, TOOK_TOO_LONG, translate_reason
+from bot.reasons import INTERNAL_ERROR, TOOK_TOO_LONG, plain_reason
 from bot.store.user_sources import AsyncUserSourceStore, UserSource
 from bot.usersources.resolve import (
     FEED,
@@ -237,5 +237,5 @@ def pause_notice(source: UserSource, settings: UserSourceSettings, t: Translator
         title=source.title,
         url=source.url,
         days=settings.pause_after_days,
-        error=translate_reason(t, source.last_error or "?"),
+        error=plain_reason(t, source.last_error or "?"),
     )

@@ -109,7 +109,12 @@ def feed_snapshot(page: Page, source: str | None = None) -> Snapshot:
         )
     except (FeedError, SourceError) as error:
         raise SourceUnavailable(NOT_A_READABLE_FEED.format(url=page.url, error=error)) from None
-    title = _feed_title(page.body) or page.url
+    feed = feedparser.parse(page.body)
+    if feed.get("bozo") and not parsed.articles:
+        # Broken XML with nothing readable in it: not a feed, whatever its first bytes say.
+        detail = " ".join(str(feed.get("bozo_exception") or "malformed XML").split())[:200]
+        raise SourceUnavailable(NOT_A_READABLE_FEED.format(url=page.url, error=detail))
+    title = _feed_title(feed) or page.url
     return Snapshot(key, FEED, title, parsed.articles, (), _refresh_after(page), page.validators)
 
 
@@ -142,8 +147,7 @@ async def page_snapshot(
     )
 
 
-def _feed_title(body: bytes) -> str | None:
-    parsed = feedparser.parse(body)
+def _feed_title(parsed: feedparser.FeedParserDict) -> str | None:
     title = " ".join(str(parsed.feed.get("title", "")).split())
     return title[:MAX_TITLE_CHARS] or None
 

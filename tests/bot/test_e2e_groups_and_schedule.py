@@ -163,3 +163,23 @@ async def test_group_settings_and_stop_refuse_non_admins(running_bot):
     assert chat is not None and not chat.paused
     reply = await running_bot.command(ALICE, "time", "09:00", chat=GROUP)
     assert "09:00" in reply.text
+
+
+async def test_a_group_that_follows_nothing_says_so_and_its_digest_is_not_yours(running_bot):
+    fake = running_bot.fake
+    fake.set_admins(GROUP["id"], [ALICE["id"]])
+    nothing = await running_bot.command(BOB, "digest", chat=GROUP)
+    assert nothing.text == (
+        "This group follows nothing yet; an administrator can /subscribe to topics or keywords."
+    )
+    await running_bot.command(ALICE, "subscribe", "quantum", chat=GROUP)
+    digest = await running_bot.command(BOB, "digest", chat=GROUP)
+    assert digest.text.startswith("<b>📰 Digest</b> — ")
+    chinese = build.group(-4002, "上海读者")
+    fake.set_admins(chinese["id"], [ALICE["id"]])
+    await running_bot.command(ALICE, "language", "zh", chat=chinese)
+    nothing = await running_bot.command(BOB, "digest", chat=chinese)
+    assert nothing.text == "本群还没有关注任何内容；管理员可以用 /subscribe 关注话题或关键词。"
+    await running_bot.command(ALICE, "subscribe", "quantum", chat=chinese)
+    digest = await running_bot.command(BOB, "digest", chat=chinese)
+    assert digest.text.startswith("<b>📰 摘要</b> — ")

@@ -104,12 +104,12 @@ async def test_settings_and_their_buttons_speak_chinese(running_bot):
     weekly = next(b["callback_data"] for b in panel.buttons() if b["text"] == "每周")
     query_id = fake.press_button(LI["id"], panel.message_id, weekly, LI)
     answer = await fake.wait_for_callback_answer(query_id)
-    assert answer.text == "推送频率：每星期一（原为 每天）。"
+    assert answer.text == "推送频率：每星期一（原为每天）。"
     edited = await fake.wait_for_edit(LI["id"], panel.message_id)
     assert "周五" in [button["text"] for button in edited.buttons()]
 
     reply = await running_bot.command(LI, "bullets", "5")
-    assert reply.text == "每篇要点数：5（原为 3）。"
+    assert reply.text == "每篇要点数：5（原为3）。"
     reply = await running_bot.command(LI, "timezone")
     assert reply.text.startswith("你的时区是 Asia/Shanghai，当地时间 11月26日 周四 15:00。")
 
@@ -123,7 +123,7 @@ async def test_subscriptions_and_refusals_speak_chinese(running_bot):
     assert "<b>你关注的内容</b>\n• 话题 <b>量子通信</b>" in listing.text
     assert "每篇 3 条要点；链接预览关闭。" in listing.text
     reply = await running_bot.command(LI, "unsubscribe", "all")
-    assert reply.text == "已取消全部订阅（共 1 项）。"
+    assert reply.text == "已取消全部订阅：1 个话题。"
 
 
 async def test_operators_read_stats_and_refusals_in_their_language(running_bot):
@@ -145,3 +145,34 @@ async def test_digests_and_search_results_are_headed_in_chinese(running_bot):
     results = await running_bot.command(LI, "search", "nine cities")
     assert "🔎 <b>“nine cities”的搜索结果</b> · 第 1–1 条，共 2 条" in results.text
     assert [button["text"] for button in results.buttons()] == ["更多结果 ▸"]
+
+
+async def test_chinese_replies_have_no_stray_spaces_and_chinese_examples(running_bot):
+    tap = await running_bot.command(LI, "subscribe")
+    assert tap.text.startswith("点按话题即可关注。例如：/subscribe 量子（话题）")
+    search = await running_bot.command(LI, "search")
+    assert search.text.startswith("要找什么？例如：/search 量子网络")
+    topics = await running_bot.command(LI, "topics")
+    assert topics.text.startswith("<b>话题</b>（点按即可关注或取消关注）")
+    assert " （" not in topics.plain_text
+    help_text = await running_bot.command(LI, "help")
+    assert "/search — 搜索已收录的文章：/search 卫星互联网" in help_text.text
+    assert "/subscribe — 关注话题或关键词：/subscribe 量子" in help_text.text
+    changed = await running_bot.command(LI, "frequency", "weekly")
+    assert "（原为每天）" in changed.text
+
+
+async def test_a_chinese_group_is_greeted_without_stray_spaces(running_bot):
+    fake = running_bot.fake
+    fake.set_admins(GROUP["id"], [LI["id"]])
+    fake.bot_added_to_group(GROUP, LI)
+    greeting = (await fake.wait_for_messages(GROUP["id"]))[0]
+    assert greeting.text.startswith("讨论组的各位，大家好！本地新闻我来替你读")
+
+
+async def test_a_chinese_digest_lists_topics_with_the_chinese_comma(running_bot):
+    await running_bot.command(LI, "subscribe", "quantum")
+    await running_bot.command(LI, "subscribe", "satellite")
+    await running_bot.command(LI, "subscribe", "nine cities")
+    digest = await running_bot.command(LI, "digest")
+    assert "话题：量子通信、Satellite internet · 关键词：<b>nine cities</b>" in digest.text

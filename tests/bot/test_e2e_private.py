@@ -54,7 +54,7 @@ async def test_keywords_phrases_and_unsubscribe(running_bot):
     assert reply.text.startswith("You follow nothing, so there is nothing to unsubscribe from.")
     await running_bot.command(ALICE, "subscribe", "quantum")
     reply = await running_bot.command(ALICE, "unsubscribe", "all")
-    assert reply.text == "Unsubscribed from everything (1 subscription)."
+    assert reply.text == "Unsubscribed from everything: 1 topic."
 
 
 async def test_topic_command_shows_latest_articles_of_that_topic(running_bot):

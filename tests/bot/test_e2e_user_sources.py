@@ -258,3 +258,157 @@ async def test_other_files_get_a_hint_and_re_adding_says_what_changed(bot, site)
     await bot.command(ALICE, "add", site.url("/feed.xml") + " ferries")
     again = await bot.command(ALICE, "add", site.url("/feed.xml"))
     assert "now all of its articles" in again.text
+
+
+# --- QA findings: a chat's own source as a subscription ---------------------------------------
+
+
+async def test_list_names_an_own_source_by_its_title_and_its_button_too(bot, site):
+    await bot.command(ALICE, "subscribe", "quantum")
+    await bot.command(ALICE, "add", site.url("/feed.xml") + " ferries")
+    listing = await bot.command(ALICE, "list")
+    assert "• source <b>Harbour &amp; Co News</b> (only: ferries)" in listing.text
+    assert "keywords" not in listing.text
+    labels = [button["text"] for button in listing.buttons()]
+    assert labels == ["✖ Quantum communication", "✖ Harbour & Co News"]
+    [_, remove] = listing.callback_data()
+    query = bot.fake.press_button(ALICE["id"], listing.message_id, remove, ALICE)
+    answer = await bot.fake.wait_for_callback_answer(query)
+    assert answer.text == "Unsubscribed from Harbour & Co News."
+    assert await user_source_services_of(bot).store.follows_of_chat(ALICE["id"]) == []
+
+
+async def test_list_in_chinese_says_source(bot, site):
+    zh_user = build.user(2003, "张", language_code="zh-CN")
+    await bot.command(zh_user, "add", site.url("/feed.xml") + " ferries")
+    listing = await bot.command(zh_user, "list")
+    assert "• 来源 <b>Harbour &amp; Co News</b>（仅限：ferries）" in listing.text
+
+
+async def test_unsubscribe_by_the_url_removes_the_source(bot, site):
+    await bot.command(ALICE, "add", site.url("/feed.xml"))
+    reply = await bot.command(ALICE, "unsubscribe", site.url("/feed.xml"))
+    assert reply.text == "Unsubscribed from source <b>Harbour &amp; Co News</b>."
+    assert await user_source_services_of(bot).store.follows_of_chat(ALICE["id"]) == []
+    again = await bot.command(ALICE, "unsubscribe", site.url("/feed.xml"))
+    assert again.text.startswith("You do not follow the source " + site.url("/feed.xml"))
+    assert "keywords" not in again.text
+
+
+async def test_unsubscribe_all_says_what_it_removed(bot, site):
+    await bot.command(ALICE, "subscribe", "quantum")
+    await bot.command(ALICE, "subscribe", "ferries")
+    await bot.command(ALICE, "subscribe", "museum")
+    await bot.command(ALICE, "add", site.url("/feed.xml"))
+    reply = await bot.command(ALICE, "unsubscribe", "all")
+    assert reply.text == (
+        "Unsubscribed from everything: 1 topic, 2 keyword subscriptions, 1 source."
+    )
+    assert await user_source_services_of(bot).store.follows_of_chat(ALICE["id"]) == []
+
+
+async def test_a_digest_says_which_own_source_brought_an_article(bot, site):
+    await bot.ingest()  # the configured local news: a quantum article
+    await bot.command(ALICE, "subscribe", "quantum")
+    await bot.command(ALICE, "add", site.url("/feed.xml") + " ferries")
+    bot.clock.now += timedelta(days=1)
+    await bot.round()
+    [digest] = await bot.fake.wait_for_messages(ALICE["id"])
+    assert (
+        "Topics: Quantum communication · Sources: Harbour &amp; Co News · 2 articles"
+        in digest.text
+    )
+    ferry = digest.text.split("Ferry timetable changes", 1)[1].split("\n\n", 1)[0]
+    assert "🏷 Harbour &amp; Co News (only: <b>ferries</b>)" in ferry
+    assert "<i>Harbour &amp; Co News · 25 Nov 2026, 14:00</i>" in ferry
+    assert "127.0.0.1" not in digest.text
+
+
+async def test_a_digest_of_own_sources_only_names_them_in_the_header(bot, site):
+    await bot.command(ALICE, "add", site.url("/feed.xml"))
+    bot.clock.now += timedelta(days=1)
+    await bot.round()
+    [digest] = await bot.fake.wait_for_messages(ALICE["id"])
+    assert "Sources: Harbour &amp; Co News · 2 articles" in digest.text
+    assert digest.text.count("🏷 Harbour &amp; Co News\n") == 2
+
+
+# --- QA findings: what /add answers -------------------------------------------------------------
+
+
+async def test_a_broken_feed_without_items_is_refused(bot, site):
+    site.routes["/garbage.xml"] = lambda _: Answer(
+        200, b"<rss><channel><item>", {"Content-Type": "application/rss+xml"}
+    )
+    url = site.url("/garbage.xml")
+    reply = await bot.command(ALICE, "add", url)
+    assert reply.text == f"Cannot follow {url}: this does not look like a readable feed"
+    assert await user_source_services_of(bot).store.follows_of_chat(ALICE["id"]) == []
+
+
+async def test_a_well_formed_empty_feed_is_followed_and_says_it_is_empty(bot, site):
+    empty = b'<?xml version="1.0"?><rss version="2.0"><channel></channel></rss>'
+    site.routes["/empty.xml"] = lambda _: Answer(
+        200, empty, {"Content-Type": "application/rss+xml"}
+    )
+    url = site.url("/empty.xml")
+    reply = await bot.command(ALICE, "add", url)
+    assert reply.text.startswith(f"Now following <b>{url}</b> (feed).")
+    assert "It has no articles yet." in reply.text
+    listing = await bot.command(ALICE, "sources")
+    assert listing.text.count(url) == 1
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_fetch_failures_are_told_plainly_and_name_the_url_once(bot, site):
+    site.routes["/secret.xml"] = lambda _: Answer(403, b"go away")
+    zh_user = build.user(2003, "张", language_code="zh-CN")
+    down = f"http://127.0.0.1:{closed_port()}/feed"
+    expected = [
+        (ALICE, site.url("/missing.xml"), "Cannot follow {url}: page not found (HTTP 404)"),
+        (ALICE, site.url("/secret.xml"), "Cannot follow {url}: the server refused (HTTP 403)"),
+        (ALICE, down, "Cannot follow {url}: the server did not answer"),
+        (zh_user, down, "无法关注 {url}：服务器没有响应"),
+        (zh_user, site.url("/missing.xml"), "无法关注 {url}：找不到该页面（HTTP 404）"),
+    ]
+    for user, url, text in expected:
+        reply = await bot.command(user, "add", url)
+        assert reply.text == text.format(url=url)
+
+
+async def test_add_with_keywords_shows_the_newest_matching_article(bot, site):
+    reply = await bot.command(ALICE, "add", site.url("/feed.xml") + " ferries")
+    assert "Newest matching: <b>Ferry timetable changes</b>" in reply.text
+    assert "quantum lab" not in reply.text
+    none = await bot.command(BOB, "add", site.url("/feed.xml") + " tram")
+    assert "None of its articles matches <b>tram</b> yet." in none.text
+    assert "Newest" not in none.text
+
+
+async def test_re_adding_without_change_says_so_and_names_the_feed_found(bot, site):
+    first = await bot.command(ALICE, "add", site.url("/page.html"))
+    feed = site.url("/feed.xml")
+    assert f"Found its feed at {feed}." in first.text
+    again = await bot.command(ALICE, "add", feed)
+    assert again.text == "You already follow <b>Harbour &amp; Co News</b> (feed)."
+    via_page = await bot.command(ALICE, "add", site.url("/page.html"))
+    assert via_page.text == (
+        f"You already follow <b>Harbour &amp; Co News</b> (feed).\nFound its feed at {feed}."
+    )
+
+
+async def test_add_with_words_but_no_address_explains_the_usage(bot):
+    reply = await bot.command(ALICE, "add", "not a url")
+    assert reply.text.startswith("“not a url” is not a web address. Send a web address to follow:")
+    assert "/add https://example.org/feed quantum" in reply.text
+    zh = await bot.command(build.user(2003, "张", language_code="zh-CN"), "add", "量子 通信")
+    assert zh.text.startswith("“量子 通信” 不是网址。发送要关注的网址：")
+    no_scheme = await bot.command(ALICE, "add", "example.org/feed")
+    assert no_scheme.text.startswith("Cannot follow example.org/feed: only http://")

@@ -293,3 +293,29 @@ def test_texts_readers_see_go_through_the_catalogs():
     """Prose in the modules that talk to readers is in a gettext call or marked with N_."""
     found = [line for path in READER_MODULES for line in _untranslated_prose(path)]
     assert not found, "wrap these with t.gettext(...) or N_(...):\n" + "\n".join(found)
+
+
+def test_lists_and_sentences_are_joined_the_way_each_language_writes_them():
+    from bot.i18n import join_list, join_sentences
+
+    catalogs = Catalogs.load()
+    zh, en = catalogs.get("zh"), catalogs.get("en")
+    assert join_list(["Quantum", "AI"], en) == "Quantum, AI"
+    assert join_list(["量子通信", "人工智能"], zh) == "量子通信、人工智能"
+    assert join_sentences(["Tap a topic.", "For example: x"], en) == "Tap a topic. For example: x"
+    assert join_sentences(["点按话题。", "例如：x"], zh) == "点按话题。例如：x"
+
+
+def test_chinese_texts_have_no_space_after_full_width_punctuation():
+    """A space after 。！？，、：；） or before （ is a stray one in Chinese text."""
+    [po_file] = [po for po in PO_FILES if po.parent.parent.name == "zh"]
+    stray = [
+        text
+        for message in entries(load(po_file))
+        for text in strings(message)
+        if re.search(r"[。！？，、：；）] | （", text)
+    ]
+    assert not stray
+    zh = Catalogs.load().get("zh")
+    assert zh.gettext("Hello, {group}!") == "{group}的各位，大家好！"
+    assert zh.gettext("{setting}: {value} (was {old}).") == "{setting}：{value}（原为{old}）。"

@@ -72,6 +72,23 @@ def test_parse_time_empty_says_what_to_send():
         ("+14", "Etc/GMT-14"),
         ("UTC−3", "Etc/GMT+3"),
         ("UTC+0", "UTC"),
+        ("beijing", "Asia/Shanghai"),
+        ("Beijing", "Asia/Shanghai"),
+        ("北京", "Asia/Shanghai"),
+        ("上海", "Asia/Shanghai"),
+        ("Shenzhen", "Asia/Shanghai"),
+        ("香港", "Asia/Hong_Kong"),
+        ("hong kong", "Asia/Hong_Kong"),
+        ("东京", "Asia/Tokyo"),
+        ("tokyo", "Asia/Tokyo"),
+        ("london", "Europe/London"),
+        ("伦敦", "Europe/London"),
+        ("纽约", "America/New_York"),
+        ("San Francisco", "America/Los_Angeles"),
+        ("mumbai", "Asia/Kolkata"),
+        ("UTC+5:30", "Asia/Kolkata"),
+        ("GMT+05:45", "Asia/Kathmandu"),
+        ("utc-9:30", "Pacific/Marquesas"),
     ],
 )
 def test_parse_timezone_accepts(text, expected):
@@ -85,6 +102,12 @@ def test_etc_offsets_have_the_inverted_sign():
 
     zone = zoneinfo.ZoneInfo(parse_timezone("UTC+8"))
     assert datetime(2026, 1, 1, tzinfo=zone).utcoffset().total_seconds() == 8 * 3600
+
+
+def test_a_misspelt_city_alias_is_suggested():
+    with pytest.raises(UsageError) as caught:
+        parse_timezone("bejing")
+    assert "Did you mean Asia/Shanghai" in str(caught.value)
 
 
 def test_parse_timezone_suggests_close_matches():
@@ -103,7 +126,7 @@ def test_parse_timezone_suggests_close_matches():
         ("Mars/Olympus_Mons", "not a timezone I know"),
         ("UTC+15", "outside UTC-12 to UTC+14"),
         ("GMT-13", "outside UTC-12 to UTC+14"),
-        ("UTC+5:30", "/timezone Asia/Kolkata"),
+        ("UTC+2:30", "/timezone Asia/Kolkata"),
         ("x" * 500, "too long"),
         ("../../etc/passwd", "not a timezone I know"),
     ],

@@ -223,6 +223,21 @@ def test_long_digest_splits_between_articles_with_continuation_headers():
     assert titles == [f"Story {n}" for n in range(30)]
 
 
+def test_a_chinese_digest_numbers_its_parts_and_lists_topics_the_chinese_way():
+    from bot.i18n import Catalogs
+
+    zh = Catalogs.load().get("zh")
+    bullets = tuple(f"Sentence {n} " + "detail " * 60 for n in range(3))
+    entries = [make_entry(f"Story {n}", bullets) for n in range(30)]
+    messages = render_digest(
+        entries, title="你的摘要", when=WHEN, topics=["卫星互联网与航天", "生物医药"], t=zh
+    )
+    assert len(messages) > 2
+    assert plain(messages[0]).startswith(f"📰 你的摘要（1/{len(messages)}） — ")
+    assert "话题：卫星互联网与航天、生物医药 · 30 篇文章" in plain(messages[0])
+    assert plain(messages[1]).startswith(f"📰 你的摘要（2/{len(messages)}）")
+
+
 def test_article_too_long_alone_is_split_between_bullets():
     bullets = tuple(f"Bullet {n}: " + "words " * 150 for n in range(8))
     entry = make_entry("Huge story", bullets)

@@ -252,3 +252,43 @@ def test_fragments_are_ranked_down_by_the_shipped_model() -> None:
         return dict(rank_order(sentences, "default", TITLE))[len(sentences) - 1]
 
     assert score_of_last([*ARTICLE[:3], fragment]) < score_of_last([*ARTICLE[:3], whole])
+
+
+def test_a_redundancy_penalty_skips_a_bullet_that_repeats_a_better_one() -> None:
+    sentences = [
+        "Shanghai opened a quantum network linking twelve districts on Monday.",
+        "Shanghai opened a quantum network linking twelve districts on Monday, officials said.",
+        "The city plans to link its network with Hefei and Beijing next year.",
+    ]
+    position = [0.0] * len(FEATURES)
+    position[FEATURES.index("position_prior")] = 1.0  # 1, 0.61, 0.37: the repeat ranks second
+    plain = Ranker(tuple(position))
+    assert [i for i, _ in rank_order(sentences, "default", model=plain)] == [0, 1, 2]
+    mmr = Ranker(tuple(position), redundancy=1.0)
+    ranked = rank_order(sentences, "default", model=mmr)
+    assert [i for i, _ in ranked] == [0, 2, 1]
+    scores = [score for _, score in ranked]
+    assert scores == sorted(scores, reverse=True)  # the order's scores never increase
+    for k in (1, 2, 3):
+        assert rank_sentences(sentences, k, "default") == sorted(
+            i for i, _ in rank_order(sentences, "default")[:k]
+        )
+
+
+def test_the_redundancy_penalty_is_saved_and_checked(tmp_path: Path) -> None:
+    model = load_model(write(tmp_path, {**valid(), "redundancy": 0.1}))
+    assert model.redundancy == 0.1
+    assert load_model(write(tmp_path, model.to_json())) == model
+    for bad in (-1, "0.1", 1e9):
+        with pytest.raises(RankerModelError, match="'redundancy' must be"):
+            load_model(write(tmp_path, {**valid(), "redundancy": bad}))
+
+
+def test_similarity_matrix_is_cosine_of_content_words() -> None:
+    from summaries.ranking import similarity_matrix
+
+    matrix = similarity_matrix(["Quantum network opens.", "The quantum network opens!", "Is it?"])
+    assert matrix[0, 1] == pytest.approx(1.0) and matrix[1, 0] == pytest.approx(1.0)
+    assert matrix[0, 0] == 0.0  # never similar to itself: no penalty for being chosen
+    assert matrix[2].tolist() == [0.0, 0.0, 0.0]  # no content words
+    assert similarity_matrix([]).shape == (0, 0)
