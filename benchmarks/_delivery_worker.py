@@ -28,6 +28,7 @@ from telegram.ext import ExtBot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.delivery import OutboxSender  # noqa: E402
+from bot.heap import settle_heap  # noqa: E402
 from bot.ratelimit import PacingRateLimiter, RateLimits, configured_limits  # noqa: E402
 from bot.store import AsyncStore, Store  # noqa: E402
 
@@ -65,10 +66,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="run as a replica until the outbox is empty and no chat is due: elect a leader "
         "(PostgreSQL), let the leader queue due chats' digests, send with every replica",
     )
+    parser.add_argument(
+        "--no-settle-heap", action="store_true", help="leave the start-up heap to the collector"
+    )
+    parser.add_argument(
+        "--no-limiter", action="store_true", help="no rate limiter at all: one process's ceiling"
+    )
     return parser.parse_args(argv)
 
 
-def rate_limiter(args: argparse.Namespace) -> PacingRateLimiter:
+def rate_limiter(args: argparse.Namespace) -> PacingRateLimiter | None:
+    if args.no_limiter:
+        return None
     limits = replace(bot_limits(args.scale, args.slack), global_rate=args.rate * args.scale)
     if not args.redis_url:
         return PacingRateLimiter(limits)
@@ -80,8 +89,37 @@ def rate_limiter(args: argparse.Namespace) -> PacingRateLimiter:
     return SharedRateLimiter(limits, budget)
 
 
+class GcPauses:
+    """The longest garbage-collector pause of this process, by generation (a stall between a
+    slot granted in Redis and its request leaving would bunch requests at the server)."""
+
+    def __init__(self) -> None:
+        import gc
+
+        self.longest = [0.0, 0.0, 0.0]
+        self.count = [0, 0, 0]
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def reset(self) -> None:
+        self.longest = [0.0, 0.0, 0.0]
+        self.count = [0, 0, 0]
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        generation = info["generation"]
+        self.count[generation] += 1
+        self.longest[generation] = max(
+            self.longest[generation], time.perf_counter() - self._started
+        )
+
+
 async def run(args: argparse.Namespace) -> dict[str, object]:
     import random
+
+    gc_pauses = GcPauses()
 
     store = Store.from_url(args.db)
     request = HTTPXRequest(connection_pool_size=args.concurrency + 8, read_timeout=10.0)
@@ -102,6 +140,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     )
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    if not args.no_settle_heap:
+        settle_heap()  # as the bot does once started (bot.heap)
+    gc_pauses.reset()  # only the pauses while sending count
     started = time.perf_counter()
     led_at = None
     if args.replica:
@@ -118,6 +159,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "limiter": asdict(limiter_stats) if limiter_stats else None,
         "led_at": led_at,
+        "gc_longest_ms": [round(x * 1000, 1) for x in gc_pauses.longest],
+        "gc_count": gc_pauses.count,
     }
 
 

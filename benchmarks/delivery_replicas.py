@@ -4,6 +4,7 @@
     python benchmarks/delivery_replicas.py round --chats 900   # ~35 s
     python benchmarks/delivery_replicas.py kill                # leader SIGKILLed, 10 seeded runs
     python benchmarks/delivery_replicas.py paid                # 1, 2, 3 replicas at 300 msg/s
+    python benchmarks/delivery_replicas.py webhook             # 3 bots behind a proxy, 20 users
 
 Every replica is its own process (``_delivery_worker.py``: the real ExtBot, the shared Redis
 rate limiter, OutboxSender claiming chats with a lease), against the strict Bot API fake in a
@@ -17,7 +18,13 @@ its own, dropped after), Redis from --redis-url or TEST_REDIS_URL (keys under a 
   Prints per run: takeover time (kill to a new leader), in flight at the kill (accepted, not
   recorded), lost, duplicated (must be <= in flight).
 - ``paid``: the fake's global limit raised to --paid-rate; throughput with 1, 2 and 3 replicas
-  pacing at that rate, and one process's ceiling (1 replica with the limiter off).
+  pacing at that rate, and one process's ceiling (1 replica, no limiter, the fake's global
+  limit off).
+- ``webhook``: 3 replicas of the real bot (``run_bot.py --webhook``, PostgreSQL, Redis) behind
+  a round-robin HTTP proxy in this process, to which the fake pushes updates; the leader's
+  digest round sends to --chats chats while 20 users send commands (as
+  ``responsiveness.py``). Prints the command round trips (p50/p95/p99), the answers per
+  command, and the round's span, 429s, lost and duplicated.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -51,7 +59,8 @@ NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Delivery with several replicas")
-    parser.add_argument("mode", choices=("round", "kill", "paid"))
+    parser.add_argument("mode", choices=("round", "kill", "paid", "webhook"))
+    parser.add_argument("--users", type=int, default=20, help="webhook: users sending commands")
     parser.add_argument("--chats", type=int)
     parser.add_argument("--replicas", type=int, default=3)
     parser.add_argument("--runs", type=int, default=10, help="kill: seeded runs")
@@ -68,7 +77,12 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if not args.postgres_url or not args.redis_url:
         parser.error("needs --postgres-url and --redis-url (or TEST_DATABASE_URL, TEST_REDIS_URL)")
-    defaults = {"round": (10_000, 1.0), "kill": (300, 10.0), "paid": (6_000, 1.0)}
+    defaults = {
+        "round": (10_000, 1.0),
+        "kill": (300, 10.0),
+        "paid": (6_000, 1.0),
+        "webhook": (3_000, 1.0),
+    }
     chats, scale = defaults[args.mode]
     args.chats = args.chats or chats
     args.scale = args.scale or scale
@@ -175,7 +189,9 @@ def seed(url: str, ids: list[int], *, queued: bool) -> None:
 # -- replicas ----------------------------------------------------------------------------------
 
 
-def start_replicas(args, url: str, fake: FakeBotApi, count: int, *, rate: float, prefix: str):
+def start_replicas(
+    args, url: str, fake: FakeBotApi, count: int, *, rate: float, prefix: str, extra=()
+):
     processes = []
     for index in range(count):
         command = [
@@ -201,6 +217,7 @@ def start_replicas(args, url: str, fake: FakeBotApi, count: int, *, rate: float,
             "--lease",
             str(args.lease),
             "--replica",
+            *extra,
         ]
         processes.append(
             subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -226,6 +243,31 @@ def span(fake: FakeBotApi) -> float:
     return times[-1] - times[0] if len(times) > 1 else 0.0
 
 
+def rate_report(fake: FakeBotApi, window: float = 1.0) -> str:
+    """Where the 429s came from: the densest window of accepted sends, and the 429 episodes
+    (429s closer than a second to the one before count as one episode: the first one, then
+    the requests already on their way while the fake blocks)."""
+    times = sorted(message.at for message in fake.sent())
+    densest, start = 0, 0
+    for end, at in enumerate(times):
+        while times[start] <= at - window:
+            start += 1
+        densest = max(densest, end - start + 1)
+    buckets = Counter(int((at - times[0]) // 10) for at in times[:-1]) if times else Counter()
+    whole = [buckets[n] / 10 for n in range(int((times[-1] - times[0]) // 10))] if times else []
+    pace = (
+        f" (10-s stretches: slowest {min(whole):.1f}, fastest {max(whole):.1f} msg/s)"
+        if whole
+        else ""
+    )
+    events = sorted(event.at for event in fake.stats.rate_limit_events)
+    firsts = [at for i, at in enumerate(events) if i == 0 or at - events[i - 1] > 1.0]
+    when = ", ".join(f"{at - times[0]:.1f}" for at in firsts[:10]) if times else ""
+    return f"densest {window:g}-s window {densest} accepted{pace}; 429 episodes {len(firsts)}" + (
+        f" (at {when} s into the round)" if firsts else ""
+    )
+
+
 # -- modes -------------------------------------------------------------------------------------
 
 
@@ -240,14 +282,24 @@ def round_mode(args) -> None:
         try:
             prefix = f"bench-{secrets.token_hex(4)}"
             processes = start_replicas(args, url, fake, args.replicas, rate=30, prefix=prefix)
-            finish(processes)
+            results = finish(processes)
             stats, counted, took = fake.stats, tally(fake, ids), span(fake)
+            report = rate_report(fake, 1.0 / args.scale)
+            report += (
+                "\nlongest GC pause while sending, per replica (gen 0/1/2, ms): "
+                + ", ".join(
+                    "/".join(f"{x:g}" for x in r["gc_longest_ms"])
+                    + f" ({sum(r['gc_count'])} runs)"
+                    for r in results
+                )
+            )
         finally:
             fake.stop_in_thread()
     ideal = len(ids) / (30 * args.scale)
     print(f"{args.replicas} replicas, {len(ids)} chats ({sum(1 for c in ids if c < 0)} groups)")
     print(f"span {took:.1f} s, ideal {ideal:.1f} s, ratio {took / ideal:.3f} (target <= 1.10)")
     print(f"429 received {stats.rate_limited} (global {stats.rate_limited_global})")
+    print(report)
     print(f"delivered {counted.delivered}, lost {counted.lost}, duplicated {counted.duplicated}")
 
 
@@ -338,30 +390,54 @@ def paid_mode(args) -> None:
     limit = args.paid_rate
     print(f"fake global limit {limit:g} msg/s (paid broadcasts), {len(ids)} chats per run")
     for replicas in (1, 2, 3):
-        with postgres_schema(args.postgres_url) as url:
-            seed(url, ids, queued=True)
-            limits = FakeLimits(global_per_second=int(limit), scale=args.scale)
-            fake = FakeBotApi(rate_limits=limits)
-            fake.start_in_thread()
-            try:
-                prefix = f"bench-{secrets.token_hex(4)}"
-                processes = start_replicas(
-                    args, url, fake, replicas, rate=limit / args.scale, prefix=prefix
-                )
-                finish(processes)
-                stats, counted, took = fake.stats, tally(fake, ids), span(fake)
-            finally:
-                fake.stop_in_thread()
-        rate = len(ids) / took if took else 0.0
+        rate, stats, counted = paid_run(args, ids, replicas, global_limit=int(limit))
         print(
             f"{replicas} replica(s): {rate:.0f} msg/s = {rate / limit:.2f} of the limit;"
             f" 429s {stats.rate_limited}, lost {counted.lost}, duplicated {counted.duplicated}"
         )
+    rate, stats, counted = paid_run(args, ids, 1, global_limit=None, extra=("--no-limiter",))
+    print(
+        f"one process's ceiling (no limiter, the fake's global limit off): {rate:.0f} msg/s;"
+        f" lost {counted.lost}, duplicated {counted.duplicated}"
+    )
+
+
+def paid_run(args, ids, replicas: int, *, global_limit: int | None, extra=()):
+    with postgres_schema(args.postgres_url) as url:
+        seed(url, ids, queued=True)
+        limits = FakeLimits(global_per_second=global_limit, scale=args.scale)
+        fake = FakeBotApi(rate_limits=limits)
+        fake.start_in_thread()
+        try:
+            prefix = f"bench-{secrets.token_hex(4)}"
+            processes = start_replicas(
+                args,
+                url,
+                fake,
+                replicas,
+                rate=args.paid_rate / args.scale,
+                prefix=prefix,
+                extra=extra,
+            )
+            finish(processes)
+            stats, counted, took = fake.stats, tally(fake, ids), span(fake)
+        finally:
+            fake.stop_in_thread()
+    return (len(ids) / took if took else 0.0), stats, counted
+
+
+def webhook_mode(args) -> None:
+    import asyncio
+
+    from _webhook_replicas import run_webhook_benchmark
+
+    asyncio.run(run_webhook_benchmark(args))
 
 
 def main() -> None:
     args = parse_args()
-    {"round": round_mode, "kill": kill_mode, "paid": paid_mode}[args.mode](args)
+    modes = {"round": round_mode, "kill": kill_mode, "paid": paid_mode, "webhook": webhook_mode}
+    modes[args.mode](args)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from bot.fairness import FairApplication, FairUpdateProcessor
 from bot.handlers import admin, digests, language, search, sources, start, subscriptions
 from bot.handlers import settings as settings_handlers
 from bot.handlers.common import reply, user_language_code
+from bot.heap import settle_heap
 from bot.i18n import DEFAULT_LANGUAGE, N_
 from bot.ingest import poll_due_sources, store_new_articles
 from bot.ratelimit import BULK, PacingRateLimiter, TelegramRateLimiter, configured_limits
@@ -253,6 +254,9 @@ async def _post_init(application: Application) -> None:
     ):
         repeat(job_queue, callback, interval, first, name)
     schedule_rounds(job_queue, timing)
+    if application.bot_data.get("settle_heap"):
+        # Start-up is done: keep full collections from stalling paced sends (bot.heap).
+        settle_heap()
 
 
 def schedule_rounds(job_queue: JobQueue[ContextTypes.DEFAULT_TYPE], timing: Timing) -> None:

@@ -78,6 +78,7 @@ def _run(
 ) -> int:
     application = build_application(settings, token)
     application.bot_data["mode"] = "webhook" if webhook_url else "polling"
+    application.bot_data["settle_heap"] = True  # a process of its own: see bot.heap
     try:
         if webhook_url:
             _run_webhook(application, webhook_url, listen, token)

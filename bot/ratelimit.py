@@ -61,6 +61,9 @@ class RateLimits:
 
     ``slack`` (seconds) widens every per-chat spacing and window so that network jitter between
     this process and the server cannot make two sends look closer together than allowed.
+    ``shared_margin`` is how far below ``global_rate`` the budget shared by several replicas
+    (``bot.shared_limit``) paces, as a fraction: requests granted to different processes reach
+    Telegram with different delays, and a strict one-second window must never see one too many.
     """
 
     global_rate: float = 30.0
@@ -69,14 +72,20 @@ class RateLimits:
     group_max: int = 20
     group_period: float = 60.0
     slack: float = 0.02
+    shared_margin: float = 0.08
 
     def __post_init__(self) -> None:
         if not self.global_rate > 0:
             raise ValueError(f"RateLimits.global_rate must be > 0, got {self.global_rate!r}")
         if not 0 < self.bulk_share <= 1:
             raise ValueError(f"RateLimits.bulk_share must be in (0, 1], got {self.bulk_share!r}")
-        if self.chat_interval < 0 or self.group_period < 0 or self.slack < 0:
-            raise ValueError("RateLimits intervals and slack must not be negative")
+        if (
+            self.chat_interval < 0
+            or self.group_period < 0
+            or self.slack < 0
+            or self.shared_margin < 0
+        ):
+            raise ValueError("RateLimits intervals, slack and shared_margin must not be negative")
         if self.group_max < 1:
             raise ValueError(f"RateLimits.group_max must be >= 1, got {self.group_max!r}")
 

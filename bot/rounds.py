@@ -388,6 +388,7 @@ async def _record_batch(
                 plan.messages,
                 plan.chat.link_preview,
                 plan.following,
+                read_due_at=plan.chat.next_digest_at,
             )
             for plan in plans
         ],

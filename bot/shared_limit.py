@@ -3,14 +3,28 @@
 Every paced request of every replica asks Redis, in one atomic Lua script, for a slot under each
 limit that applies to it: the token's global rate, the bulk lane's share of it, the chat's one
 message a second, a group's 20 a minute (as one every 3 s, which can never put 21 in a minute).
-Each limit is a GCRA cell: a key holding the "theoretical arrival time" of the next request.
-Time is Redis's own clock (``TIME``), so replicas on different machines agree.
+Each limit is a GCRA cell: a key holding the "theoretical arrival time" of the next request,
+with no burst (a cell that was idle grants one request, then spaces the next). Time is Redis's
+own clock (``TIME``), so replicas on different machines agree.
+
+The global cell paces ``shared_margin`` (8 %) below the rate, and the bulk cell no faster.
+Telegram counts requests in a strict sliding window as they arrive, and requests granted to
+different processes arrive with different delays (event loops, the OS scheduler, the network):
+at exactly 30/s, 31 grants span exactly one second, so one request held back a few
+milliseconds puts 31 in a window, and Telegram blocks the whole token for a second. With the
+margin, any 31 grants span at least 1.07 s (1.08 less the catch-up, see ``_TAKE``): a request
+may be held back about 70 ms behind the ones granted after it.
 
 A bulk (delivery) request first queues for a slot of the bulk cell, which runs at
 ``bulk_share`` of the rate (one Redis call, FIFO across replicas), then takes the global and
-chat slots at once. An interactive request (a command reply) takes the global and chat slots
-straight away: it never queues behind bulk, and finds the global cell free most of the time
-because bulk leaves ``1 - bulk_share`` of it.
+chat slots at once, behind the bulk gate: a global 429 closes the gate for its retry_after, so
+that the requests every replica had already queued wait too instead of running into Telegram's
+block one after another (each would get a 429 of its own). An interactive request (a command
+reply) is given the global cell's next slot at once, however far ahead
+(``_RESERVE_INTERACTIVE``), while bulk requests take a global slot only when it is free now:
+so a reply waits at most for the replies ahead of it, never for a round's digests, which give
+way (bulk leaves ``1 - bulk_share`` of the rate for replies, and slows down further when there
+are more).
 
 When Redis cannot be reached, ``SharedBudget.acquire`` raises ``BudgetUnavailable``; the rate
 limiter then paces this replica alone at an equal share of the budget (see
@@ -37,7 +51,10 @@ if TYPE_CHECKING:
 _LOG = logging.getLogger(__name__)
 
 # TAKE: a slot in every cell now, or none. KEYS: the cells; ARGV: each one's emission interval
-# in microseconds. Returns 0 when the slots were taken, else the microseconds to wait.
+# in microseconds, 0 for a gate (a time before which nothing goes, only read here), then the
+# first cell's catch-up: a request that comes up to that late keeps the cell on its schedule
+# (the next one may follow a little sooner) instead of pushing every later one back by its
+# lateness. Returns 0 when the slots were taken, else the microseconds to wait.
 _TAKE: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -45,14 +62,18 @@ local wait = 0
 local tats = {}
 for i = 1, #KEYS do
   local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if tat < now then tat = now end
-  tats[i] = tat
   if tat - now > wait then wait = tat - now end
+  -- late by at most the catch-up: stay on schedule; idle for longer: start afresh from now
+  if tat < now and (i > 1 or tat < now - tonumber(ARGV[#KEYS + 1])) then tat = now end
+  tats[i] = tat
 end
 if wait > 0 then return wait end
 for i = 1, #KEYS do
-  local next_tat = tats[i] + tonumber(ARGV[i])
-  redis.call('SET', KEYS[i], next_tat, 'PX', math.floor((next_tat - now) / 1000) + 1000)
+  local interval = tonumber(ARGV[i])
+  if interval > 0 then
+    local next_tat = tats[i] + interval
+    redis.call('SET', KEYS[i], next_tat, 'PX', math.floor((next_tat - now) / 1000) + 1000)
+  end
 end
 return 0
 """
@@ -67,6 +88,33 @@ if tat < now then tat = now end
 local next_tat = tat + tonumber(ARGV[1])
 redis.call('SET', KEYS[1], next_tat, 'PX', math.floor((next_tat - now) / 1000) + 1000)
 return tat - now
+"""
+
+# RESERVE_INTERACTIVE: a command reply's slot. KEYS[1]: the global cell, KEYS[2] (if any): the
+# chat's; ARGV: their intervals. If the chat is still within its pace, returns {wait, 0} and
+# takes nothing; else the next global slot (however far ahead) is this request's, the chat's
+# pace counts from it, and it returns {wait until the slot, 1}. Bulk requests take global
+# slots only when free now (TAKE), so a reply never waits behind the digests of a round.
+# KEYS[#KEYS] is the bulk cell, ARGV[#KEYS] its interval: the bulk lane gives the slot up.
+_RESERVE_INTERACTIVE: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local cells = #KEYS - 1
+if cells > 1 then
+  local chat_tat = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if chat_tat > now then return {chat_tat - now, 0} end
+end
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+for i = 1, cells do
+  local next_tat = tat + tonumber(ARGV[i])
+  redis.call('SET', KEYS[i], next_tat, 'PX', math.floor((next_tat - now) / 1000) + 1000)
+end
+local bulk = tonumber(redis.call('GET', KEYS[#KEYS]) or '0')
+if bulk < now then bulk = now end
+bulk = bulk + tonumber(ARGV[#KEYS])
+redis.call('SET', KEYS[#KEYS], bulk, 'PX', math.floor((bulk - now) / 1000) + 1000)
+return {tat - now, 1}
 """
 
 # KEYS: cells to pause; ARGV[1]: microseconds. A 429 pushes every named cell past the pause.
@@ -113,14 +161,26 @@ class SharedBudget:
         self._take = client.register_script(_TAKE)
         self._reserve = client.register_script(_RESERVE)
         self._pause = client.register_script(_PAUSE)
-        self._global = _Cell(f"{prefix}:global", _micros(1.0 / limits.global_rate))
-        self._bulk = _Cell(
-            f"{prefix}:bulk", _micros(1.0 / (limits.global_rate * limits.bulk_share))
-        )
+        self._reserve_interactive = client.register_script(_RESERVE_INTERACTIVE)
+        global_us = _micros((1.0 + limits.shared_margin) / limits.global_rate)
+        self._global = _Cell(f"{prefix}:global", global_us)
+        bulk_us = _micros(1.0 / (limits.global_rate * limits.bulk_share))
+        self._bulk = _Cell(f"{prefix}:bulk", max(global_us, bulk_us))
+        # A quarter of a slot: the ~ms by which a bulk request reaches Redis after its reserved
+        # time would otherwise add up, request after request (26/s instead of 27.8).
+        self.catch_up_us = global_us // 4
+        self._bulk_gate = _Cell(f"{prefix}:bulk-gate", 0)
 
-    def cells(self, key: ChatKey | None) -> list[_Cell]:
-        """The cells a request for ``key`` takes a slot in when it goes: global, its chat."""
+    def interval_us(self, lane: Lane) -> int:
+        """Microseconds between two requests of ``lane`` (bulk), or of any lane (interactive)."""
+        return (self._bulk if lane == "bulk" else self._global).interval_us
+
+    def cells(self, key: ChatKey | None, lane: Lane = "interactive") -> list[_Cell]:
+        """The cells a request for ``key`` takes a slot in when it goes: global, its chat, and
+        for bulk the gate a global 429 closes (the bulk cell itself is ``reserve_bulk``'s)."""
         cells = [self._global]
+        if lane == "bulk":
+            cells.append(self._bulk_gate)
         if key is not None:
             interval = self.limits.chat_interval
             if is_group_key(key):
@@ -133,19 +193,29 @@ class SharedBudget:
         waited = await self._call(self._reserve, [self._bulk.key], [self._bulk.interval_us])
         return int(waited) / 1_000_000
 
-    async def take(self, key: ChatKey | None) -> float:
+    async def take(self, key: ChatKey | None, lane: Lane = "interactive") -> float:
         """Take the global and chat slots now (returns 0.0) or say how long to wait."""
-        cells = self.cells(key)
+        cells = self.cells(key, lane)
         waited = await self._call(
-            self._take, [c.key for c in cells], [c.interval_us for c in cells]
+            self._take, [c.key for c in cells], [*(c.interval_us for c in cells), self.catch_up_us]
         )
         return int(waited) / 1_000_000
 
+    async def reserve_interactive(self, key: ChatKey | None) -> tuple[float, bool]:
+        """A reply's turn: ``(seconds until its global slot, True)``, the slot being its own,
+        or ``(seconds until its chat may be sent to, False)`` with nothing taken."""
+        cells = [*self.cells(key, "interactive"), self._bulk]
+        wait, reserved = await self._call(
+            self._reserve_interactive, [c.key for c in cells], [c.interval_us for c in cells]
+        )
+        return int(wait) / 1_000_000, bool(int(reserved))
+
     async def pause(self, key: ChatKey | None, seconds: float, *, whole_bulk_lane: bool) -> None:
-        """Honour a 429 for every replica: the chat waits, and bulk sending too if global."""
+        """Honour a 429 for every replica: the chat waits, and bulk sending too if global
+        (new reservations, and the ones already handed out, at the gate)."""
         keys = [] if key is None else [f"{self.prefix}:chat:{key}"]
         if whole_bulk_lane:
-            keys.append(self._bulk.key)
+            keys += [self._bulk.key, self._bulk_gate.key]
         if keys:
             await self._call(self._pause, keys, [_micros(seconds)])
 
@@ -171,7 +241,14 @@ class SharedRateLimiter(PacingRateLimiter):
     share), that is said once in the log, and Redis is tried again every ``retry_seconds``.
     """
 
-    __slots__ = ("_budget", "_fallback", "_replicas", "_retry_at", "_retry_seconds")
+    __slots__ = (
+        "_budget",
+        "_bulk_holders",
+        "_fallback",
+        "_replicas",
+        "_retry_at",
+        "_retry_seconds",
+    )
 
     def __init__(
         self,
@@ -188,6 +265,10 @@ class SharedRateLimiter(PacingRateLimiter):
         self._retry_seconds = retry_seconds
         self._retry_at = -math.inf  # Redis is tried whenever the clock is past this
         self._fallback: PacingRateLimiter | None = None
+        # Bulk requests holding a reserved slot at once: a tenth of a second's worth. Each of
+        # the sender's workers holding one would queue the bulk lane seconds ahead, and every
+        # reply taking a global slot in between would collide with the digests already due.
+        self._bulk_holders = asyncio.Semaphore(max(2, math.ceil(limits.global_rate / 10)))
 
     @property
     def shared(self) -> bool:
@@ -213,11 +294,17 @@ class SharedRateLimiter(PacingRateLimiter):
         await self._fallback._wait_turn(key, lane)
 
     async def _shared_turn(self, key: ChatKey | None, lane: Lane) -> None:
-        if lane == "bulk":
+        if lane == "interactive":
+            while True:
+                wait, reserved = await self._budget.reserve_interactive(key)
+                await asyncio.sleep(wait)
+                if reserved:
+                    return
+        async with self._bulk_holders:
             await asyncio.sleep(await self._budget.reserve_bulk())
-        # The answer says how long until the slots free up; no event could say it sooner.
-        while (wait := await self._budget.take(key)) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(wait)
+            # The answer says how long until the slots free up; no event could say it sooner.
+            while (wait := await self._budget.take(key, lane)) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(wait)
 
     def _fall_back(self, exc: BudgetUnavailable) -> None:
         self._retry_at = self._clock() + self._retry_seconds

@@ -225,6 +225,7 @@ class AsyncStore:
         *,
         not_before: datetime | None = None,
         keep_schedule: bool = False,
+        read_due_at: datetime | None = None,
     ) -> int | None:
         return await self._run(
             self.store.enqueue_digest,
@@ -236,6 +237,7 @@ class AsyncStore:
             next_digest_at,
             not_before=not_before,
             keep_schedule=keep_schedule,
+            read_due_at=read_due_at,
         )
 
     async def enqueue_digests(
@@ -244,9 +246,16 @@ class AsyncStore:
         return await self._run(self.store.enqueue_digests, items, now, not_before=not_before)
 
     async def advance_schedule(
-        self, chat_id: int, next_digest_at: datetime | None, now: datetime
+        self,
+        chat_id: int,
+        next_digest_at: datetime | None,
+        now: datetime,
+        *,
+        read_due_at: datetime | None = None,
     ) -> None:
-        await self._run(self.store.advance_schedule, chat_id, next_digest_at, now)
+        await self._run(
+            self.store.advance_schedule, chat_id, next_digest_at, now, read_due_at=read_due_at
+        )
 
     async def pending_messages(self, now: datetime, limit: int) -> list[OutboxMessage]:
         return await self._run(self.store.pending_messages, now, limit)

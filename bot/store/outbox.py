@@ -64,18 +64,21 @@ def enqueue_digest(
     not_before: datetime,
     *,
     keep_schedule: bool = False,
+    read_due_at: datetime | None = None,
 ) -> int | None:
     """Record a digest for sending; None (and nothing written) if the chat is gone or inactive.
 
     `keep_schedule` leaves the chat's due time as stored (an on-demand digest must not write
-    back a due time it read before a round moved it).
+    back a due time it read before a round moved it); `read_due_at` (the due time the caller
+    read) writes `next_digest_at` only if the chat is still due then.
 
     An article already delivered to the chat makes the deliveries insert fail with the
     `DELIVERY_KEY` unique violation, which rolls back the caller's whole transaction.
     """
     # The chat row first: it must be active, and on PostgreSQL its row lock queues a
     # concurrent enqueue for the same chat behind this one.
-    schedule = {} if keep_schedule else {"next_digest_at": next_digest_at}
+    guarded = read_due_at is not None and not keep_schedule
+    schedule = {} if keep_schedule or guarded else {"next_digest_at": next_digest_at}
     scheduled = conn.execute(
         update(chats)
         .where(chats.c.chat_id == chat_id, chats.c.active == true())
@@ -84,6 +87,8 @@ def enqueue_digest(
     if scheduled.rowcount == 0:
         logger.info("digest for chat %d not enqueued: the chat is gone or inactive", chat_id)
         return None
+    if guarded:
+        _move_schedule(conn, [chat_id], read_due_at, next_digest_at, now)
     digest_id = conn.execute(
         insert(chat_digests)
         .values(chat_id=chat_id, articles=len(article_ids), parts=len(messages), created_at=now)
@@ -177,18 +182,36 @@ def _lock_active_chats(conn: Connection, chat_ids: Sequence[int]) -> list[int]:
 
 def _advance(conn: Connection, items: Sequence[QueuedDigest], now: datetime) -> None:
     """Move each chat's schedule; chats due together mostly share their next slot, so one
-    UPDATE per distinct (next slot, digest or not) serves many chats."""
-    groups: dict[tuple[datetime | None, bool], list[int]] = {}
+    UPDATE per distinct (due time read, next slot) serves many chats. A chat whose due time
+    changed since the round read it (a settings command in between) keeps the new one."""
+    sending = [item.chat_id for item in items if item.article_ids]
+    for chunk in chunked(sending, _IN_CHUNK):
+        conn.execute(
+            update(chats)
+            .where(one_of(conn, chats.c.chat_id, chunk))
+            .values(last_digest_at=now, updated_at=now)
+        )
+    groups: dict[tuple[datetime | None, datetime | None], list[int]] = {}
     for item in items:
-        groups.setdefault((item.next_digest_at, bool(item.article_ids)), []).append(item.chat_id)
-    for (following, sending), chat_ids in groups.items():
-        values: dict[str, Any] = {"next_digest_at": following, "updated_at": now}
-        if sending:
-            values["last_digest_at"] = now
-        for chunk in chunked(chat_ids, _IN_CHUNK):
-            conn.execute(
-                update(chats).where(one_of(conn, chats.c.chat_id, chunk)).values(**values)
-            )
+        groups.setdefault((item.read_due_at, item.next_digest_at), []).append(item.chat_id)
+    for (read_due_at, following), chat_ids in groups.items():
+        _move_schedule(conn, chat_ids, read_due_at, following, now)
+
+
+def _move_schedule(
+    conn: Connection,
+    chat_ids: Sequence[int],
+    read_due_at: datetime | None,
+    following: datetime | None,
+    now: datetime,
+) -> None:
+    """next_digest_at = `following` for `chat_ids`; only those still due at `read_due_at`
+    when it is given."""
+    for chunk in chunked(chat_ids, _IN_CHUNK):
+        query = update(chats).where(one_of(conn, chats.c.chat_id, chunk))
+        if read_due_at is not None:
+            query = query.where(chats.c.next_digest_at == read_due_at)
+        conn.execute(query.values(next_digest_at=following, updated_at=now))
 
 
 def _insert_digests(
@@ -321,13 +344,13 @@ def delivered_in_window(
 
 
 def advance_schedule(
-    conn: Connection, chat_id: int, next_digest_at: datetime | None, now: datetime
+    conn: Connection,
+    chat_id: int,
+    next_digest_at: datetime | None,
+    now: datetime,
+    read_due_at: datetime | None = None,
 ) -> None:
-    conn.execute(
-        update(chats)
-        .where(chats.c.chat_id == chat_id)
-        .values(next_digest_at=next_digest_at, updated_at=now)
-    )
+    _move_schedule(conn, [chat_id], read_due_at, next_digest_at, now)
 
 
 _MESSAGE_COLUMNS = (

@@ -384,10 +384,12 @@ class Store:
         *,
         not_before: datetime | None = None,
         keep_schedule: bool = False,
+        read_due_at: datetime | None = None,
     ) -> int | None:
         """Record deliveries, message parts and the next schedule in ONE transaction.
 
-        `keep_schedule` leaves the stored due time alone (on-demand digests).
+        `keep_schedule` leaves the stored due time alone (on-demand digests); `read_due_at`
+        (the due time the caller read) moves it only if the chat is still due then.
         The parts become due for `pending_messages` at `not_before` (default `now`): a caller
         that sends them itself at once gives the background sender a grace period.
         Returns the digest id. Returns None with nothing written when any article was already
@@ -404,7 +406,7 @@ class Store:
                 f"or both be empty (got {len(unique_ids)} articles, {len(messages)} messages)"
             )
         if not messages:
-            self.advance_schedule(chat_id, next_digest_at, now)
+            self.advance_schedule(chat_id, next_digest_at, now, read_due_at=read_due_at)
             return None
         try:
             with self._transaction(write=True) as conn:
@@ -418,6 +420,7 @@ class Store:
                     next_digest_at,
                     not_before or now,
                     keep_schedule=keep_schedule,
+                    read_due_at=read_due_at,
                 )
         except Conflict as exc:
             if exc.constraint == DELIVERY_KEY:
@@ -468,16 +471,23 @@ class Store:
             now,
             item.next_digest_at,
             not_before=not_before,
+            read_due_at=item.read_due_at,
         )
 
     def advance_schedule(
-        self, chat_id: int, next_digest_at: datetime | None, now: datetime
+        self,
+        chat_id: int,
+        next_digest_at: datetime | None,
+        now: datetime,
+        *,
+        read_due_at: datetime | None = None,
     ) -> None:
-        """Nothing to send this time: just move the chat's next digest time."""
+        """Nothing to send this time: just move the chat's next digest time (only if it is
+        still due at `read_due_at`, when given)."""
         require_aware(now, "now")
         require_aware_or_none(next_digest_at, "next_digest_at")
         with self._transaction(write=True) as conn:
-            outbox_queries.advance_schedule(conn, chat_id, next_digest_at, now)
+            outbox_queries.advance_schedule(conn, chat_id, next_digest_at, now, read_due_at)
 
     def pending_messages(self, now: datetime, limit: int) -> list[OutboxMessage]:
         """Pending parts of active chats that may be sent at `now`, by id (a chat's parts in

@@ -104,6 +104,9 @@ class QueuedDigest:
     messages: tuple[str, ...]
     link_preview: bool
     next_digest_at: datetime | None
+    # The due time the round read. When given, `next_digest_at` is written only if the chat
+    # is still due then: a settings command between the read and the write has the last word.
+    read_due_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,10 @@ _DETECTABLE = frozenset(
     }
 )  # fmt: skip
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_CHARACTER_REFERENCE = re.compile(r"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));")
+_MAX_REFERENCE_DIGITS = 8  # more is beyond U+10FFFF in any base (and int() need not parse it)
+_UTF8_NAMES = frozenset({"utf-8", "utf-8-sig"})
+_FEW_BAD_BYTES = 3  # in text declared UTF-8, this many bad bytes stay U+FFFD whatever the rest
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _CONTENT_TYPE_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.I)
@@ -240,25 +244,39 @@ def declared_charset(data: bytes) -> str | None:
     return match.group(1).decode("ascii") if match else None
 
 
-def decode_bytes(
-    data: bytes, source: str, declared: str | None = None
-) -> tuple[str, tuple[str, ...]]:
-    """Decode `data`: a BOM first, then the declared charset, then UTF-8, then a fallback.
+def decode_bytes(data: bytes, source: str, *declared: str | None) -> tuple[str, tuple[str, ...]]:
+    """Decode `data`: a BOM first, then each declared charset in turn (the HTTP header's,
+    then the document's own), then UTF-8, then detection.
 
-    Returns the text and the warnings about anything that did not decode as declared.
+    Declared UTF-8 with a few bad bytes stays UTF-8, the bad bytes replaced by U+FFFD; only
+    bytes that plainly are not UTF-8 go on to the next declaration or to detection. Returns
+    the text and the warnings about anything that did not decode as declared.
     """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return data.decode(encoding, errors="replace"), ()
     problems: list[str] = []
-    if declared:
+    for charset in dict.fromkeys(_codec_name(name) for name in declared if name):
+        if charset in _UTF8_NAMES:
+            lenient, bad = _lenient_utf8(data)
+            if not bad:
+                return lenient, tuple(problems)
+            if _mostly_utf8(lenient, bad, declared=True):
+                problems.append(_bad_utf8_problem(source, data, bad))
+                return lenient, tuple(problems)
+            offset = _first_bad_utf8_offset(data)
+            problems.append(
+                f"{source}: bytes are not valid {charset} as declared "
+                f"(byte 0x{data[offset]:02x} at offset {offset})"
+            )
+            continue
         try:
-            return data.decode(declared), ()
+            return data.decode(charset), tuple(problems)
         except LookupError:
-            problems.append(f"{source}: unknown charset {declared!r}; trying UTF-8")
+            problems.append(f"{source}: unknown charset {charset!r}; trying UTF-8")
         except UnicodeDecodeError as error:
             problems.append(
-                f"{source}: bytes are not valid {declared} as declared "
+                f"{source}: bytes are not valid {charset} as declared "
                 f"(byte 0x{data[error.start]:02x} at offset {error.start}); trying UTF-8"
             )
     try:
@@ -272,15 +290,73 @@ def decode_bytes(
         return text, tuple(problems)
 
 
+def _codec_name(name: str) -> str:
+    """The codec's own name ("UTF8" -> "utf-8"); GB2312 widened to GB18030 as browsers do.
+    Unknown names are kept as given, for the warning."""
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        return name
+    return "gb18030" if codec == "gb2312" else codec
+
+
+def _lenient_utf8(data: bytes) -> tuple[str, int]:
+    """`data` as UTF-8 with each bad byte sequence replaced by U+FFFD, and how many there were."""
+    try:
+        return data.decode("utf-8"), 0
+    except UnicodeDecodeError:
+        pass
+    lenient = data.decode("utf-8", errors="replace")
+    return lenient, lenient.count("\ufffd") - data.count(b"\xef\xbf\xbd")
+
+
+def _mostly_utf8(lenient: str, bad: int, *, declared: bool) -> bool:
+    """Whether text that is not quite UTF-8 still is UTF-8 with a few bad bytes.
+
+    Legacy text read as UTF-8 yields far more bad bytes than accidental good characters. Text
+    declared UTF-8 keeps its UTF-8 also when a stray byte or two are its only non-ASCII ones.
+    """
+    decoded_fine = sum(1 for char in lenient if ord(char) > 0x7F) - bad
+    return decoded_fine >= bad or (declared and bad <= _FEW_BAD_BYTES)
+
+
+def _bad_utf8_problem(source: str, data: bytes, bad: int) -> str:
+    error_start = _first_bad_utf8_offset(data)
+    return (
+        f"{source}: {bad} invalid UTF-8 byte sequence(s) (first: byte "
+        f"0x{data[error_start]:02x} at offset {error_start}); replaced by U+FFFD"
+    )
+
+
+def _first_bad_utf8_offset(data: bytes) -> int:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return error.start
+    return 0
+
+
+def replace_bad_character_references(text: str) -> str:
+    """Numeric character references to no character (a lone surrogate such as `&#xD800;`, or
+    beyond U+10FFFF) as U+FFFD: XML forbids them, and feedparser crashes on them."""
+    return _CHARACTER_REFERENCE.sub(_replace_bad_reference, text)
+
+
+def _replace_bad_reference(match: re.Match[str]) -> str:
+    hexadecimal, decimal = match.groups()
+    digits = (hexadecimal or decimal).lstrip("0")
+    if len(digits) > _MAX_REFERENCE_DIGITS:
+        return "\ufffd"
+    value = int(digits or "0", 16 if hexadecimal else 10)
+    return "\ufffd" if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF else match.group(0)
+
+
 def _decode_fallback(data: bytes) -> tuple[str, str]:
     """Mostly-UTF-8 text with a few bad bytes keeps its UTF-8. Otherwise the charset is
     detected (GBK, windows-1251, Shift_JIS... read as Latin-1 would be mojibake), and only
     when nothing is detected is it taken as windows-1252, what Western web text uses."""
-    lenient = data.decode("utf-8", errors="replace")
-    bad = lenient.count("\ufffd")
-    decoded_fine = sum(1 for char in lenient if ord(char) > 0x7F) - bad
-    # Legacy text read as UTF-8 yields far more bad bytes than accidental good characters.
-    if decoded_fine >= bad:
+    lenient, bad = _lenient_utf8(data)
+    if _mostly_utf8(lenient, bad, declared=False):
         return lenient, "UTF-8 with the bad bytes replaced by U+FFFD"
     best = charset_normalizer.from_bytes(data).best()
     if best is not None and best.encoding in _DETECTABLE:

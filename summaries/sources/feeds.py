@@ -15,14 +15,19 @@ from summaries.sources.base import (
     DEFAULT_TIMEZONE,
     FeedError,
     ParseResult,
+    charset_from_content_type,
     collapse_whitespace,
+    declared_charset,
+    decode_bytes,
     no_text_problem,
     parse_datetime,
+    replace_bad_character_references,
     resolve_timezone,
     short_title,
 )
 from summaries.sources.html import html_to_paragraphs
 
+_XML_DECLARATION = re.compile(r"^\s*<\?xml\s[^>]*\?>")
 _FEED_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(rss|feed|RDF)[\s>/]")
 _SNIFF_BYTES = 2048
 _TITLE_FROM_TEXT_CHARS = 100
@@ -61,13 +66,45 @@ def read_feed_entries(
     zone = resolve_timezone(tz, DEFAULT_TIMEZONE)
     if not data.strip():
         raise FeedError("empty document, not a feed")
-    headers = {"content-type": content_type or "application/xml"}
+    text, decode_problems = decode_bytes(
+        data,
+        source,
+        _sniffed_utf16(data),
+        charset_from_content_type(content_type),
+        declared_charset(data),
+    )
+    # feedparser gets clean UTF-8 and is told so: its own guessing would read a whole feed as
+    # MacRoman for one stray byte.
+    utf8 = _XML_DECLARATION.sub("", replace_bad_character_references(text), count=1)
+    media_type = (content_type or "application/xml").split(";", 1)[0].strip()
+    headers = {"content-type": f"{media_type or 'application/xml'}; charset=utf-8"}
     if base_url:
         headers["content-location"] = base_url
-    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
-    problems = _bozo_problems(parsed, source)
-    entries = [_entry(raw, position, zone) for position, raw in enumerate(parsed.entries, 1)]
+    try:
+        parsed = feedparser.parse(io.BytesIO(utf8.encode()), response_headers=headers)
+    except Exception as error:  # feedparser's own bugs: a problem of this feed, not a crash
+        reason = f"{type(error).__name__}: {_one_line(error)}"
+        raise FeedError(f"the feed parser failed ({reason})") from error
+    problems = [*decode_problems, *_bozo_problems(parsed, source)]
+    entries = []
+    for position, raw in enumerate(parsed.entries, 1):
+        try:
+            entries.append(_entry(raw, position, zone))
+        except Exception as error:  # one odd entry never costs the others
+            problems.append(
+                f"{source}: entry {position} could not be read "
+                f"({type(error).__name__}: {_one_line(error)}); skipped"
+            )
     return entries, problems
+
+
+def _sniffed_utf16(data: bytes) -> str | None:
+    """UTF-16 without a byte order mark, told by how its first "<?" is laid out (XML 1.0 F.1)."""
+    if data.startswith(b"<\x00?\x00"):
+        return "utf-16-le"
+    if data.startswith(b"\x00<\x00?"):
+        return "utf-16-be"
+    return None
 
 
 def _bozo_problems(parsed: Any, source: str) -> list[str]:
@@ -77,9 +114,8 @@ def _bozo_problems(parsed: Any, source: str) -> list[str]:
         raise FeedError(f"not an RSS or Atom feed ({_one_line(reason)})")
     if not parsed.get("bozo"):
         return []
+    # Encoding trouble was settled (and reported) by `decode_bytes` before feedparser ran.
     error = parsed.get("bozo_exception")
-    if isinstance(error, feedparser.CharacterEncodingOverride):
-        return [f"{source}: feed's declared encoding was wrong; decoded as {parsed.encoding}"]
     return [f"{source}: malformed feed XML ({_one_line(error)}); parsed leniently"]
 
 

@@ -188,7 +188,9 @@ def slow_limits(rate: float = 0.01):
     """Limits so slow (one message per 100 s) that a test's own run time cannot matter."""
     from bot.ratelimit import RateLimits
 
-    return RateLimits(global_rate=rate, bulk_share=0.5, chat_interval=1000.0, slack=0.0)
+    return RateLimits(
+        global_rate=rate, bulk_share=0.5, chat_interval=1000.0, slack=0.0, shared_margin=0.0
+    )
 
 
 async def test_the_budget_is_one_for_every_replica(redis_client):
@@ -217,6 +219,120 @@ async def test_a_chat_is_paced_across_replicas_and_a_429_pauses_it_everywhere(re
     await first.pause(8, 500, whole_bulk_lane=True)
     assert 490 < await second.take(8) <= 500
     assert 490 < await second.reserve_bulk() <= 500
+
+
+def offline_budget(limits):
+    """A SharedBudget whose client is never used: for its pure arithmetic."""
+    from redis.asyncio import Redis
+
+    from bot.shared_limit import SharedBudget
+
+    return SharedBudget(Redis.from_url("redis://127.0.0.1:9/0"), "pure", limits)
+
+
+def test_the_shared_budget_paces_below_a_strict_window_with_room_for_jitter():
+    from bot.ratelimit import RateLimits
+
+    # Requests granted by different processes reach Telegram with different delays (their
+    # event loops, the OS scheduler, the network): one held back by 70 ms lands among the
+    # next second's. Paced at exactly 30/s, 31 grants span exactly 1 s: any delay makes a
+    # strict sliding window of 1 s hold 31 and answer 429, which blocks the whole token.
+    for rate in (30.0, 300.0):
+        budget = offline_budget(RateLimits(global_rate=rate))
+        limit = int(rate)
+        global_us, bulk_us = budget.interval_us("interactive"), budget.interval_us("bulk")
+        # limit + 1 consecutive requests of any lane (replies and digests together: a round
+        # with people using the bot) span more than the window plus 80 ms of delay ...
+        assert limit * global_us >= 1_080_000
+        # (a request late by up to the catch-up lets the next one follow that much sooner)
+        assert limit * global_us - budget.catch_up_us >= 1_070_000
+        assert bulk_us >= global_us
+        # ... and a round still goes at better than 1/1.10 of the limit.
+        assert 1_000_000 / bulk_us >= rate / 1.10 * 1.01
+
+
+async def test_a_global_429_holds_every_replicas_bulk_sends_not_just_new_ones(redis_client):
+    from bot.shared_limit import SharedBudget
+
+    client, prefix = redis_client
+    limits = slow_limits(rate=1000)
+    first, second = (SharedBudget(client, prefix, limits) for _ in range(2))
+    # The second replica reserved its bulk slot before the 429: its take must still wait out
+    # the pause, or every send already queued runs into Telegram's block and gets a 429 too.
+    assert await second.reserve_bulk() < 1
+    await first.pause(8, 500, whole_bulk_lane=True)
+    assert 490 < await second.take(9, "bulk") <= 500
+    assert await second.take(10, "interactive") == 0  # people are not held by bulk's pause
+
+
+async def test_a_late_bulk_request_does_not_push_every_later_one_back(redis_client):
+    from bot.shared_limit import SharedBudget
+
+    client, prefix = redis_client
+    budget = SharedBudget(client, prefix, slow_limits())  # a global slot every 100 s
+    seconds, micros = await client.time()
+    # The global slot was due 10 s ago; the request reaches Redis only now (a busy replica).
+    await client.set(f"{prefix}:global", seconds * 1_000_000 + micros - 10_000_000)
+    assert await budget.take(1, "bulk") == 0
+    # The next slot stays on the schedule (due + 100 s), not now + 100 s: at 30/s, pushing
+    # every slot back by a few milliseconds of lateness made a round go at 26/s, not 27.8.
+    assert 85 < await budget.take(2, "bulk") <= 90
+
+
+async def test_a_reply_gets_the_next_global_slot_ahead_of_bulk_sends_waiting_for_it(redis_client):
+    from bot.shared_limit import SharedBudget
+
+    client, prefix = redis_client
+    limits = slow_limits()  # one message per 100 s
+    first, second = (SharedBudget(client, prefix, limits) for _ in range(2))
+    assert await first.take(1, "bulk") == 0  # a digest took the global slot
+    # A command reply on another replica is given the next slot (in 100 s) at once ...
+    wait, reserved = await second.reserve_interactive(2)
+    assert reserved and 90 < wait <= 100
+    # ... so a digest that had its bulk slot already waits behind it, not beside it: with
+    # replies and digests racing for each free slot, replies waited for seconds in a round.
+    assert 190 < await first.take(3, "bulk") <= 200
+    # A reply to a chat still within its own pace is not given a slot: it asks again then.
+    wait, reserved = await first.reserve_interactive(2)
+    assert not reserved and wait > 900
+    # The slot a reply took is one the bulk lane gives up: its next reservation comes later.
+    assert 190 < await second.reserve_bulk() <= 200  # without it, at once
+
+
+async def test_a_replica_holds_few_bulk_reservations_so_replies_soon_find_room():
+    from bot.ratelimit import RateLimits
+    from bot.shared_limit import SharedRateLimiter
+
+    class Budget:
+        """Stands in for Redis: counts bulk requests between reserving and taking a slot."""
+
+        def __init__(self) -> None:
+            self.holding = self.most = 0
+            self.release = asyncio.Event()
+
+        async def reserve_bulk(self) -> float:
+            self.holding += 1
+            self.most = max(self.most, self.holding)
+            await self.release.wait()
+            return 0.0
+
+        async def take(self, key, lane) -> float:
+            self.holding -= 1
+            return 0.0
+
+    budget = Budget()
+    limiter = SharedRateLimiter(RateLimits(global_rate=30), budget)  # type: ignore[arg-type]
+    # A replica's 32 delivery workers would each hold a reserved bulk slot: 96 across three
+    # replicas put the bulk lane's queue 3.5 s ahead, and every reply taking a slot in between
+    # made the digests already holding one collide with it.
+    turns = [asyncio.create_task(limiter._shared_turn(9, "bulk")) for _ in range(32)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert budget.most == 3  # a tenth of a second's worth at 30/s
+    budget.release.set()
+    await asyncio.gather(*turns)
+    assert budget.most == 3 and budget.holding == 0
+    await limiter.shutdown()
 
 
 async def test_unreachable_redis_falls_back_to_an_equal_share_and_says_so(caplog):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -104,3 +104,41 @@ def test_a_batch_refuses_a_chat_twice_and_mismatched_articles(store: Store):
         assert "both" in str(error)
     else:
         raise AssertionError("articles without messages were accepted")
+
+
+def test_a_round_never_overwrites_a_schedule_changed_after_it_read_the_chat(store: Store):
+    """Attack finding: /time during a big round kept the round's stale next digest time."""
+    make_chat(store, 1)
+    make_chat(store, 2)
+    article = add(store, 1, ("quantum",), NOW)
+    due = NOW
+    for chat_id in (1, 2):
+        store.update_chat(chat_id, next_digest_at=due)
+    round_next = NOW + timedelta(days=1)
+    user_next = NOW + timedelta(hours=15, minutes=59)
+    # The round read both chats (due at NOW); then chat 1's owner sent /time.
+    store.update_settings(1, {"digest_time": time(15, 59)}, lambda chat: user_next)
+    recorded = store.enqueue_digests(
+        [
+            QueuedDigest(1, (article,), ("m",), False, round_next, read_due_at=due),
+            QueuedDigest(2, (article,), ("m",), False, round_next, read_due_at=due),
+        ],
+        NOW,
+    )
+    assert recorded[1] is not None and recorded[2] is not None  # both were due: both sent
+    chat_1, chat_2 = store.get_chat(1), store.get_chat(2)
+    assert chat_1 is not None and chat_2 is not None
+    assert chat_1.next_digest_at == user_next  # the owner's change stands
+    assert chat_2.next_digest_at == round_next
+    assert chat_1.last_digest_at == NOW == chat_2.last_digest_at
+
+
+def test_a_single_enqueue_also_keeps_a_schedule_changed_after_the_read(store: Store):
+    make_chat(store, 1)
+    article = add(store, 1, ("quantum",), NOW)
+    store.update_chat(1, next_digest_at=NOW)
+    user_next = NOW + timedelta(hours=3)
+    store.update_settings(1, {"digest_time": time(3, 0)}, lambda chat: user_next)
+    store.enqueue_digest(1, [article], ["m"], False, NOW, NOW + timedelta(days=1), read_due_at=NOW)
+    chat = store.get_chat(1)
+    assert chat is not None and chat.next_digest_at == user_next

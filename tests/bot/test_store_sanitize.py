@@ -107,3 +107,75 @@ def test_stats_show_a_problem_of_a_healthy_source() -> None:
     english = Catalogs.load().get("en")
     assert "problem: 1 new items refused" in _source_line(state, english)
     assert "failing" not in _source_line(state, english)
+
+
+BAD_FEED = (
+    (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>m</title>'
+        "<item><title>\u91cf\u5b50\u901a\u4fe1\u7f51\u7edc\u5728\u4e0a\u6d77\u5f00\u901a</title>"
+        "<link>https://m.example/1</link><description>\u4e0a\u6d77\u7684\u91cf\u5b50\u901a\u4fe1"
+        "\u7f51\u7edc\u4eca\u5929\u6b63\u5f0f\u5f00\u901a\u3002</description></item>"
+        "<item><title>Stra\u00dfenbahn f\u00e4hrt \u00fcber die Br\u00fccke</title>"
+        "<link>https://m.example/2</link>"
+        "<description>Die Stra\u00dfenbahn f\u00e4hrt \u00fcber die "
+        "neue Br\u00fccke nach S\u00fcden.</description></item>"
+        "<item><title>One stray byte here</title><link>https://m.example/3</link>"
+        "<description>An otherwise fine museum item.</description></item>"
+        "<item><title>Lone surrogate &#xD800; here</title><link>https://m.example/4</link>"
+        "<description>Market tower &#55296; rises over the museum.</description></item>"
+        "</channel></rss>"
+    )
+    .encode()
+    .replace(b"One stray byte", b"One stray \xff byte")
+)
+
+
+async def test_a_feed_with_a_stray_byte_and_a_surrogate_reference_keeps_every_item(
+    store_url: str, tmp_path: Path
+) -> None:
+    def serve(request: httpx.Request) -> httpx.Response:
+        headers = {"Content-Type": "application/rss+xml; charset=utf-8"}
+        return httpx.Response(200, content=BAD_FEED, headers=headers)
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        textwrap.dedent(
+            """\
+            sources:
+              - {name: mixed, location: "https://m.example/feed.xml", kind: feed}
+            topics:
+              - {name: culture, keywords: [museum]}
+            bot:
+              database: bot.sqlite3
+            """
+        ),
+        encoding="utf-8",
+    )
+    settings = load_settings(config, environ={})
+    store = Store.from_url(store_url)
+    store.migrate()
+    async_store = AsyncStore(store)
+    try:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(serve)) as http:
+            services = Services(
+                settings=settings,
+                store=async_store,
+                http=http,
+                sender=None,
+                callback_key=callback_key("x"),
+                topic_commands={},
+                matcher=TopicMatcher(settings.app.topics),
+            )
+            (report,) = await ingest_due(services, NOW)
+        assert (report.added, report.error) == (4, None)
+        titles = {s.article.title for s in await async_store.recent_articles(None, 10)}
+        assert titles == {
+            "\u91cf\u5b50\u901a\u4fe1\u7f51\u7edc\u5728\u4e0a\u6d77\u5f00\u901a",
+            "Stra\u00dfenbahn f\u00e4hrt \u00fcber die Br\u00fccke",
+            "One stray \ufffd byte here",
+            "Lone surrogate \ufffd here",
+        }
+        (state,) = await async_store.source_states()
+        assert state.last_error is None and state.consecutive_failures == 0
+    finally:
+        await async_store.close()

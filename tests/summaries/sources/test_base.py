@@ -4,7 +4,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from summaries.sources import SourceSpec, decode_bytes, parse_datetime
-from summaries.sources.base import SourceError, declared_charset, resolve_timezone
+from summaries.sources.base import (
+    SourceError,
+    declared_charset,
+    replace_bad_character_references,
+    resolve_timezone,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -45,6 +50,45 @@ def test_declared_charset_is_used_and_wrong_or_unknown_ones_are_reported():
     text, problems = decode_bytes("\u00e9t\u00e9".encode(), "a", "ascii")
     assert text == "\u00e9t\u00e9"
     assert problems[0].startswith("a: bytes are not valid ascii as declared")
+
+
+def test_declared_utf8_with_a_stray_byte_replaces_only_that_byte():
+    data = "Stra\u00dfe \u4e0a\u6d77 ".encode() + b"\xff" + " Br\u00fccke".encode()
+    for declared in ("utf-8", "UTF8", "utf_8"):
+        text, problems = decode_bytes(data, "a", declared)
+        assert text == "Stra\u00dfe \u4e0a\u6d77 \ufffd Br\u00fccke"
+        assert len(problems) == 1 and "U+FFFD" in problems[0]
+    # Declared UTF-8 decides even when the stray byte is the only non-ASCII one.
+    assert decode_bytes(b"plain \xff text", "a", "utf-8")[0] == "plain \ufffd text"
+    assert decode_bytes(b"plain \xff text", "a", None, "utf-8")[0] == "plain \ufffd text"
+
+
+def test_text_declared_utf8_but_plainly_legacy_is_detected():
+    russian = "\u041a\u0432\u0430\u043d\u0442\u043e\u0432\u0430\u044f \u0441\u0435\u0442\u044c"
+    text, problems = decode_bytes(f"<p>{russian} {russian}</p>".encode("cp1251"), "a", "utf-8")
+    assert text == f"<p>{russian} {russian}</p>"
+    assert "(detected)" in problems[-1]
+
+
+def test_the_first_declaration_that_fits_wins():
+    russian = (
+        "\u0413\u043e\u0440\u043e\u0434\u0441\u043a\u043e\u0439 \u0441\u043e\u0432\u0435\u0442"
+    )
+    data = russian.encode("cp1251")
+    text, problems = decode_bytes(data, "a", "utf-8", "windows-1251")
+    assert text == russian
+    assert problems and problems[0].startswith("a: bytes are not valid utf-8 as declared")
+    assert decode_bytes(b"x", "a", "utf-8", "utf-8", None) == ("x", ())
+
+
+def test_bad_numeric_character_references_become_replacement_characters():
+    text = "a&#xD800;b&#55296;c&#X0dFfF;d&#x0000DC00;e&#57343;f&#x110000;g&#99999999999999;h"
+    assert (
+        replace_bad_character_references(text)
+        == "a\ufffdb\ufffdc\ufffdd\ufffde\ufffdf\ufffdg\ufffdh"
+    )
+    kept = "&#xD7FF; &#55295; &#xE000; &#57344; &#x10FFFF; &#233; &amp;#xD800; &#xD800"
+    assert replace_bad_character_references(kept) == kept
 
 
 def test_declared_charset_from_prolog_or_meta():

@@ -1,10 +1,14 @@
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from summaries.sources import feeds as feeds_module
 from summaries.sources import looks_like_feed, parse_feed
+from summaries.sources.base import FeedError
+from summaries.sources.feeds import read_feed_entries
 
 RSS2 = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel>
@@ -192,3 +196,132 @@ def test_any_bytes_give_articles_or_problems_never_an_exception(data):
     result = parse_feed(data, "fuzz")
     for article in result.articles:
         assert article.title and article.paragraphs
+
+
+MULTILINGUAL = [
+    ("\u91cf\u5b50\u901a\u4fe1\u7f51\u7edc\u5728\u4e0a\u6d77\u5f00\u901a", "1"),
+    ("\u0413\u043e\u0440\u043e\u0434\u0441\u043a\u043e\u0439 \u0441\u043e\u0432\u0435\u0442", "2"),
+    ("Stra\u00dfenbahn f\u00e4hrt \u00fcber die Br\u00fccke", "3"),
+    ("One stray byte here", "4"),
+]
+
+
+def multilingual_feed(prolog: str = '<?xml version="1.0" encoding="utf-8"?>') -> bytes:
+    items = "".join(
+        f"<item><title>{title}</title><link>https://m.example/{n}</link>"
+        f"<description>{title}. More text about it.</description></item>"
+        for title, n in MULTILINGUAL
+    )
+    feed = f'{prolog}<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    return feed.encode().replace(b"One stray byte", b"One stray \xff byte")
+
+
+@pytest.mark.parametrize(
+    ("prolog", "content_type"),
+    [
+        ('<?xml version="1.0" encoding="utf-8"?>', "application/rss+xml; charset=utf-8"),
+        ('<?xml version="1.0" encoding="utf-8"?>', "application/rss+xml"),
+        ('<?xml version="1.0"?>', "application/rss+xml; charset=UTF-8"),
+        ('<?xml version="1.0"?>', "application/rss+xml"),  # undeclared: mostly valid UTF-8
+        ("", "text/xml"),
+    ],
+)
+def test_one_stray_byte_in_a_utf8_feed_costs_only_that_byte(prolog, content_type):
+    result = parse_feed(multilingual_feed(prolog), "m.xml", content_type=content_type)
+    assert [a.title for a in result.articles] == [
+        *(title for title, _ in MULTILINGUAL[:3]),
+        "One stray \ufffd byte here",
+    ]
+    assert all(p.startswith("m.xml: ") for p in result.problems)
+    assert not any("MacRoman" in p or "declared encoding was wrong" in p for p in result.problems)
+
+
+def test_a_stray_byte_in_an_otherwise_ascii_feed_declared_utf8_is_replaced():
+    feed = RSS091.replace(b'<?xml version="1.0"?>', b'<?xml version="1.0" encoding="utf-8"?>')
+    feed = feed.replace(b"Old item", b"Old \xff item")
+    (article,) = parse_feed(feed, "old.xml").articles
+    assert article.title == "Old \ufffd item"
+
+
+def test_an_undeclared_windows_1251_feed_is_detected():
+    russian = (
+        "\u041a\u0432\u0430\u043d\u0442\u043e\u0432\u0430\u044f \u0441\u0435\u0442\u044c "
+        "\u0441\u0432\u044f\u0437\u0430\u043b\u0430 \u0434\u0435\u0432\u044f\u0442\u044c "
+        "\u0433\u043e\u0440\u043e\u0434\u043e\u0432. \u0411\u0430\u043d\u043a\u0438 \u0438 "
+        "\u0431\u043e\u043b\u044c\u043d\u0438\u0446\u044b \u0431\u0443\u0434\u0443\u0442 "
+        "\u043f\u0435\u0440\u0432\u044b\u043c\u0438."
+    )
+    feed = (
+        '<rss version="2.0"><channel><title>x</title>'
+        f"<item><title>{russian[:20]}</title><link>https://r.example/1</link>"
+        f"<description>{russian}</description></item></channel></rss>"
+    ).encode("cp1251")
+    (article,) = parse_feed(feed, "ru.xml", content_type="application/rss+xml").articles
+    assert (article.title, article.paragraphs) == (russian[:20], (russian,))
+
+
+def test_a_feed_declared_utf8_in_the_header_but_cp1251_in_its_prolog():
+    russian = (
+        "\u0413\u043e\u0440\u043e\u0434\u0441\u043a\u043e\u0439 \u0441\u043e\u0432\u0435\u0442"
+    )
+    feed = (
+        '<?xml version="1.0" encoding="windows-1251"?><rss version="2.0"><channel><title>x</title>'
+        f"<item><title>{russian}</title><link>https://r.example/1</link>"
+        f"<description>{russian} \u0443\u0442\u0432\u0435\u0440\u0434\u0438\u043b.</description>"
+        "</item></channel></rss>"
+    ).encode("cp1251")
+    result = parse_feed(feed, "ru.xml", content_type="application/rss+xml; charset=utf-8")
+    assert [a.title for a in result.articles] == [russian]
+
+
+SURROGATE_FEED = (
+    b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>n</title>'
+    + b"".join(
+        f"<item><title>Item {n}</title><link>https://n.example/{n}</link>"
+        f"<description>Text of item {n}.</description></item>".encode()
+        for n in range(1, 5)
+    )
+    + b"<item><title>Lone &#xD800; and &#55296; refs</title><link>https://n.example/5</link>"
+    b"<description>Market &#x0dfff; tower &#X0D800; &#x110000; &#99999999999; rises.</description>"
+    b"</item></channel></rss>"
+)
+
+
+def test_a_lone_surrogate_reference_costs_no_item():
+    result = parse_feed(SURROGATE_FEED, "s.xml")
+    titles = [a.title for a in result.articles]
+    assert titles == [*(f"Item {n}" for n in range(1, 5)), "Lone \ufffd and \ufffd refs"]
+    assert result.articles[-1].paragraphs == ("Market \ufffd tower \ufffd \ufffd \ufffd rises.",)
+
+
+def test_a_crash_inside_the_feed_parser_is_a_problem_of_that_feed(monkeypatch):
+    def explode(*args, **kwargs):
+        raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+
+    monkeypatch.setattr(feeds_module.feedparser, "parse", explode)
+    with pytest.raises(FeedError, match="feed parser failed .*UnicodeEncodeError"):
+        read_feed_entries(RSS2, "x.xml")
+    result = parse_feed(RSS2, "x.xml")
+    assert not result.articles
+    assert len(result.problems) == 1 and result.problems[0].startswith("x.xml: the feed parser")
+
+
+def test_a_crash_on_one_entry_costs_only_that_entry(monkeypatch):
+    real = feeds_module._entry
+
+    def fragile(raw, position, zone):
+        if position == 2:
+            raise ValueError("odd entry")
+        return real(raw, position, zone)
+
+    monkeypatch.setattr(feeds_module, "_entry", fragile)
+    entries, problems = read_feed_entries(RSS2, "x.xml")
+    assert [e.title for e in entries] == ["Quantum link & more", "No text at all"]
+    assert any("x.xml: entry 2" in p and "ValueError" in p for p in problems)
+
+
+def test_a_utf16_feed_without_a_byte_order_mark_is_sniffed():
+    text = RSS2.decode().replace('encoding="utf-8"', 'encoding="utf-16"')
+    for codec in ("utf-16-le", "utf-16-be"):
+        result = parse_feed(text.encode(codec), "u16.xml")
+        assert [a.title for a in result.articles] == ["Quantum link & more", "Teaser only"]

@@ -10,6 +10,7 @@ from summaries.sources import (
     fetch_source,
     make_client,
 )
+from summaries.sources import feeds as feeds_module
 from summaries.sources import fetch as fetch_module
 from tests.summaries.sources.conftest import DATA, SAMPLE, Answer, LoopbackServer
 
@@ -252,3 +253,29 @@ async def test_full_text_fetches_no_more_pages_than_max_articles(server, client)
     assert [a.title for a in result.articles] == ["S0", "S1"]
     assert sum(len(server.requests_to(f"/story/{n}")) for n in range(5)) == 2
     assert f"{spec.location}: kept the first 2 of 5 entries (max_articles)" in result.problems
+
+
+async def test_a_lone_surrogate_reference_in_one_item_costs_no_item(server, client, caplog):
+    feed = rss([(f"Item {n}", f"https://x.org/{n}", f"Text {n}.") for n in range(1, 5)])
+    feed = feed.replace(b"Text 4.", b"Text &#xD800; four &#55296;.")
+    server.routes["/feed"] = lambda request: Answer(200, feed)
+    result = await fetch_source(SourceSpec(name="f", location=server.url("/feed")), client)
+    assert result.error is None
+    assert [a.title for a in result.articles] == [f"Item {n}" for n in range(1, 5)]
+    assert result.articles[-1].paragraphs == ("Text \ufffd four \ufffd.",)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_a_feed_parser_crash_is_a_clear_source_error_not_a_traceback(
+    server, client, monkeypatch, caplog
+):
+    def explode(*args, **kwargs):
+        raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+
+    monkeypatch.setattr(feeds_module.feedparser, "parse", explode)
+    server.routes["/feed"] = lambda request: Answer(200, rss([("One", "https://x.org/1", "T.")]))
+    result = await fetch_source(SourceSpec(name="f", location=server.url("/feed")), client)
+    assert result.error is not None
+    assert result.error.startswith(f"{server.url('/feed')}: the feed parser failed")
+    assert "UnicodeEncodeError" in result.error
+    assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
