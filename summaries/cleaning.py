@@ -147,6 +147,9 @@ _LETTER = re.compile(r"[^\W\d_]")
 _SPACES = re.compile(r"\s{2,}")
 # Prompts are short; a long sentence that starts "Sign up for ..." is probably news.
 _MAX_PROMPT_WORDS = 25
+# A sentence cut off mid-way (a truncated body): it ends where another clause or a quotation
+# was about to begin.
+_UNFINISHED_END = re.compile(r"[“‘«「『,，;；:：]\s*$")
 
 
 def _is_timestamp(sentence: str) -> bool:
@@ -212,12 +215,15 @@ def _is_chinese_furniture(text: str) -> bool:
 
 def is_fragment(sentence: str) -> bool:
     """Whether a sentence is a piece of one rather than a whole: it starts in lower case (in a
-    script that has case) or with the tail of a name ("Technology Co., Ltd., Zhejiang ...").
+    script that has case) or with the tail of a name ("Technology Co., Ltd., Zhejiang ..."), or
+    it was cut off: it ends in an opening quotation mark, a comma, a semicolon or a colon.
 
     Fragments stay in the article (they still carry its words) but the ranker demotes them.
     """
     text = sentence.strip()
-    return bool(_LOWER_START.match(text) or _NAME_TAIL_START.match(text))
+    return bool(
+        _LOWER_START.match(text) or _NAME_TAIL_START.match(text) or _UNFINISHED_END.search(text)
+    )
 
 
 def clean_sentence(sentence: str) -> str:

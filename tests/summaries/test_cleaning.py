@@ -199,6 +199,10 @@ def test_only_the_release_time_line_of_the_seed_file_is_furniture() -> None:
         "Technology Co., Ltd., Zhejiang University Intelligent Innovative Drug Research "
         "Institute, and Hefei Science and Technology Innovation Group Co., Ltd. were selected.",
         "Ltd., Shanghai, was the third.",
+        # Cut off mid-sentence (bodies in the seed end like this):
+        "According to the introduction, the exhibition\u201c",
+        "The museum said the exhibition would open on Monday,",
+        "上海发布量子通信新进展，",
     ],
 )
 def test_fragments_are_recognised(sentence: str) -> None:
@@ -214,6 +218,8 @@ def test_fragments_are_recognised(sentence: str) -> None:
         "iPhone sales rose 5%.",
         "Co-operation between the cities grew.",
         "\u201cWe will go on,\u201d she said.",
+        "Shanghai opens quantum network",  # a headline-like bullet without a full stop
+        "The exhibition is titled \u201c600 Years of Mastery\u201d",
     ],
 )
 def test_whole_sentences_are_not_fragments(sentence: str) -> None:
