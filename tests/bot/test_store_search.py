@@ -165,3 +165,19 @@ def test_deleting_a_chat_forgets_its_saved_searches(store: Store) -> None:
     store.save_search(7, saved("s"), NOW, keep=3)
     store.delete_chat(7)
     assert store.get_saved_search(7, "s", NOW) is None
+
+
+def test_postgres_plans_each_search_for_its_own_words(store: Store) -> None:
+    """A generic plan (psycopg prepares after five runs) cannot see a rare word and walked a
+    million articles newest first; each search is planned for its words instead."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plan cache only")
+    from bot.store.search import search_articles
+
+    add(store, article("Quantum network launched", "The quantum network links nine cities."))
+    terms = query_terms(KeywordQuery.parse("quantum"))
+    with store.engine.begin() as conn:
+        assert search_articles(conn, terms, limit=5, candidates=100)
+        assert conn.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
+    with store.engine.begin() as conn:  # the setting ends with the search's transaction
+        assert conn.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
