@@ -495,3 +495,21 @@ MIGRATIONS += (
         _add_outbox_claims_and_replicas,
     ),
 )
+
+
+def _detailed_search_statistics(conn: Connection) -> None:
+    """PostgreSQL: keep statistics on 2,000 of the search column's words, not 100. With the
+    default most words fall outside the sampled most common elements and the planner
+    misjudges how many articles hold them (a rare word then walked the table newest first:
+    p95 196 ms at 300,000 articles, 6.6 ms with this). SQLite's FTS5 needs nothing."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(text("ALTER TABLE article_search ALTER COLUMN document SET STATISTICS 2000"))
+    conn.execute(text("ANALYZE article_search"))
+
+
+MIGRATIONS += (
+    Migration(
+        10, "detailed planner statistics for the search column", _detailed_search_statistics
+    ),
+)
