@@ -367,14 +367,15 @@ def looks_like_url(text: str) -> bool:
 
 
 def own_source_named(subscriptions: Iterable[Subscription], text: str) -> Subscription | None:
-    """The chat's own source that `text` names: by its URL (a trailing slash aside), or by
-    its title."""
+    """The chat's own source that `text` names: by its URL (a trailing slash aside; words
+    after it, such as the keywords it was added with, do not matter), or by its title."""
     wanted = text.strip()
+    named_url = wanted.split(maxsplit=1)[0] if looks_like_url(wanted) else wanted
     for sub in subscriptions:
         if sub.kind != SOURCE:
             continue
         url, _ = source_parts(sub.value)
-        if url.rstrip("/") == wanted.rstrip("/"):
+        if url.rstrip("/") == named_url.rstrip("/"):
             return sub
         if sub.title and sub.title.strip().casefold() == wanted.casefold():
             return sub

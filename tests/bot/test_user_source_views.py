@@ -52,3 +52,16 @@ def test_an_import_report_of_fifty_failures_fits_one_message():
     text = _import_report(t, ["a" * 300] * 50, [], failed, skipped=0)
     assert len(text) < LIMIT
     assert "… and 40 more" in text
+
+
+def test_unsubscribe_names_a_source_as_it_was_added_keywords_and_all() -> None:
+    """Re-walkthrough: `/unsubscribe <url> ferries` (as typed to /add) was not recognised."""
+    from bot.handlers.subscriptions import own_source_named
+    from bot.store import Subscription
+
+    source = Subscription("source", "http://example.org/feed.xml ferries")
+    others = [Subscription("keywords", "ferries"), source]
+    assert own_source_named(others, "http://example.org/feed.xml ferries") == source
+    assert own_source_named(others, "http://example.org/feed.xml/") == source
+    assert own_source_named(others, "  http://example.org/feed.xml  harbour ") == source
+    assert own_source_named(others, "http://example.org/other.xml ferries") is None
