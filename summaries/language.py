@@ -145,41 +145,10 @@ _MIN_CONFIDENCE = 0.3
 # major languages of news, which come back as themselves (and get neutral tools). The full
 # model's 142 labels hold 28 MB of weights, most for languages no news source here uses
 # (Bikol, Volapük, ...), and a short English headline sometimes "reads as" one of them.
-_DETECTABLE = frozenset((*_LANGUAGES, *_ALIASES)) | frozenset(
-    [
-        "af",
-        "ar",
-        "bg",
-        "bn",
-        "ca",
-        "eo",
-        "et",
-        "fa",
-        "ga",
-        "he",
-        "hi",
-        "hr",
-        "id",
-        "is",
-        "ja",
-        "ko",
-        "lt",
-        "lv",
-        "mk",
-        "ms",
-        "sk",
-        "sl",
-        "sq",
-        "sr",
-        "sw",
-        "ta",
-        "th",
-        "tl",
-        "uk",
-        "ur",
-        "vi",
-    ]
+_OTHER_NEWS_LANGUAGES = (
+    "af ar bg bn ca eo et fa ga he hi hr id is ja ko lt lv mk ms sk sl sq sr sw ta th tl uk ur vi"
 )
+_DETECTABLE = frozenset((*_LANGUAGES, *_ALIASES, *_OTHER_NEWS_LANGUAGES.split()))
 
 
 _IDENTIFIER_LOCK = threading.Lock()
