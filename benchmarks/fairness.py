@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import signal
 import subprocess
 import sys
@@ -52,8 +53,9 @@ from bot.store import ChatDefaults, Store, Subscription
 from bot.store.schema import chats
 from summaries.models import Article, Digest
 from tests.support import updates as build
+from tests.support.fake_bot_api import FakeBotApi
 
-FLOODER = build.user(700_000_001, "Flood")
+FIRST_FLOODER_ID = 700_000_001
 FIRST_USER_ID = 900_000_000
 FIRST_CHAT_ID = 100_000
 # The synthetic articles carry the topic in their digest, not the word "quantum" in their
@@ -67,7 +69,14 @@ PARAGRAPH = (
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--flood", type=int, default=1000, help="commands in the burst")
+    parser.add_argument("--flood", type=int, default=1000, help="commands in each chat's burst")
+    parser.add_argument("--flooders", type=int, default=1, help="chats that flood at once")
+    parser.add_argument(
+        "--flood-every",
+        type=float,
+        default=0.0,
+        help="each flooder sends another burst this often during the flood (0: once)",
+    )
     parser.add_argument("--command", default="quantum", help="what the flooder sends")
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--interval", type=float, default=2.0)
@@ -128,6 +137,7 @@ async def flood(args: argparse.Namespace, folder: Path, url: str, config: Path) 
     fake = start_fake(1.0)
     log = folder / "bot.log"
     bot = start_bot(config, url, fake, log)
+    flooders = [build.user(FIRST_FLOODER_ID + n, f"Flood{n}") for n in range(args.flooders)]
     try:
         await wait_until_answering(fake, bot, log)
         rss_idle = peak_rss_mb(bot.pid)
@@ -144,10 +154,7 @@ async def flood(args: argparse.Namespace, folder: Path, url: str, config: Path) 
         await asyncio.sleep(args.seconds)  # the same users without a flood: the baseline
         flood_at = time.monotonic()
         cpu_before = cpu_seconds(bot.pid) or 0.0
-        for _ in range(args.flood):
-            fake.private_command(FLOODER, args.command)
-        print(f"{args.flood} /{args.command} sent by one chat at once")
-        await asyncio.sleep(args.seconds)
+        await send_floods(fake, flooders, args)
         bot_cpu = (cpu_seconds(bot.pid) or 0.0) - cpu_before
         stop.set()
         await asyncio.gather(*tasks)
@@ -160,20 +167,41 @@ async def flood(args: argparse.Namespace, folder: Path, url: str, config: Path) 
     print_timeline(samples, flood_at)
     for name in sorted({s.command for s in samples}):
         print(latency_line(f"  /{name}", (s for s in samples if s.command == name)))
-    flooder = [m.text for m in fake.sent(FLOODER["id"])]
+    flooder = [m.text for user in flooders for m in fake.sent(user["id"])]
     notices = sum("faster than I can answer" in text for text in flooder)
+    sent_by_flooders = args.flood * len(flooders) * bursts(args)
     print()
     baseline = (s for s in samples if s.injected < flood_at)
     print(latency_line("others, baseline (no flood)", baseline))
     print(latency_line("others, during the flood", (s for s in samples if s.injected >= flood_at)))
     print(
-        f"the flooder got {len(flooder) - notices} answers and {notices} slow-down notice(s)"
-        f" for {args.flood} commands"
+        f"the {len(flooders)} flooder(s) got {len(flooder) - notices} answers and {notices}"
+        f" slow-down notice(s) for {sent_by_flooders} commands"
     )
     print(f"peak RSS of the bot process {rss:.0f} MB (target under 250 MB)")
     print(f"bot CPU during the flood: {bot_cpu / args.seconds:.0%} of one core")
     verdict = "OK" if stop_seconds < 10 else "OVER the 10 s target"
     print(f"SIGTERM to exit: {stop_seconds:.1f} s, exit code {code} ({verdict})")
+
+
+def bursts(args: argparse.Namespace) -> int:
+    if args.flood_every <= 0:
+        return 1
+    return max(1, math.ceil(args.seconds / args.flood_every))
+
+
+async def send_floods(fake: FakeBotApi, flooders: list[dict], args: argparse.Namespace) -> None:
+    """Each flooder's burst, interleaved as chats flooding together arrive; again every
+    ``--flood-every`` s; returns after ``--seconds``."""
+    started = time.monotonic()
+    for number in range(bursts(args)):
+        await asyncio.sleep(max(0.0, started + number * args.flood_every - time.monotonic()))
+        for _ in range(args.flood):
+            for user in flooders:
+                fake.private_command(user, args.command)
+        if number == 0:
+            print(f"{len(flooders)} chat(s) each sent {args.flood} /{args.command} at once")
+    await asyncio.sleep(max(0.0, started + args.seconds - time.monotonic()))
 
 
 def print_timeline(samples: list[Sample], flood_at: float) -> None:

@@ -113,6 +113,9 @@ def build_application(
     processor = application.update_processor
     assert isinstance(processor, FairUpdateProcessor)
     processor.notify = functools.partial(_slow_down, application)
+    limiter = application.bot.rate_limiter
+    if isinstance(limiter, PacingRateLimiter):
+        limiter.chat_load = processor.busy  # replies to the least busy chats go first
     application.bot_data["settings"] = settings
     application.bot_data["timing"] = timing
     commands = topic_commands(settings.app.topics)

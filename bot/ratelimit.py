@@ -15,6 +15,20 @@ take the next free slot before any bulk request; bulk requests (delivery, sent w
 ``rate_limit_args=BULK``) may use only ``bulk_share`` of the budget, so the rest stays free for
 people and for network jitter. Only message-producing methods that name a chat are paced;
 ``getUpdates``, ``answerCallbackQuery``, ``getMe``, ``setMyCommands`` and the like pass through.
+
+Fair between chats, not first come first served:
+
+- Replies go in order of how busy their chat is (``chat_load``: the updates it sent since it
+  last had none in hand, from ``bot.fairness``), then of arrival. With 100 chats flooding, FIFO
+  put a quiet chat's one reply behind all of theirs (p99 7.8 s); now it takes the next slot and
+  the flooders take turns with what is left.
+- A chat's own replies cannot hold its digest back for long: while a digest part for a chat
+  waits, at most ``replies_before_digest`` replies to it go first, then the part. A group
+  member's commands used to take all of the group's 20 messages a minute (its digest waited
+  120 s).
+- A 429 pauses its chat. It pauses bulk sending as well only when it looks like the bot's
+  global limit: the chat's own pace cannot explain it, and either the bot used most of the
+  global budget in the last second, or another chat got such a 429 within that second.
 """
 
 from __future__ import annotations
@@ -25,7 +39,8 @@ import logging
 import math
 import time
 import warnings
-from collections import deque
+from bisect import insort
+from collections import Counter, deque
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -53,6 +68,13 @@ _NOT_MESSAGES: Final = frozenset({"sendChatAction"})
 _EARLY_TOLERANCE: Final = 0.0005
 # Forget a chat's pacing state once it can no longer constrain anything; sweep this often.
 _SWEEP_EVERY: Final = 1024
+# A 429 that no chat's pace explains is the global limit's if the bot sent at least this share
+# of its global budget in the last second: Telegram's window and ours may be shifted by network
+# jitter, but an idle bot cannot have hit it. Below that it is the chat's (a reply's 429 used to
+# pause every digest).
+_GLOBAL_429_SHARE: Final = 0.8
+# Unexplained 429s remembered to tell "several chats at once" (the global limit) apart.
+_RECENT_429S: Final = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +83,8 @@ class RateLimits:
 
     ``slack`` (seconds) widens every per-chat spacing and window so that network jitter between
     this process and the server cannot make two sends look closer together than allowed.
+    ``replies_before_digest``: while a digest part for a chat waits, at most this many replies
+    to that chat go before it (so a group's digest gets a third of the group's budget).
     ``shared_margin`` is how far below ``global_rate`` the budget shared by several replicas
     (``bot.shared_limit``) paces, as a fraction: requests granted to different processes reach
     Telegram with different delays, and a strict one-second window must never see one too many.
@@ -73,6 +97,7 @@ class RateLimits:
     group_period: float = 60.0
     slack: float = 0.02
     shared_margin: float = 0.08
+    replies_before_digest: int = 2
 
     def __post_init__(self) -> None:
         if not self.global_rate > 0:
@@ -88,6 +113,11 @@ class RateLimits:
             raise ValueError("RateLimits intervals, slack and shared_margin must not be negative")
         if self.group_max < 1:
             raise ValueError(f"RateLimits.group_max must be >= 1, got {self.group_max!r}")
+        if self.replies_before_digest < 1:
+            raise ValueError(
+                "RateLimits.replies_before_digest must be >= 1, "
+                f"got {self.replies_before_digest!r}"
+            )
 
     @property
     def global_window_cap(self) -> int:
@@ -109,6 +139,11 @@ class Ticket:
     seq: int
     key: ChatKey | None
     lane: Lane
+    rank: int = 0  # interactive: how busy its chat was (fewer goes first), then seq
+
+
+def _order(ticket: Ticket) -> tuple[int, int]:
+    return ticket.rank, ticket.seq
 
 
 @dataclass(slots=True)
@@ -116,6 +151,7 @@ class _ChatState:
     # Grant times, newest last: one for a private chat, ``group_max`` for a group's window.
     recent: deque[float]
     paused_until: float = -math.inf
+    replies_in_row: int = 0  # interactive grants since the chat's last bulk grant
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +186,10 @@ class Pacer:
     caught up, and may fill only ``bulk_window_cap`` of a window, so a slot always stays free
     for an interactive request and a little network jitter cannot push the server over.
     Per chat: ``chat_interval`` between two messages; groups at most ``group_max`` per
-    ``group_period``. A 429 pauses its chat, and a 429 that the chat's own pace cannot explain
-    also pauses the bulk lane.
+    ``group_period``; while a bulk request for a chat waits, at most ``replies_before_digest``
+    interactive ones for it go first. Interactive requests go by ``rank`` (how busy their chat
+    is), then in arrival order; bulk ones in arrival order. A 429 pauses its chat, and the bulk
+    lane too when it looks like the global limit (``record_retry_after``).
     """
 
     def __init__(self, limits: RateLimits | None = None) -> None:
@@ -165,53 +203,73 @@ class Pacer:
         self._window: deque[float] = deque(maxlen=self._any_cap)
         self._bulk_paused_until = -math.inf
         self._chats: dict[ChatKey, _ChatState] = {}
-        self._queues: dict[Lane, deque[Ticket]] = {"interactive": deque(), "bulk": deque()}
+        self._interactive: list[Ticket] = []  # sorted by (rank, seq)
+        self._bulk: deque[Ticket] = deque()
+        self._bulk_waiting: Counter[ChatKey] = Counter()  # chat -> its waiting bulk requests
+        self._unexplained: deque[tuple[float, ChatKey]] = deque(maxlen=_RECENT_429S)
         self._seq = count()
         self._counters = _Counters()
         self._grants_since_sweep = 0
 
     # -- waiting requests ------------------------------------------------------------------
 
-    def submit(self, key: ChatKey | None, lane: Lane) -> Ticket:
-        """Queue a request; ``dispatch`` says when it may go."""
-        ticket = Ticket(next(self._seq), key, lane)
-        self._queues[lane].append(ticket)
+    def submit(self, key: ChatKey | None, lane: Lane, rank: int = 0) -> Ticket:
+        """Queue a request; ``dispatch`` says when it may go. ``rank``: how busy its chat is
+        (interactive requests of less busy chats go first)."""
+        ticket = Ticket(next(self._seq), key, lane, rank if lane == "interactive" else 0)
+        if lane == "interactive":
+            insort(self._interactive, ticket, key=_order)
+        else:
+            self._bulk.append(ticket)
+            if key is not None:
+                self._bulk_waiting[key] += 1
         return ticket
 
     def cancel(self, ticket: Ticket) -> None:
         """Forget a request whose caller stopped waiting (no-op if already granted)."""
         with contextlib.suppress(ValueError):
-            self._queues[ticket.lane].remove(ticket)
+            self._remove(ticket)
+
+    def _remove(self, ticket: Ticket) -> None:
+        """Take a waiting ticket out of its queue (ValueError if it is not there)."""
+        if ticket.lane == "interactive":
+            self._interactive.remove(ticket)
+            return
+        self._bulk.remove(ticket)
+        if ticket.key is not None:
+            self._bulk_waiting[ticket.key] -= 1
+            if self._bulk_waiting[ticket.key] <= 0:
+                del self._bulk_waiting[ticket.key]
 
     @property
     def waiting(self) -> int:
-        return sum(len(queue) for queue in self._queues.values())
+        return len(self._interactive) + len(self._bulk)
 
     def dispatch(self, now: float) -> tuple[list[Ticket], float | None]:
-        """Grant every request that may go at ``now``, interactive first, FIFO within a lane.
+        """Grant every request that may go at ``now``: interactive first (least busy chat
+        first, then FIFO), then bulk (FIFO).
 
         Returns the granted tickets and the earliest time another waiting one may go (None when
         nothing waits). A request held back only by its own chat never blocks the others.
         """
         granted: list[Ticket] = []
         while (ticket := self._first_ready(now)) is not None:
-            self._queues[ticket.lane].remove(ticket)
+            self._remove(ticket)
             self.grant(now, ticket.key, ticket.lane)
             granted.append(ticket)
         wake = min((self.ready_at(now, t.key, t.lane) for t in self._waiting()), default=None)
         return granted, wake
 
     def _waiting(self) -> Iterator[Ticket]:
-        for queue in self._queues.values():
-            yield from queue
+        yield from self._interactive
+        yield from self._bulk
 
     def _first_ready(self, now: float) -> Ticket | None:
         # Bulk's global constraints include interactive's, so an interactive request that is
         # blocked only globally also blocks bulk: strict priority without extra bookkeeping.
-        for lane in ("interactive", "bulk"):
-            for ticket in self._queues[lane]:
-                if self.ready_at(now, ticket.key, lane) <= now + _EARLY_TOLERANCE:
-                    return ticket
+        for ticket in self._waiting():
+            if self.ready_at(now, ticket.key, ticket.lane) <= now + _EARLY_TOLERANCE:
+                return ticket
         return None
 
     # -- the rules -------------------------------------------------------------------------
@@ -227,6 +285,8 @@ class Pacer:
             at = max(at, self._bulk_tat - self._bulk_interval / 2, self._bulk_paused_until)
         state = self._chats.get(key) if key is not None else None
         if state is not None and key is not None:
+            if lane == "interactive" and self._digest_goes_next(now, key, state):
+                return math.inf  # until the chat's waiting bulk request is granted
             at = max(at, state.paused_until)
             if state.recent:
                 at = max(at, state.recent[-1] + limits.chat_interval + limits.slack)
@@ -235,6 +295,15 @@ class Pacer:
                     at = max(at, oldest_in_window + limits.group_period + limits.slack)
         return at
 
+    def _digest_goes_next(self, now: float, key: ChatKey, state: _ChatState) -> bool:
+        """Whether the chat's next slot is its waiting digest part's: it has had its replies
+        in a row, and nothing but its own pace holds the bulk lane back."""
+        return (
+            state.replies_in_row >= self.limits.replies_before_digest
+            and key in self._bulk_waiting
+            and now >= self._bulk_paused_until
+        )
+
     def grant(self, now: float, key: ChatKey | None, lane: Lane) -> None:
         """Record that a request went at ``now`` (``dispatch`` calls this)."""
         self._next_any = max(self._next_any, now) + self._any_interval
@@ -242,26 +311,32 @@ class Pacer:
         if lane == "bulk":
             self._bulk_tat = max(self._bulk_tat, now) + self._bulk_interval
         if key is not None:
-            self._chat(key).recent.append(now)
+            state = self._chat(key)
+            state.recent.append(now)
+            state.replies_in_row = state.replies_in_row + 1 if lane == "interactive" else 0
         self._counters.granted[lane] += 1
         self._grants_since_sweep += 1
         if self._grants_since_sweep >= _SWEEP_EVERY:
             self.forget_idle_chats(now)
 
     def record_retry_after(self, now: float, key: ChatKey | None, seconds: float) -> RetryScope:
-        """Honour a 429: pause its chat, and the bulk lane if the chat's pace can't explain it.
+        """Honour a 429: pause its chat, and the bulk lane if it looks like the global limit.
 
         Telegram does not say which limit was hit. If this chat had another message shortly
-        before (or its group window is full), the chat's own limit is the likely cause and only
-        the chat waits; otherwise the global budget is, and bulk sending pauses as well, while
+        before (or its group window is full), the chat's own limit is the likely cause. If not,
+        it is still the chat's (Telegram limits chats in ways no pace shows) unless the global
+        budget explains it: the bot sent most of it in the last second, or another chat got
+        an unexplained 429 within that second. Only then does bulk sending pause as well, while
         interactive requests keep going on the reserved share.
         """
         until = now + max(0.0, seconds)
-        scope: RetryScope = "global"
+        scope: RetryScope = "global" if key is None else "chat"
         if key is not None:
             state = self._chat(key)
-            if self._chat_explains(state, key):
-                scope = "chat"
+            if not self._chat_explains(state, key):
+                if self._budget_explains(now) or self._others_refused(now, key):
+                    scope = "global"
+                self._unexplained.append((now, key))
             state.paused_until = max(state.paused_until, until)
         if scope == "global":
             # Whichever lane saw it, bulk waits: people keep the budget that is left.
@@ -277,6 +352,17 @@ class Pacer:
         if is_group_key(key) and len(recent) >= max(1, window - 1):
             return recent[-1] - recent[-max(1, window - 1)] < self.limits.group_period
         return False
+
+    def _budget_explains(self, now: float) -> bool:
+        """Whether the bot sent most of its global budget in the last second."""
+        since = now - 1.0 - self.limits.slack
+        sent = sum(1 for granted_at in self._window if granted_at > since)
+        return sent >= math.ceil(_GLOBAL_429_SHARE * self._any_cap)
+
+    def _others_refused(self, now: float, key: ChatKey) -> bool:
+        """Whether another chat got a 429 its pace cannot explain within the last second."""
+        since = now - 1.0 - self.limits.slack
+        return any(other != key and at > since for at, other in self._unexplained)
 
     def _chat(self, key: ChatKey) -> _ChatState:
         state = self._chats.get(key)
@@ -298,6 +384,7 @@ class Pacer:
             key
             for key, state in self._chats.items()
             if state.paused_until <= now
+            and key not in self._bulk_waiting
             and (
                 not state.recent
                 or now - state.recent[-1]
@@ -382,7 +469,7 @@ class PacingRateLimiter(BaseRateLimiter[RateLimitArgs]):
     is recorded (pausing what it should) and re-raised: the caller decides about retrying.
     """
 
-    __slots__ = ("_clock", "_futures", "_pacer", "_timer")
+    __slots__ = ("_clock", "_futures", "_pacer", "_timer", "chat_load")
 
     def __init__(
         self, limits: RateLimits | None = None, *, clock: Callable[[], float] = time.monotonic
@@ -391,6 +478,9 @@ class PacingRateLimiter(BaseRateLimiter[RateLimitArgs]):
         self._clock = clock
         self._futures: dict[int, asyncio.Future[None]] = {}
         self._timer: asyncio.TimerHandle | None = None
+        #: How busy a chat is (``FairUpdateProcessor.busy``, set by the application): replies
+        #: to less busy chats go first. None: every chat counts as idle (FIFO).
+        self.chat_load: Callable[[ChatKey], int] | None = None
 
     @property
     def limits(self) -> RateLimits:
@@ -451,7 +541,10 @@ class PacingRateLimiter(BaseRateLimiter[RateLimitArgs]):
 
     async def _wait_turn(self, key: ChatKey | None, lane: Lane) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        ticket = self._pacer.submit(key, lane)
+        rank = 0
+        if lane == "interactive" and key is not None and self.chat_load is not None:
+            rank = self.chat_load(key)
+        ticket = self._pacer.submit(key, lane, rank)
         self._futures[ticket.seq] = future
         self._pump()
         try:

@@ -313,6 +313,7 @@ class SharedRateLimiter(PacingRateLimiter):
         replicas = max(1, self._replicas())
         share = replace(self.limits, global_rate=self.limits.global_rate / replicas)
         self._fallback = PacingRateLimiter(share, clock=self._clock)
+        self._fallback.chat_load = self.chat_load
         _LOG.warning(
             "Redis is unreachable (%s): this replica paces itself at %.1f msg/s, an equal share "
             "of %.0f msg/s across %d replicas, until Redis answers again",

@@ -13,11 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
+from telegram.error import RetryAfter
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.delivery import DrainReport, OutboxSender, backoff_delay, is_chat_gone
-from bot.ratelimit import PacingRateLimiter, RateLimits
+from bot.ratelimit import BULK, PacingRateLimiter, RateLimits
 from bot.store import AsyncStore, ChatDefaults, Store, StoreUnavailable
 from summaries.models import Article, Digest
 from tests.support.fake_bot_api import FakeBotApi
@@ -192,6 +193,25 @@ async def test_429s_are_honoured_and_every_message_still_arrives_once(fake, bot,
     assert report.sent == 300
     assert_each_delivered_once(fake, expected)
     assert_429s_honoured(fake)
+
+
+async def test_a_429_on_one_chats_reply_leaves_every_other_chats_digest_going(fake, bot):
+    """Telegram's 429 for one chat's reply used to pause all bulk sending for its
+    retry_after (an hour here: the sends below would wait it out and time out)."""
+    fake.set_rate_limits(None)
+    fake.flood_chat(5, count=1, retry_after=3600)
+    with pytest.raises(RetryAfter):
+        await bot.send_message(5, "Commands", rate_limit_args={"max_retries": 0})
+    digests = [
+        bot.send_message(chat_id, message_text(chat_id, 1), rate_limit_args=BULK)
+        for chat_id in range(10, 40)
+    ]
+    await asyncio.wait_for(asyncio.gather(*digests), timeout=60)
+
+    for chat_id in range(10, 40):
+        assert accepted_texts(fake, chat_id) == [message_text(chat_id, 1)]
+    assert fake.stats.rate_limited == 1
+    assert bot.rate_limiter.stats().retry_after_chat == 1
 
 
 async def test_blocked_chats_are_deactivated_and_the_rest_unaffected(fake, bot, store):

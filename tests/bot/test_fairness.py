@@ -129,3 +129,81 @@ async def test_workers_are_shared_and_one_chat_holds_at_most_one():
     release.set()
     await asyncio.gather(*busy)
     assert started.count(1) == 50
+
+
+# -- many chats flooding at once (the workers and the rate limiter together) -------------------
+
+
+async def test_a_quiet_chats_reply_goes_before_flooding_chats_next_ones(tmp_path, news_folder):
+    """40 chats each send 6 commands at once (more chats than workers), then a quiet chat
+    sends one. Its reply takes the next free slot instead of queueing behind every
+    flooder's first reply (over a second at 30/s). Time is the limiter's fake clock."""
+    from bot.app import build_application
+    from bot.config import load_settings
+    from tests.bot.conftest import TOKEN, write_config
+    from tests.bot.test_ratelimit import FakeClock, Recorder, settle
+
+    settings = load_settings(write_config(tmp_path), environ={})
+    application = build_application(settings, TOKEN)
+    processor = application.update_processor
+    limiter = application.bot.rate_limiter
+    clock = FakeClock()
+    limiter._clock = clock
+    recorder = Recorder()
+    granted_at: dict[int, list[float]] = {}
+
+    async def reply(chat_id: int) -> None:
+        await limiter.process_request(
+            recorder.for_chat(chat_id, "reply"), (), {}, "sendMessage", {"chat_id": chat_id}, None
+        )
+        granted_at.setdefault(chat_id, []).append(clock.now)
+
+    flooders = range(1, 41)
+    tasks = [
+        asyncio.create_task(
+            processor.process_update(private_update(chat, 100 * chat + n), reply(chat))
+        )
+        for n in range(1 + processor.backlog)  # as much as a lane holds: nothing is shed
+        for chat in flooders
+    ]
+    await settle()
+    quiet = 999
+    tasks.append(
+        asyncio.create_task(processor.process_update(private_update(quiet, 1), reply(quiet)))
+    )
+    await settle()
+    while quiet not in granted_at and clock.now < 10:
+        clock.now += 0.001
+        limiter._pump()
+        await settle()
+
+    assert granted_at[quiet][0] <= 0.2  # a few slots at 30/s, not after 40 flooders' replies
+    assert all(len(granted_at.get(chat, [])) <= 1 for chat in flooders)
+    await limiter.shutdown()  # the flooders' replies still waiting are cancelled
+    processor.stop_grace = 0
+    await processor.stop()  # ... and their lanes' backlogs dropped
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_free_worker_goes_to_the_chat_that_sent_the_fewest_updates():
+    processor = FairUpdateProcessor(workers=1, backlog=10)
+    await processor.initialize()
+    release = asyncio.Event()
+    started: list[int] = []
+
+    async def handle(chat_id: int) -> None:
+        started.append(chat_id)
+        await release.wait()
+
+    tasks = [  # chat 1 holds the only worker; chats 2 and 3 wait, 2 with more updates
+        asyncio.create_task(
+            processor.process_update(private_update(chat, 10 * chat + n), handle(chat))
+        )
+        for chat, count in ((1, 1), (2, 4), (3, 1))
+        for n in range(count)
+    ]
+    await asyncio.sleep(0)
+    assert processor.busy(2) == 4 and processor.busy(3) == 1 and processor.busy(4) == 0
+    release.set()
+    await asyncio.gather(*tasks)
+    assert started[:3] == [1, 3, 2]

@@ -176,14 +176,42 @@ def test_chat_429_pauses_only_that_chat():
     assert pacer.stats().retry_after_chat == 1
 
 
-def test_global_looking_429_pauses_bulk_but_not_interactive():
+def test_a_429_at_the_global_limit_pauses_bulk_but_not_interactive():
     pacer = Pacer(LIMITS)
-    pacer.grant(0.0, 5, "bulk")  # first message to this chat: its own pace can't explain a 429
-    scope = pacer.record_retry_after(0.1, 5, seconds=3)
+    for n in range(27):  # nearly the whole budget in the last second, one message per chat
+        pacer.grant(n / 30, 100 + n, "bulk")
+    scope = pacer.record_retry_after(0.95, 126, seconds=3)  # its pace can't explain it
     assert scope == "global"
-    assert pacer.ready_at(0.1, 6, "bulk") >= 3.1
-    assert pacer.ready_at(0.1, 6, "interactive") < 0.2
+    assert pacer.ready_at(0.95, 6, "bulk") >= 3.95
+    assert pacer.ready_at(0.95, 6, "interactive") < 1.1
     assert pacer.stats().retry_after_global == 1
+
+
+def test_a_429_on_one_chats_reply_pauses_only_that_chat():
+    """Telegram limits chats in ways no pace shows: a quiet bot's 429 on one reply used to
+    pause every digest for its retry_after."""
+    pacer = Pacer(LIMITS)
+    pacer.grant(0.0, 5, "interactive")
+    scope = pacer.record_retry_after(0.1, 5, seconds=30)
+    assert scope == "chat"
+    assert pacer.ready_at(0.1, 5, "interactive") >= 30.1
+    assert pacer.ready_at(0.1, 6, "bulk") < 1.0
+    assert pacer.stats().retry_after_chat == 1
+
+
+def test_unexplained_429s_on_two_chats_at_once_pause_bulk():
+    pacer = Pacer(LIMITS)
+    pacer.grant(0.0, 5, "bulk")
+    pacer.grant(0.04, 6, "bulk")
+    assert pacer.record_retry_after(0.05, 5, seconds=2) == "chat"
+    assert pacer.record_retry_after(0.06, 6, seconds=2) == "global"
+    assert pacer.ready_at(0.06, 7, "bulk") >= 2.06
+    # ... but not two that came seconds apart.
+    later = Pacer(LIMITS)
+    later.grant(0.0, 5, "bulk")
+    later.grant(5.0, 6, "bulk")
+    assert later.record_retry_after(0.05, 5, seconds=2) == "chat"
+    assert later.record_retry_after(5.05, 6, seconds=2) == "chat"
 
 
 def test_group_429_with_full_window_is_the_groups_own():
@@ -191,6 +219,71 @@ def test_group_429_with_full_window_is_the_groups_own():
     for i in range(19):
         pacer.grant(i * 2.0, -77, "bulk")
     assert pacer.record_retry_after(40.0, -77, seconds=20) == "chat"
+
+
+def test_a_groups_digest_part_goes_within_a_few_slots_while_a_member_floods():
+    """A member's 100 commands used to take all of the group's 20 messages a minute: the
+    digest part waited behind every reply (5 minutes here)."""
+    pacer = Pacer(LIMITS)
+    group = -100_200
+    for _ in range(100):
+        pacer.submit(group, "interactive")
+    parts = [pacer.submit(group, "bulk") for _ in range(3)]
+    grants = simulate(pacer)
+    order = [ticket.lane for _, ticket in grants]
+    sent = [t for t, ticket in grants if ticket in parts]
+    assert len(sent) == 3
+    # Each part goes after at most `replies_before_digest` replies ...
+    first = order.index("bulk")
+    assert first == LIMITS.replies_before_digest
+    gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
+    assert order[first : first + 3 * (LIMITS.replies_before_digest + 1)].count("bulk") == 3
+    # ... which at 1 message a second is seconds, not minutes; the group limit still holds.
+    assert sent[-1] <= 3 * (LIMITS.replies_before_digest + 1) * (1 + LIMITS.slack) + 1e-9
+    assert max(gaps) <= (LIMITS.replies_before_digest + 1) * (1 + LIMITS.slack) + 1e-9
+    times = [t for t, _ in grants]
+    assert max_in_window(times, LIMITS.group_period) <= LIMITS.group_max
+
+
+def test_a_digest_part_queued_after_a_full_window_of_replies_takes_the_next_slot():
+    pacer = Pacer(LIMITS)
+    group = -100_300
+    for _ in range(LIMITS.group_max):
+        pacer.submit(group, "interactive")
+    replied = simulate(pacer)
+    now = replied[-1][0]
+    part = pacer.submit(group, "bulk")
+    for _ in range(50):  # the member keeps going
+        pacer.submit(group, "interactive")
+    grants = simulate(pacer, start=now)
+    # The window frees its first slot a group period after the first reply: that one is the
+    # part's, not the next reply's.
+    assert grants[0][1] is part
+    assert grants[0][0] <= replied[0][0] + LIMITS.group_period + LIMITS.slack + 1e-9
+
+
+def test_replies_go_freely_when_no_digest_waits_and_when_bulk_is_paused():
+    pacer = Pacer(LIMITS)
+    for _ in range(5):
+        pacer.submit(7, "interactive")
+    assert [ticket.lane for _, ticket in simulate(pacer)] == ["interactive"] * 5
+    paused = Pacer(LIMITS)
+    paused.grant(0.0, 7, "interactive")
+    paused.grant(1.1, 7, "interactive")
+    paused.record_retry_after(1.2, None, seconds=100)  # the bulk lane waits 100 s
+    paused.submit(7, "bulk")
+    reply = paused.submit(7, "interactive")
+    grants = simulate(paused, start=1.2, until=50)
+    assert [ticket for _, ticket in grants] == [reply]  # not held for a part that can't go
+
+
+def test_interactive_requests_of_less_busy_chats_go_first():
+    pacer = Pacer(LIMITS)
+    flooding = [pacer.submit(100 + n, "interactive", rank=6) for n in range(40)]
+    quiet = pacer.submit(999, "interactive", rank=1)
+    order = [ticket for _, ticket in simulate(pacer)]
+    assert order[0] is quiet
+    assert order[1:] == flooding  # equally busy chats: in arrival order
 
 
 def test_cancelled_ticket_is_never_granted():
@@ -337,7 +430,7 @@ async def test_retry_after_is_recorded_and_reraised():
     recorder = Recorder(fail_first={5: RetryAfter(1)})
     with pytest.raises(RetryAfter):
         await send(limiter, recorder, 5, "first", BULK)
-    assert limiter.stats().retry_after_global == 1
+    assert limiter.stats().retry_after_chat == 1  # an idle bot: the chat's limit, not the bot's
     await limiter.shutdown()
 
 

@@ -502,6 +502,7 @@ class FakeBotApi:
         self._failure_status = 502
         self._failure_methods: frozenset[str] | None = None
         self._floods_left = 0
+        self._chat_floods: dict[int, tuple[int, float]] = {}  # chat -> (429s left, retry_after)
         self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
         self._file_ids = itertools.count(1)
         self._flood_retry_after = 1.0
@@ -1031,7 +1032,11 @@ class FakeBotApi:
 
     def _check_rate_limit_locked(self, chat_id: int, now: float) -> None:
         refusal: Refusal | None = None
-        if self._floods_left > 0:
+        chat_left, chat_retry_after = self._chat_floods.get(chat_id, (0, 0.0))
+        if chat_left > 0:
+            self._chat_floods[chat_id] = (chat_left - 1, chat_retry_after)
+            refusal = Refusal("chat", chat_retry_after)
+        elif self._floods_left > 0:
             self._floods_left -= 1
             refusal = Refusal(self._flood_scope, self._flood_retry_after)
         elif self._limiter is None:
@@ -1341,6 +1346,12 @@ class FakeBotApi:
             self._floods_left = count
             self._flood_retry_after = retry_after
             self._flood_scope = scope
+
+    def flood_chat(self, chat_id: int, count: int, retry_after: float) -> None:
+        """The next ``count`` sendMessage calls to this chat alone answer 429 with
+        ``retry_after`` (seconds): Telegram's flood control for one chat, not the bot."""
+        with self._lock:
+            self._chat_floods[chat_id] = (count, retry_after)
 
     def refuse(self, method: str, error_code: int = 404, description: str | None = None) -> None:
         """Make ``method`` always fail, e.g. a server that does not implement setMyCommands."""
