@@ -224,7 +224,6 @@ async def digest_round(services: Services, now: datetime) -> RoundReport:
             return RoundReport(0, 0, 0, 0)
         candidates = Candidates(services, now)
         queued, empty, conflicts = await _queue_round(services, due, candidates, now)
-        candidates.forget_other_texts()
         report = RoundReport(len(due), queued, empty, conflicts)
         logger.info("digest round: %s", report)
         return report

@@ -1,17 +1,17 @@
 """Which stored articles a chat should get: pure logic over per-subscription candidate lists.
 
 A round (or /digest) finds, for each subscription, the ids of the matching articles in the
-look-back window, newest first: a topic's from the `article_topics` index, a keyword query's by
-matching the window's tokenised texts. A chat then gets the newest `limit` of the union of its
-subscriptions' lists that it was not given before, so a large source can no longer crowd a
-small one out of a fixed global pool.
+look-back window, newest first: a topic's from the `article_topics` index, a keyword query's
+from the full-text index, checked against the candidates' tokenised texts. A chat then gets
+the newest `limit` of the union of its subscriptions' lists that it was not given before, so a
+large source can no longer crowd a small one out of a fixed global pool.
 """
 
 from __future__ import annotations
 
 import heapq
+from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bot.store import StoredArticle, Subscription
@@ -26,16 +26,28 @@ KEYWORDS = "keywords"
 SOURCE = SOURCE_KIND
 
 
-@dataclass
-class ArticleTexts:
-    """Tokenised article texts, computed once per article and shared by every keyword match."""
+#: Tokenised texts kept across rounds. About 10 KB each: keeping a whole look-back window
+#: (30,000 articles) took 310 MB, so only the most recently used are kept.
+MAX_CACHED_TEXTS = 2000
 
-    _texts: dict[str, TokenisedText] = field(default_factory=dict)
+
+class ArticleTexts:
+    """Tokenised article texts, computed once and shared by every keyword match, the
+    `max_size` most recently used kept (least recently used forgotten first)."""
+
+    def __init__(self, max_size: int = MAX_CACHED_TEXTS) -> None:
+        self.max_size = max(1, max_size)
+        self._texts: OrderedDict[str, TokenisedText] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._texts)
 
     def add(self, article: Article) -> None:
-        if article.id not in self._texts:
-            language = language_of(article)
-            self._texts[article.id] = TokenisedText.of(article.title, article.text, language)
+        if article.id in self._texts:
+            self._texts.move_to_end(article.id)
+            return
+        language = language_of(article)
+        self.put(article.id, TokenisedText.of(article.title, article.text, language))
 
     def add_all(self, rows: Iterable[tuple[str, str, Sequence[str], str]]) -> None:
         """(id, title, paragraphs, language) rows (language "" when unknown); CPU-bound, so
@@ -43,15 +55,23 @@ class ArticleTexts:
         for article_id, title, paragraphs, language in rows:
             self.add(Article(article_id, "", title, tuple(paragraphs), language=language))
 
+    def put(self, article_id: str, text: TokenisedText | None) -> None:
+        """Keep an already tokenised text (None: nothing to keep)."""
+        if text is None:
+            return
+        self._texts[article_id] = text
+        self._texts.move_to_end(article_id)
+        while len(self._texts) > self.max_size:
+            self._texts.popitem(last=False)
+
     def get(self, article_id: str) -> TokenisedText | None:
-        return self._texts.get(article_id)
+        text = self._texts.get(article_id)
+        if text is not None:
+            self._texts.move_to_end(article_id)
+        return text
 
     def missing(self, ids: Iterable[str]) -> list[str]:
         return [article_id for article_id in ids if article_id not in self._texts]
-
-    def forget_except(self, keep: Collection[str]) -> None:
-        for article_id in [key for key in self._texts if key not in keep]:
-            self._texts.pop(article_id, None)
 
 
 @lru_cache(maxsize=4096)

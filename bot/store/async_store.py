@@ -202,6 +202,11 @@ class AsyncStore:
             self.store.search_articles, terms, limit=limit, candidates=candidates
         )
 
+    async def matching_article_ids(
+        self, terms: Sequence[Term], since: datetime, source: str | None = None
+    ) -> set[str]:
+        return await self._run(self.store.matching_article_ids, terms, since, source)
+
     async def save_search(
         self, chat_id: int, saved: SavedSearch, now: datetime, keep: int
     ) -> None:

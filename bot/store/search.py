@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select, text
+from sqlalchemy import Connection, TextClause, bindparam, delete, select, text
 
-from bot.store.schema import saved_searches
+from bot.store.schema import UtcDateTime, saved_searches
 from summaries.matching import TITLE_WEIGHT
 from summaries.search_text import SearchHit, Term
 
@@ -55,6 +55,35 @@ _POSTGRES_SEARCH = text(
     LIMIT :limit
     """
 )
+
+
+# Keyword subscriptions: every article fetched since `:since` that holds every term, unranked.
+# Only ids come back, so a digest's candidates cost no article text however large the window.
+_SQLITE_MATCHING = """
+    SELECT rows.article_id
+    FROM article_search
+    JOIN article_search_rows AS rows ON rows.seq = article_search.rowid
+    JOIN articles ON articles.id = rows.article_id
+    WHERE article_search MATCH :match AND articles.fetched_at >= :since
+    """
+_POSTGRES_MATCHING = """
+    SELECT matches.article_id
+    FROM article_search AS matches
+    JOIN articles ON articles.id = matches.article_id
+    WHERE matches.document @@ to_tsquery('simple', :match)
+      AND (:every = '' OR matches.document @@ to_tsquery('simple', :every))
+      AND articles.fetched_at >= :since
+    """
+# Whose articles: the operator's sources (topics and keywords never draw from a source a chat
+# added itself), or one source's.
+_OPERATOR_SOURCES = " AND articles.source NOT IN (SELECT url FROM user_sources)"
+_ONE_SOURCE = " AND articles.source = :source"
+
+
+def _matching_statement(dialect: str, *, one_source: bool) -> TextClause:
+    body = _SQLITE_MATCHING if dialect == "sqlite" else _POSTGRES_MATCHING
+    statement = text(body + (_ONE_SOURCE if one_source else _OPERATOR_SOURCES))
+    return statement.bindparams(bindparam("since", type_=UtcDateTime()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +143,30 @@ def search_articles(
         conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         statement = _POSTGRES_SEARCH
     return [SearchHit(row.article_id, float(row.score)) for row in conn.execute(statement, params)]
+
+
+def matching_article_ids(
+    conn: Connection, terms: Sequence[Term], since: datetime, source: str | None = None
+) -> set[str]:
+    """Ids of the articles fetched since `since` that hold every term: the operator's, or
+    `source`'s when given. The index's answer for a keyword query; callers that need the
+    query's exact rules (stems in the article's language, phrases across Chinese words) check
+    these candidates' texts, and need load no other."""
+    terms = [term for term in terms if term]
+    if not terms:
+        return set()
+    dialect = conn.dialect.name
+    params = {
+        "match": match_expression(terms, dialect),
+        "every": _phrase_free(terms, dialect),
+        "since": since,
+    }
+    if source is not None:
+        params["source"] = source
+    if dialect != "sqlite":
+        conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))  # see above
+    statement = _matching_statement(dialect, one_source=source is not None)
+    return set(conn.scalars(statement, params))
 
 
 def save_search(
