@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -86,6 +87,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--minute", action="store_true", help="measure digests at their minute")
     parser.add_argument("--chats", type=int, default=2000, help="due chats in --minute mode")
+    parser.add_argument("--keep", action="store_true", help="keep the bot's log and database")
     return parser.parse_args()
 
 
@@ -165,6 +167,9 @@ async def flood(args: argparse.Namespace, folder: Path, url: str, config: Path) 
             bot.kill()
         fake.stop_in_thread()
     print_timeline(samples, flood_at)
+    per_second = Counter(int(m.at - flood_at) for m in fake.sent() if m.at >= flood_at)
+    rates = ", ".join(str(per_second[n]) for n in range(int(args.seconds)))
+    print(f"messages the fake accepted per second from the flood: {rates}")
     for name in sorted({s.command for s in samples}):
         print(latency_line(f"  /{name}", (s for s in samples if s.command == name)))
     flooder = [m.text for user in flooders for m in fake.sent(user["id"])]
@@ -177,6 +182,15 @@ async def flood(args: argparse.Namespace, folder: Path, url: str, config: Path) 
     print(
         f"the {len(flooders)} flooder(s) got {len(flooder) - notices} answers and {notices}"
         f" slow-down notice(s) for {sent_by_flooders} commands"
+    )
+    stats = fake.stats
+    events = sorted(event.at for event in stats.rate_limit_events)
+    episodes = [at for n, at in enumerate(events) if n == 0 or at - events[n - 1] > 1.0]
+    print(
+        f"429 received {stats.rate_limited} (global {stats.rate_limited_global},"
+        f" chat {stats.rate_limited_chat}, group {stats.rate_limited_group})"
+        f" in {len(episodes)} episode(s) (429s less than 1 s apart count as one); at"
+        f" {', '.join(f'{at - flood_at:+.1f}' for at in episodes[:12])} s from the flood"
     )
     print(f"peak RSS of the bot process {rss:.0f} MB (target under 250 MB)")
     print(f"bot CPU during the flood: {bot_cpu / args.seconds:.0%} of one core")
@@ -263,15 +277,23 @@ def make_due(url: str, due: datetime) -> None:
 
 def main() -> None:
     args = parse_args()
+    if args.keep:
+        folder = Path(tempfile.mkdtemp(prefix="fairness-"))
+        print(f"the bot's log and database stay in {folder}")
+        run(args, folder)
+        return
     with tempfile.TemporaryDirectory(prefix="fairness-") as tmp:
-        folder = Path(tmp)
-        url = f"sqlite:///{folder / 'bot.sqlite3'}"
-        config = write_config(folder, None)
-        fetch_articles(config, url)
-        seed_articles(url, args.articles)
-        runner = minute if args.minute else flood
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(runner(args, folder, url, config))
+        run(args, Path(tmp))
+
+
+def run(args: argparse.Namespace, folder: Path) -> None:
+    url = f"sqlite:///{folder / 'bot.sqlite3'}"
+    config = write_config(folder, None)
+    fetch_articles(config, url)
+    seed_articles(url, args.articles)
+    runner = minute if args.minute else flood
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(runner(args, folder, url, config))
     sys.stdout.flush()
 
 

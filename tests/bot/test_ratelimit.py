@@ -85,6 +85,18 @@ def test_interactive_requests_get_the_whole_budget_but_never_more():
     assert sum(1 for t in times if t < 1.0) <= LIMITS.global_rate
 
 
+def test_replies_alone_leave_a_margin_for_network_jitter():
+    """Many chats flooding commands fill the budget with replies alone: 31 of them paced at
+    exactly 30/s span one second, and one reaching Telegram a little late made a global 429."""
+    pacer = Pacer(LIMITS)
+    for chat in range(200):
+        pacer.submit(chat + 1, "interactive")
+    times = [t for t, _ in simulate(pacer)]
+    spans = [last - first for first, last in zip(times, times[30:], strict=False)]
+    interval = (1 + LIMITS.interactive_margin) / LIMITS.global_rate
+    assert min(spans) >= 30 * interval - interval / 2 - 1e-9  # 1.06 s, not 1.02
+
+
 def test_a_private_chat_gets_one_message_per_interval():
     pacer = Pacer(LIMITS)
     for _ in range(5):
