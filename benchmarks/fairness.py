@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/fairness.py                      # 1,000 commands, 60 s
     .venv/bin/python benchmarks/fairness.py --flood 250 --seconds 30
     .venv/bin/python benchmarks/fairness.py --minute --chats 2000 # digests at their minute
+    .venv/bin/python benchmarks/fairness.py --flooders 100 --flood 20  # 100 chats at once
+    .venv/bin/python benchmarks/fairness.py --flooders 100 --flood 2 --flood-every 1
+    .venv/bin/python benchmarks/fairness.py --group               # a member floods a group
 
 The strict Bot API fake (30 msg/s overall, 1/s per chat) runs in a thread of this process; the
 bot runs as users run it, ``python run_bot.py`` in a process of its own, over a fresh SQLite
@@ -15,6 +18,15 @@ burst and the users go on for ``--seconds`` more. Prints the others' round trip 
 in both phases (target p99 under 1 s; on a loaded machine compare the phases), the bot's CPU,
 what the flooder got, the bot's peak RSS (VmHWM; target under 250 MB), and how long SIGTERM
 takes to end the process (target under 10 s).
+
+``--flooders N`` makes N chats flood together (each ``--flood`` commands, again every
+``--flood-every`` s if given); the split line says whether the others waited for the bot to
+fetch their update (behind the flood's) or for the reply once fetched.
+
+Group: a group follows the topic and its digest is due at the next top of a minute at least
+45 s away; from 30 s before that a member sends /help every ``--member-interval`` s. Prints
+when the digest's first message reached the group, in seconds after its minute, and how many
+replies the group got meanwhile (the group may get 20 messages a minute).
 
 Minute (item 13): once the bot is up, ``--chats`` chats become due at the next top of a
 minute at least 15 s away; prints when the first and last digest message reached the fake, in
@@ -42,6 +54,7 @@ from responsiveness import (  # benchmarks/ is on sys.path when this runs as a s
     fetch_articles,
     latency_line,
     peak_rss_mb,
+    percentile,
     simulate_user,
     start_bot,
     start_fake,
@@ -54,7 +67,7 @@ from bot.store import ChatDefaults, Store, Subscription
 from bot.store.schema import chats
 from summaries.models import Article, Digest
 from tests.support import updates as build
-from tests.support.fake_bot_api import FakeBotApi
+from tests.support.fake_bot_api import FakeBotApi, SentMessage
 
 FIRST_FLOODER_ID = 700_000_001
 FIRST_USER_ID = 900_000_000
@@ -88,6 +101,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--minute", action="store_true", help="measure digests at their minute")
     parser.add_argument("--chats", type=int, default=2000, help="due chats in --minute mode")
     parser.add_argument("--keep", action="store_true", help="keep the bot's log and database")
+    parser.add_argument("--group", action="store_true", help="a member floods a group")
+    parser.add_argument("--member-interval", type=float, default=0.5)
     return parser.parse_args()
 
 
@@ -178,7 +193,9 @@ async def flood(args: argparse.Namespace, folder: Path, url: str, config: Path) 
     print()
     baseline = (s for s in samples if s.injected < flood_at)
     print(latency_line("others, baseline (no flood)", baseline))
-    print(latency_line("others, during the flood", (s for s in samples if s.injected >= flood_at)))
+    during = [s for s in samples if s.injected >= flood_at]
+    print(latency_line("others, during the flood", during))
+    print(fetch_line(fake, during))
     print(
         f"the {len(flooders)} flooder(s) got {len(flooder) - notices} answers and {notices}"
         f" slow-down notice(s) for {sent_by_flooders} commands"
@@ -196,6 +213,26 @@ async def flood(args: argparse.Namespace, folder: Path, url: str, config: Path) 
     print(f"bot CPU during the flood: {bot_cpu / args.seconds:.0%} of one core")
     verdict = "OK" if stop_seconds < 10 else "OVER the 10 s target"
     print(f"SIGTERM to exit: {stop_seconds:.1f} s, exit code {code} ({verdict})")
+
+
+def fetch_line(fake: FakeBotApi, samples: list[Sample]) -> str:
+    """Where the others' round trips went: waiting for the bot to fetch their update (behind
+    the flood's) and from then on to the reply."""
+    waits, rests = [], []
+    for sample in samples:
+        fetched = fake.fetched_at(sample.update_id)
+        if fetched is not None and sample.replied is not None:
+            waits.append(fetched - sample.injected)
+            rests.append(sample.replied - fetched)
+    if not waits:
+        return "no answered update to split"
+    waits.sort()
+    rests.sort()
+    return (
+        f"  of which waiting to be fetched: p50 {percentile(waits, 0.5) * 1000:.0f} ms,"
+        f" p99 {percentile(waits, 0.99) * 1000:.0f} ms; fetched to reply: p50"
+        f" {percentile(rests, 0.5) * 1000:.0f} ms, p99 {percentile(rests, 0.99) * 1000:.0f} ms"
+    )
 
 
 def bursts(args: argparse.Namespace) -> int:
@@ -266,13 +303,79 @@ async def minute(args: argparse.Namespace, folder: Path, url: str, config: Path)
     print(f"bot exit code {code}")
 
 
-def make_due(url: str, due: datetime) -> None:
+def make_due(url: str, due: datetime, chat_ids: list[int] | None = None) -> None:
     store = Store.from_url(url)
     try:
         with store.engine.begin() as conn:
-            conn.execute(update(chats).values(next_digest_at=due))
+            statement = update(chats).values(next_digest_at=due)
+            if chat_ids is not None:
+                statement = statement.where(chats.c.chat_id.in_(chat_ids))
+            conn.execute(statement)
     finally:
         store.close()
+
+
+GROUP = build.group(-700_100, "Busy group")
+MEMBER = build.user(700_200_001, "Member")
+
+
+async def group(args: argparse.Namespace, folder: Path, url: str, config: Path) -> None:
+    store = Store.from_url(url)
+    try:
+        later = datetime.now(UTC) + timedelta(days=1)
+        store.ensure_chat(GROUP["id"], "group", GROUP["title"], ChatDefaults(), later)
+        store.add_subscription(GROUP["id"], Subscription("topic", "quantum"))
+    finally:
+        store.close()
+    fake = start_fake(1.0)
+    log = folder / "bot.log"
+    bot = start_bot(config, url, fake, log)
+    try:
+        await wait_until_answering(fake, bot, log)
+        now = datetime.now(UTC)
+        due = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        while due - now < timedelta(seconds=45):
+            due += timedelta(minutes=1)
+        make_due(url, due, [GROUP["id"]])
+        print(f"the group's digest is due at {due:%H:%M:%S} UTC; the member starts 30 s before")
+        await asyncio.sleep(max(0.0, due.timestamp() - 30 - time.time()))
+        sent, first = await flood_group(fake, due, args.member_interval)
+    finally:
+        code, _ = stop_bot(bot)
+        fake.stop_in_thread()
+    offset = time.time() - time.monotonic()  # the fake stamps messages with time.monotonic()
+    messages = fake.sent(GROUP["id"])
+    after = [m for m in messages if m.at + offset >= due.timestamp()]
+    replies = sum(1 for m in after if m.text.startswith("<b>Commands"))
+    if first is None:
+        print(f"no digest reached the group within 150 s of its minute; see {log}")
+    else:
+        print(
+            f"the group's digest: first message {first.at + offset - due.timestamp():.1f} s"
+            f" after its minute, while the member sent {sent} commands"
+        )
+    print(f"messages in the group after its minute: {len(after)}, of which {replies} replies")
+    print(f"bot exit code {code}")
+
+
+def is_digest(message: SentMessage) -> bool:
+    text = message.text
+    return not text.startswith("<b>Commands") and "faster than I can answer" not in text
+
+
+async def flood_group(
+    fake: FakeBotApi, due: datetime, interval: float
+) -> tuple[int, SentMessage | None]:
+    """The member's commands until the digest arrives (or 150 s after its minute)."""
+    sent = 0
+    while time.time() < due.timestamp() + 150:
+        fake.command(GROUP, MEMBER, "help")
+        sent += 1
+        digest = next((m for m in fake.sent(GROUP["id"]) if is_digest(m)), None)
+        if digest is not None:
+            return sent, digest
+        await asyncio.sleep(interval)
+    return sent, None
 
 
 def main() -> None:
@@ -291,7 +394,7 @@ def run(args: argparse.Namespace, folder: Path) -> None:
     config = write_config(folder, None)
     fetch_articles(config, url)
     seed_articles(url, args.articles)
-    runner = minute if args.minute else flood
+    runner = minute if args.minute else group if args.group else flood
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(runner(args, folder, url, config))
     sys.stdout.flush()

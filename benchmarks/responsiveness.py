@@ -173,6 +173,7 @@ class Sample:
     command: str
     injected: float  # the fake's time.monotonic() at injection
     replied: float | None  # at the reply's acceptance; None if unanswered
+    update_id: int = 0
 
     @property
     def latency(self) -> float | None:
@@ -195,8 +196,8 @@ async def ask(fake: FakeBotApi, user: dict, command: tuple[str, str], timeout: f
         except TimeoutError:
             break
         if reply.at >= injected:  # not the late answer to an earlier, unanswered command
-            return Sample(command[0], injected, reply.at)
-    return Sample(command[0], injected, None)
+            return Sample(command[0], injected, reply.at, update["update_id"])
+    return Sample(command[0], injected, None, update["update_id"])
 
 
 async def simulate_user(

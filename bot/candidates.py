@@ -31,7 +31,7 @@ from bot.store import StoredArticle, Subscription
 from summaries.search_text import query_terms
 
 #: Texts loaded and checked at a time (the cache keeps the most recently used beyond that).
-TEXT_PAGE = 500
+TEXT_PAGE = 200
 
 
 class Candidates:

@@ -89,6 +89,8 @@ class RateLimits:
     global 429 (111 of them in 30 s of such a flood); with the margin any 31 span 1.08 s.
     ``replies_before_digest``: while a digest part for a chat waits, at most this many replies
     to that chat go before it (so a group's digest gets a third of the group's budget).
+    ``group_reserve``: messages of a group's ``group_max`` per period that replies never take,
+    so that a digest part queued while a member floods the group finds a free slot at once.
     ``shared_margin`` is how far below ``global_rate`` the budget shared by several replicas
     (``bot.shared_limit``) paces, as a fraction: requests granted to different processes reach
     Telegram with different delays, and a strict one-second window must never see one too many.
@@ -103,6 +105,7 @@ class RateLimits:
     shared_margin: float = 0.08
     interactive_margin: float = 0.08
     replies_before_digest: int = 2
+    group_reserve: int = 4
 
     def __post_init__(self) -> None:
         if not self.global_rate > 0:
@@ -119,6 +122,8 @@ class RateLimits:
             raise ValueError("RateLimits intervals, slack and margins must not be negative")
         if self.group_max < 1:
             raise ValueError(f"RateLimits.group_max must be >= 1, got {self.group_max!r}")
+        if self.group_reserve < 0:
+            raise ValueError(f"RateLimits.group_reserve must be >= 0, got {self.group_reserve!r}")
         if self.replies_before_digest < 1:
             raise ValueError(
                 "RateLimits.replies_before_digest must be >= 1, "
@@ -158,6 +163,8 @@ class _ChatState:
     recent: deque[float]
     paused_until: float = -math.inf
     replies_in_row: int = 0  # interactive grants since the chat's last bulk grant
+    # A group's interactive grant times, newest last, as many as it may have in a period.
+    replies: deque[float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +215,8 @@ class Pacer:
             1.0 + self.limits.interactive_margin
         ) / self.limits.global_rate
         self._interactive_tat = -math.inf  # ... and of the next interactive one
+        # Replies a group may get in a period: the rest stays free for its digest.
+        self._group_reply_cap = max(1, self.limits.group_max - self.limits.group_reserve)
         self._any_cap = self.limits.global_window_cap
         self._bulk_cap = self.limits.bulk_window_cap
         self._window: deque[float] = deque(maxlen=self._any_cap)
@@ -296,15 +305,24 @@ class Pacer:
         else:
             at = max(at, self._interactive_tat - self._interactive_interval / 2)
         state = self._chats.get(key) if key is not None else None
-        if state is not None and key is not None:
-            if lane == "interactive" and self._digest_goes_next(now, key, state):
-                return math.inf  # until the chat's waiting bulk request is granted
-            at = max(at, state.paused_until)
-            if state.recent:
-                at = max(at, state.recent[-1] + limits.chat_interval + limits.slack)
-                if is_group_key(key) and len(state.recent) >= limits.group_max:
-                    oldest_in_window = state.recent[-limits.group_max]
-                    at = max(at, oldest_in_window + limits.group_period + limits.slack)
+        if state is None or key is None:
+            return at
+        if lane == "interactive" and self._digest_goes_next(now, key, state):
+            return math.inf  # until the chat's waiting bulk request is granted
+        return max(at, self._chat_ready_at(key, lane, state))
+
+    def _chat_ready_at(self, key: ChatKey, lane: Lane, state: _ChatState) -> float:
+        """When the chat's own limits (its pause, pace and group window) let it have another."""
+        limits = self.limits
+        at = state.paused_until
+        replies = state.replies
+        if lane == "interactive" and replies is not None and len(replies) >= self._group_reply_cap:
+            at = max(at, replies[0] + limits.group_period + limits.slack)  # the reserve
+        if state.recent:
+            at = max(at, state.recent[-1] + limits.chat_interval + limits.slack)
+            if is_group_key(key) and len(state.recent) >= limits.group_max:
+                oldest_in_window = state.recent[-limits.group_max]
+                at = max(at, oldest_in_window + limits.group_period + limits.slack)
         return at
 
     def _digest_goes_next(self, now: float, key: ChatKey, state: _ChatState) -> bool:
@@ -328,6 +346,8 @@ class Pacer:
             state = self._chat(key)
             state.recent.append(now)
             state.replies_in_row = state.replies_in_row + 1 if lane == "interactive" else 0
+            if lane == "interactive" and state.replies is not None:
+                state.replies.append(now)
         self._counters.granted[lane] += 1
         self._grants_since_sweep += 1
         if self._grants_since_sweep >= _SWEEP_EVERY:
@@ -383,8 +403,11 @@ class Pacer:
         if state is None:
             # Private chats need the last send only; a group also needs the previous one for
             # telling a chat 429 from a global one, and its whole window.
-            size = self.limits.group_max if is_group_key(key) else 2
+            group = is_group_key(key)
+            size = self.limits.group_max if group else 2
             state = _ChatState(deque(maxlen=max(2, size)))
+            if group:
+                state.replies = deque(maxlen=self._group_reply_cap)
             self._chats[key] = state
         return state
 

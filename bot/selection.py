@@ -28,7 +28,7 @@ SOURCE = SOURCE_KIND
 
 #: Tokenised texts kept across rounds. About 10 KB each: keeping a whole look-back window
 #: (30,000 articles) took 310 MB, so only the most recently used are kept.
-MAX_CACHED_TEXTS = 2000
+MAX_CACHED_TEXTS = 1000
 
 
 class ArticleTexts:

@@ -463,6 +463,7 @@ class FakeBotApi:
         self._update_ids = itertools.count(1)
         self._pending_updates: deque[JSON] = deque()
         self._injected_at: dict[int, float] = {}
+        self._fetched_at: dict[int, float] = {}  # first handed to getUpdates
         self._allowed_updates = DEFAULT_ALLOWED_UPDATES
         self._poll_waiters: list[asyncio.Future[None]] = []
         self._current_poll: object | None = None
@@ -1239,6 +1240,9 @@ class FakeBotApi:
             batch.append(an_update)
             if len(batch) == limit:
                 break
+        now = time.monotonic()
+        for an_update in batch:
+            self._fetched_at.setdefault(an_update["update_id"], now)
         return copy.deepcopy(batch)
 
     def _wake_pollers_locked(self) -> None:
@@ -1569,6 +1573,11 @@ class FakeBotApi:
         """time.monotonic() when the update was injected (for latency measurements)."""
         with self._lock:
             return self._injected_at[update_id]
+
+    def fetched_at(self, update_id: int) -> float | None:
+        """time.monotonic() when getUpdates first handed the update out (None: not yet)."""
+        with self._lock:
+            return self._fetched_at.get(update_id)
 
     async def wait_for(
         self, condition: Callable[[], Any], *, timeout: float = 5.0, what: str = "condition"
