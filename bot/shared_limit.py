@@ -90,20 +90,23 @@ redis.call('SET', KEYS[1], next_tat, 'PX', math.floor((next_tat - now) / 1000) +
 return tat - now
 """
 
-# RESERVE_INTERACTIVE: a command reply's slot. KEYS[1]: the global cell, KEYS[2] (if any): the
-# chat's; ARGV: their intervals. If the chat is still within its pace, returns {wait, 0} and
-# takes nothing; else the next global slot (however far ahead) is this request's, the chat's
-# pace counts from it, and it returns {wait until the slot, 1}. Bulk requests take global
-# slots only when free now (TAKE), so a reply never waits behind the digests of a round.
+# RESERVE_INTERACTIVE: a command reply's slot. KEYS[1]: the global cell, KEYS[2..] (if any):
+# the chat's, and a group's replies cell; ARGV: their intervals. If the chat is still within
+# its pace, returns {wait, 0} and takes nothing; else the next global slot (however far ahead)
+# is this request's, the chat's cells count from it, and it returns {wait until the slot, 1}.
+# Bulk requests take global slots only when free now (TAKE), so a reply never waits behind
+# the digests of a round.
 # KEYS[#KEYS] is the bulk cell, ARGV[#KEYS] its interval: the bulk lane gives the slot up.
 _RESERVE_INTERACTIVE: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local cells = #KEYS - 1
-if cells > 1 then
-  local chat_tat = tonumber(redis.call('GET', KEYS[2]) or '0')
-  if chat_tat > now then return {chat_tat - now, 0} end
+local pace = 0
+for i = 2, cells do
+  local chat_tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if chat_tat - now > pace then pace = chat_tat - now end
 end
+if pace > 0 then return {pace, 0} end
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 for i = 1, cells do
@@ -176,16 +179,23 @@ class SharedBudget:
         return (self._bulk if lane == "bulk" else self._global).interval_us
 
     def cells(self, key: ChatKey | None, lane: Lane = "interactive") -> list[_Cell]:
-        """The cells a request for ``key`` takes a slot in when it goes: global, its chat, and
-        for bulk the gate a global 429 closes (the bulk cell itself is ``reserve_bulk``'s)."""
+        """The cells a request for ``key`` takes a slot in when it goes: global, its chat (and a
+        group's replies cell for a reply), and for bulk the gate a global 429 closes (the bulk
+        cell itself is ``reserve_bulk``'s)."""
         cells = [self._global]
         if lane == "bulk":
             cells.append(self._bulk_gate)
-        if key is not None:
-            interval = self.limits.chat_interval
-            if is_group_key(key):
-                interval = max(interval, self.limits.group_period / self.limits.group_max)
-            cells.append(_Cell(f"{self.prefix}:chat:{key}", _micros(interval + self.limits.slack)))
+        if key is None:
+            return cells
+        limits = self.limits
+        interval = limits.chat_interval
+        if is_group_key(key):
+            interval = max(interval, limits.group_period / limits.group_max)
+        cells.append(_Cell(f"{self.prefix}:chat:{key}", _micros(interval + limits.slack)))
+        if lane == "interactive" and is_group_key(key):
+            # Replies get a group's slots minus its reserve, so a digest part finds one free.
+            replies = limits.group_period / max(1, limits.group_max - limits.group_reserve)
+            cells.append(_Cell(f"{self.prefix}:replies:{key}", _micros(replies + limits.slack)))
         return cells
 
     async def reserve_bulk(self) -> float:

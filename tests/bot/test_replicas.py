@@ -299,6 +299,27 @@ async def test_a_reply_gets_the_next_global_slot_ahead_of_bulk_sends_waiting_for
     assert 190 < await second.reserve_bulk() <= 200  # without it, at once
 
 
+async def test_replies_to_a_group_leave_its_digest_a_slot_on_every_replica(redis_client):
+    """Replies reserve their slot ahead and bulk sends take only a free one: without a cell
+    of their own, a member's commands took every one of the group's slots."""
+    from bot.ratelimit import RateLimits
+    from bot.shared_limit import SharedBudget
+
+    client, prefix = redis_client
+    limits = RateLimits(
+        global_rate=1000, bulk_share=0.5, chat_interval=0.0, slack=0.0, shared_margin=0.0,
+        group_max=4, group_period=300.0, group_reserve=1,
+    )  # fmt: skip
+    first, second = (SharedBudget(client, prefix, limits) for _ in range(2))
+    wait, reserved = await first.reserve_interactive(-5)
+    assert reserved and wait < 1
+    # The group's next slot (in 75 s: 4 a period) is not the next reply's (in 100 s) ...
+    wait, reserved = await second.reserve_interactive(-5)
+    assert not reserved and 99 < wait <= 100
+    # ... so the digest, on whichever replica, takes it.
+    assert 74 < await second.take(-5, "bulk") <= 75
+
+
 async def test_a_replica_holds_few_bulk_reservations_so_replies_soon_find_room():
     from bot.ratelimit import RateLimits
     from bot.shared_limit import SharedRateLimiter
