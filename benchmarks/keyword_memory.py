@@ -4,8 +4,9 @@ A keyword subscription's candidates used to be found by tokenising every article
 look-back window in memory (kept across rounds): ~30,000 articles held 310 MB. This seeds a
 SQLite store with ``--articles`` synthetic articles of ~1,000 words, all inside the window, then
 measures, each in a fresh process, what one keyword digest's candidate selection costs (what
-`/digest` and a round run: ``Candidates.matches_for``): the peak RSS before and after it, how
-many article texts it loaded from the store, the matches and the time.
+`/digest` and a round run: ``Candidates.matches_for``): the resident memory before it and its
+peak during it (VmHWM, reset just before), how many article texts it loaded from the store, the
+matches and the time.
 
     .venv/bin/python benchmarks/keyword_memory.py                    # 30,000 articles
     .venv/bin/python benchmarks/keyword_memory.py --articles 5000    # smoke run
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import subprocess
@@ -93,11 +95,18 @@ def seed(path: Path, count: int, length: int) -> None:
     print(f"seeded {count} articles in {time.perf_counter() - started:.0f} s")
 
 
-def peak_rss_mb() -> float:
+def rss_mb(field: str = "VmHWM") -> float:
+    """The process's peak (VmHWM) or current (VmRSS) resident memory, from /proc (Linux)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def reset_peak() -> None:
+    """Start VmHWM afresh from now (Linux: "5" to clear_refs), so the peak is the selection's."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
 
 
 def warm_up() -> None:
@@ -128,12 +137,13 @@ async def measure(path: Path, query: str) -> dict[str, float]:
     candidates = Candidates(services, datetime.now(UTC))  # type: ignore[arg-type]
     window = len(await candidates.window())
     warm_up()
-    before = peak_rss_mb()
+    reset_peak()
+    before = rss_mb("VmRSS")
     started = time.perf_counter()
     subscription = Subscription(KEYWORDS, KeywordQuery.parse(query).text)
     found = await candidates.matches_for([subscription])
     seconds = time.perf_counter() - started
-    after = peak_rss_mb()
+    after = rss_mb("VmHWM")
     await store.close()
     return {
         "window": window,
@@ -163,7 +173,7 @@ def main() -> None:
         print(
             f"/digest {query} ({label}): {figures['matches']:.0f} matches of"
             f" {figures['window']:.0f} window articles; {figures['loaded']:.0f} texts loaded;"
-            f" peak RSS {figures['before']:.0f} MB before, {figures['after']:.0f} MB after"
+            f" RSS {figures['before']:.0f} MB before, peak {figures['after']:.0f} MB during it"
             f" (+{figures['after'] - figures['before']:.0f} MB); {figures['seconds']:.1f} s"
         )
 

@@ -4,10 +4,12 @@ Loaded from the store once per round and shared by its batches: the look-back wi
 digest order, each topic's articles from the `article_topics` index, each keyword query's
 matches, and the full articles only for those some chat actually gets.
 
-A keyword query's candidates come from the database's full-text index (ids only); only their
-texts are loaded, a page at a time, to check the query's exact rules (stems in the article's
-language, phrases). Matching the whole window's texts in memory took 310 MB at 30,000 articles;
-now memory follows the page and the bounded text cache (`Services.texts`), not the window.
+A keyword query's matches come from the database's full-text index (ids only): asked for each
+language's stems of a query of plain words, the index's answer is exact. For a phrase, a
+Chinese phrase or an article in a language without stems of its own, only the candidates'
+texts are loaded, a page at a time, to check the query's own rules.
+Matching the whole window's texts in memory took 310 MB at 30,000 articles; now memory follows
+the page and the bounded text cache (`Services.texts`), not the window.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from bot.selection import (
 )
 from bot.services import Services
 from bot.store import StoredArticle, Subscription
-from summaries.search_text import query_terms
+from summaries import language as languages
+from summaries.search_text import query_terms, tokens_by_language
 
 #: Texts loaded and checked at a time (the cache keeps the most recently used beyond that).
 TEXT_PAGE = 200
@@ -91,12 +94,49 @@ class Candidates:
     async def _keyword_matches(
         self, queries: Sequence[str], pool: Sequence[str], source: str | None
     ) -> dict[str, list[str]]:
-        """For each query, the ids in `pool` (in its order) whose text matches it: the
-        operator's articles, or `source`'s. The full-text index names the candidates; only
-        their texts are loaded and checked, a page at a time."""
-        candidates: dict[str, Collection[str]] = {}
+        """For each query, the ids in `pool` (in its order) whose article matches it: the
+        operator's articles, or `source`'s. The full-text index answers; only the candidates
+        it cannot answer for exactly have their texts loaded and checked, a page at a time."""
+        found: dict[str, set[str]] = {}
+        to_check: dict[str, Collection[str]] = {}
         for query_text in dict.fromkeys(queries):
-            candidates[query_text] = await self._indexed(query_text, pool, source)
+            found[query_text], to_check[query_text] = await self._indexed(query_text, pool, source)
+        checked = await self._checked({q: ids for q, ids in to_check.items() if ids}, pool)
+        for query_text, ids in checked.items():
+            found[query_text].update(ids)
+        return {query: [i for i in pool if i in ids] for query, ids in found.items()}
+
+    async def _indexed(
+        self, query_text: str, pool: Sequence[str], source: str | None
+    ) -> tuple[set[str], Collection[str]]:
+        """What the full-text index says of the query: (the ids that match for sure, the ids
+        whose text must be checked)."""
+        query = parsed_query(query_text)
+        if query is None:
+            return set(), ()
+        store = self._services.store
+        terms = query_terms(query)
+        if not terms:  # nothing the index can look for: check every text
+            return set(), pool
+        by_language = tokens_by_language(query)
+        if by_language is None:
+            return set(), await store.matching_article_ids(terms, self.since, source)
+        sure: set[str] = set()
+        for tokens, codes in by_language.items():
+            exact_terms = [((token,),) for token in tokens]
+            sure |= await store.matching_article_ids(
+                exact_terms, self.since, source, languages=codes
+            )
+        # Articles in other languages (or none recorded) are stemmed their own way: check them.
+        others = await store.matching_article_ids(
+            terms, self.since, source, languages=languages.SUPPORTED, other_languages=True
+        )
+        return sure, others
+
+    async def _checked(
+        self, candidates: Mapping[str, Collection[str]], pool: Sequence[str]
+    ) -> dict[str, list[str]]:
+        """For each query, its `candidates` in `pool` (in its order) whose text matches it."""
         to_check = [article_id for article_id in pool if _wanted(article_id, candidates)]
         found: dict[str, set[str]] = {query_text: set() for query_text in candidates}
         for start in range(0, len(to_check), self._text_page):
@@ -107,19 +147,6 @@ class Candidates:
             for query_text, ids in matched.items():
                 found[query_text].update(ids)
         return {query: [i for i in pool if i in ids] for query, ids in found.items()}
-
-    async def _indexed(
-        self, query_text: str, pool: Sequence[str], source: str | None
-    ) -> Collection[str]:
-        """The ids the full-text index finds for the query (all of `pool` if the query has
-        nothing the index can look for, none if the query is unusable)."""
-        query = parsed_query(query_text)
-        if query is None:
-            return frozenset()
-        terms = query_terms(query)
-        if not terms:
-            return frozenset(pool)
-        return await self._services.store.matching_article_ids(terms, self.since, source)
 
     async def _page_texts(self, ids: Sequence[str]) -> ArticleTexts:
         """The page's tokenised texts: cached ones, and the rest loaded and tokenised (then

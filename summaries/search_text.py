@@ -98,6 +98,23 @@ def query_terms(query: KeywordQuery) -> tuple[Term, ...]:
     return tuple(kept)
 
 
+def tokens_by_language(query: KeywordQuery) -> dict[tuple[str, ...], tuple[str, ...]] | None:
+    """For a query of plain words, the index token each supported language looks for, one
+    per term, with the languages that look for them: ``{tokens: languages}``. Asked of the
+    articles in those languages, the index finds just what `query.matches` accepts (in the
+    part of each article it indexes). None when it cannot: a phrase, a Chinese phrase (its
+    words are separate terms in the index) or a word with joiners ("U.S.")."""
+    if not query.words or not all(len(typed) == 1 and typed[0].isalnum() for typed in query.words):
+        return None
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for code in languages.SUPPORTED:
+        tokens = tuple(_plain(languages.stem(typed[0], code)) for typed in query.words)
+        if not all(0 < len(token) <= MAX_TOKEN_CHARS for token in tokens):
+            return None
+        groups.setdefault(tokens, []).append(code)
+    return {tokens: tuple(codes) for tokens, codes in groups.items()}
+
+
 def highlight_stems(query: KeywordQuery) -> frozenset[str]:
     """The query's stems in every language, to show matched words in bold."""
     return frozenset().union(*(query.stems_in(code) for code in languages.SUPPORTED))

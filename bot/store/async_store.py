@@ -203,9 +203,22 @@ class AsyncStore:
         )
 
     async def matching_article_ids(
-        self, terms: Sequence[Term], since: datetime, source: str | None = None
+        self,
+        terms: Sequence[Term],
+        since: datetime,
+        source: str | None = None,
+        *,
+        languages: Sequence[str] = (),
+        other_languages: bool = False,
     ) -> set[str]:
-        return await self._run(self.store.matching_article_ids, terms, since, source)
+        return await self._run(
+            self.store.matching_article_ids,
+            terms,
+            since,
+            source,
+            languages=languages,
+            other_languages=other_languages,
+        )
 
     async def save_search(
         self, chat_id: int, saved: SavedSearch, now: datetime, keep: int

@@ -78,12 +78,20 @@ _POSTGRES_MATCHING = """
 # added itself), or one source's.
 _OPERATOR_SOURCES = " AND articles.source NOT IN (SELECT url FROM user_sources)"
 _ONE_SOURCE = " AND articles.source = :source"
+# Articles in these languages, or in none of them (each language's stems are its own).
+_IN_LANGUAGES = " AND articles.language IN :languages"
+_NOT_IN_LANGUAGES = " AND articles.language NOT IN :languages"
 
 
-def _matching_statement(dialect: str, *, one_source: bool) -> TextClause:
+def _matching_statement(dialect: str, *, one_source: bool, languages: bool | None) -> TextClause:
     body = _SQLITE_MATCHING if dialect == "sqlite" else _POSTGRES_MATCHING
-    statement = text(body + (_ONE_SOURCE if one_source else _OPERATOR_SOURCES))
-    return statement.bindparams(bindparam("since", type_=UtcDateTime()))
+    body += _ONE_SOURCE if one_source else _OPERATOR_SOURCES
+    if languages is not None:
+        body += _IN_LANGUAGES if languages else _NOT_IN_LANGUAGES
+    statement = text(body).bindparams(bindparam("since", type_=UtcDateTime()))
+    if languages is not None:
+        statement = statement.bindparams(bindparam("languages", expanding=True))
+    return statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,12 +154,18 @@ def search_articles(
 
 
 def matching_article_ids(
-    conn: Connection, terms: Sequence[Term], since: datetime, source: str | None = None
+    conn: Connection,
+    terms: Sequence[Term],
+    since: datetime,
+    source: str | None = None,
+    *,
+    languages: Sequence[str] = (),
+    other_languages: bool = False,
 ) -> set[str]:
     """Ids of the articles fetched since `since` that hold every term: the operator's, or
-    `source`'s when given. The index's answer for a keyword query; callers that need the
-    query's exact rules (stems in the article's language, phrases across Chinese words) check
-    these candidates' texts, and need load no other."""
+    `source`'s when given; only those in `languages` when given, or (`other_languages`) only
+    those in none of them. The index's answer for a keyword query (see
+    `summaries.search_text.tokens_by_language` for when it is the exact one)."""
     terms = [term for term in terms if term]
     if not terms:
         return set()
@@ -163,9 +177,12 @@ def matching_article_ids(
     }
     if source is not None:
         params["source"] = source
+    if languages:
+        params["languages"] = list(languages)
     if dialect != "sqlite":
         conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))  # see above
-    statement = _matching_statement(dialect, one_source=source is not None)
+    in_languages = (not other_languages) if languages else None
+    statement = _matching_statement(dialect, one_source=source is not None, languages=in_languages)
     return set(conn.scalars(statement, params))
 
 

@@ -359,13 +359,26 @@ class Store:
             return [hit for hit in hits if hit.article_id not in private]
 
     def matching_article_ids(
-        self, terms: Sequence[Term], since: datetime, source: str | None = None
+        self,
+        terms: Sequence[Term],
+        since: datetime,
+        source: str | None = None,
+        *,
+        languages: Sequence[str] = (),
+        other_languages: bool = False,
     ) -> set[str]:
         """Ids of the operator's articles (or `source`'s) fetched since `since` that hold every
         term, from the full-text index (see `bot.store.search.matching_article_ids`)."""
         require_aware(since, "since")
         with self._transaction(write=False) as conn:
-            return search_queries.matching_article_ids(conn, terms, since, source)
+            return search_queries.matching_article_ids(
+                conn,
+                terms,
+                since,
+                source,
+                languages=languages,
+                other_languages=other_languages,
+            )
 
     def save_search(self, chat_id: int, saved: SavedSearch, now: datetime, keep: int) -> None:
         """Remember a search's results for paging; the chat keeps its newest `keep`."""
