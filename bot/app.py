@@ -41,6 +41,7 @@ from bot.handlers.common import reply, user_language_code
 from bot.heap import settle_heap
 from bot.i18n import DEFAULT_LANGUAGE, N_
 from bot.ingest import poll_due_sources, store_new_articles
+from bot.ranked import RankedExecutor
 from bot.ratelimit import BULK, PacingRateLimiter, TelegramRateLimiter, configured_limits
 from bot.replicas import Coordinator
 from bot.rerank import rerank_in_background
@@ -199,6 +200,8 @@ def leads(services: Services) -> bool:
 async def _post_init(application: Application) -> None:
     settings: Settings = application.bot_data["settings"]
     timing: Timing = application.bot_data["timing"]
+    # Handlers' CPU work (asyncio.to_thread) in order of how busy their chat is (bot.ranked).
+    asyncio.get_running_loop().set_default_executor(RankedExecutor(thread_name_prefix="work"))
     store = Store.from_url(settings.bot.database_url)
     await asyncio.to_thread(store.migrate)
     async_store = AsyncStore(store)

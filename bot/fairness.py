@@ -14,7 +14,8 @@ busy waiting for their own replies, and a quiet chat's one command queued behind
 (7.8 s measured). So each lane counts the updates its chat sent since the lane was last empty
 (`busy`), and a free worker goes to the waiting lane that sent the fewest (then the one that
 waited longest); the rate limiter orders replies by the same count (see
-`bot.ratelimit.PacingRateLimiter.chat_load`). A quiet chat's reply goes before the second and
+`bot.ratelimit.PacingRateLimiter.chat_load`), and so do the threads that run handlers' store
+calls and CPU work (`bot.ranked`). A quiet chat's reply goes before the second and
 later replies of flooding chats, and flooders take turns among themselves.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -30,6 +32,8 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
+
+from bot.ranked import work_rank
 
 logger = logging.getLogger(__name__)
 
@@ -123,8 +127,14 @@ class FairUpdateProcessor(BaseUpdateProcessor):
             if self._stopping:
                 self._drop(coroutine)
                 return
-            # A task of its own, so that stop() can cancel it after the grace period.
-            task = asyncio.ensure_future(coroutine)
+            # A task of its own, so that stop() can cancel it after the grace period; it carries
+            # its chat's rank to the worker threads it uses (bot.ranked).
+            ranked = None if chat_id is None else functools.partial(self.busy, chat_id)
+            token = work_rank.set(ranked)
+            try:
+                task = asyncio.ensure_future(coroutine)
+            finally:
+                work_rank.reset(token)
             self._running.add(task)
             try:
                 await task

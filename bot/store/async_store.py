@@ -2,7 +2,8 @@
 
 SQLite allows one writer at a time, so its calls go through a single worker thread (writers
 queue in-process instead of contending for the file lock). PostgreSQL gets a few workers, as
-many as the connection pool can serve at once.
+many as the connection pool can serve at once. Queued calls go in order of how busy the
+calling chat is (`bot.ranked`), then of arrival.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
+from bot.ranked import RankedExecutor
 from bot.store.articles import ArticleText
 from bot.store.search import SavedSearch
 from bot.store.sync_store import Store
@@ -43,7 +44,9 @@ class AsyncStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         workers = 1 if store.dialect == "sqlite" else _POSTGRES_WORKERS
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="store")
+        # Queued calls go least busy chat first (bot.ranked): a quiet chat's command does not
+        # wait behind every call of 32 flooding chats' handlers.
+        self._executor = RankedExecutor(max_workers=workers, thread_name_prefix="store")
         self._closed = False
 
     async def _run(self, method: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
