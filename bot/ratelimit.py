@@ -22,10 +22,12 @@ Fair between chats, not first come first served:
   last had none in hand, from ``bot.fairness``), then of arrival. With 100 chats flooding, FIFO
   put a quiet chat's one reply behind all of theirs (p99 7.8 s); now it takes the next slot and
   the flooders take turns with what is left.
-- A chat's own replies cannot hold its digest back for long: while a digest part for a chat
-  waits, at most ``replies_before_digest`` replies to it go first, then the part. A group
-  member's commands used to take all of the group's 20 messages a minute (its digest waited
-  120 s).
+- A chat's own replies cannot hold its digest back: replies leave ``group_reserve`` of a
+  group's 20 messages a minute free, and while a digest part for a chat waits, at most
+  ``replies_before_digest`` replies to it go first. A group member's commands used to take all
+  of the group's messages (its digest waited 120 s, or never came while the member went on).
+- Replies alone are paced ``interactive_margin`` below the rate: when people fill the budget,
+  31 replies at exactly 30/s span one second and network jitter made global 429s.
 - A 429 pauses its chat. It pauses bulk sending as well only when it looks like the bot's
   global limit: the chat's own pace cannot explain it, and either the bot used most of the
   global budget in the last second, or another chat got such a 429 within that second.
@@ -197,9 +199,11 @@ class Pacer:
     at ``global_window_cap`` in any window of ``1 + slack`` seconds; bulk requests are further
     spaced at ``1/(global_rate*bulk_share)``, with half a slot of tolerance so a late timer is
     caught up, and may fill only ``bulk_window_cap`` of a window, so a slot always stays free
-    for an interactive request and a little network jitter cannot push the server over.
+    for an interactive request and a little network jitter cannot push the server over;
+    interactive ones at ``(1 + interactive_margin)/global_rate`` among themselves.
     Per chat: ``chat_interval`` between two messages; groups at most ``group_max`` per
-    ``group_period``; while a bulk request for a chat waits, at most ``replies_before_digest``
+    ``group_period``, of which interactive requests take at most ``group_max - group_reserve``;
+    while a bulk request for a chat waits, at most ``replies_before_digest``
     interactive ones for it go first. Interactive requests go by ``rank`` (how busy their chat
     is), then in arrival order; bulk ones in arrival order. A 429 pauses its chat, and the bulk
     lane too when it looks like the global limit (``record_retry_after``).
