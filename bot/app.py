@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeAllGroupChats, Update
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
@@ -416,7 +416,8 @@ async def _slow_down(application: Application, update: Update) -> None:
 
 
 async def _publish_commands(application: Application, services: Services) -> None:
-    """The command menu and description in every language (English for all the others).
+    """The command menu (for private chats, and as groups read it) and description in every
+    language (English for all the others).
 
     They are nice to have: a refusal must not stop the bot.
     """
@@ -426,8 +427,19 @@ async def _publish_commands(application: Application, services: Services) -> Non
         # No language_code: the fallback for every language without its own menu.
         language_code = None if code == DEFAULT_LANGUAGE else code
         commands = [BotCommand(name, text) for name, text in menu(services.topics, t)]
+        group_commands = [
+            BotCommand(name, text) for name, text in menu(services.topics, t, group=True)
+        ]
         for call, what in (
             (bot.set_my_commands(commands, language_code=language_code), "command menu"),
+            (
+                bot.set_my_commands(
+                    group_commands,
+                    scope=BotCommandScopeAllGroupChats(),
+                    language_code=language_code,
+                ),
+                "group command menu",
+            ),
             (
                 bot.set_my_description(t.gettext(DESCRIPTION), language_code=language_code),
                 "description",

@@ -17,6 +17,12 @@ class Command:
     name: str
     description: str  # English, marked for translation; shown through Translator.gettext
     admin_only: bool = False
+    # What it says in a group, where "your" would mean the member reading (None: the same).
+    group_description: str | None = None
+
+    def describe(self, t: Translator, *, group: bool = False) -> str:
+        """What the command does, in t's language, as a private chat or a group reads it."""
+        return t.gettext((group and self.group_description) or self.description)
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -25,16 +31,40 @@ COMMANDS: tuple[Command, ...] = (
     Command("topics", N_("Topics you can follow; tap to subscribe or unsubscribe")),
     Command("subscribe", N_("Follow a topic or keywords: /subscribe quantum")),
     Command("unsubscribe", N_("Stop following a topic or keywords, or all")),
-    Command("list", N_("Your subscriptions and digest schedule")),
-    Command("digest", N_("The new articles for you, now")),
+    Command(
+        "list",
+        N_("Your subscriptions and digest schedule"),
+        group_description=N_("This group's subscriptions and digest schedule"),
+    ),
+    Command(
+        "digest",
+        N_("The new articles for you, now"),
+        group_description=N_("The new articles for this group, now"),
+    ),
     Command("search", N_("Find stored articles: /search satellite internet")),
     Command("add", N_("Follow a feed or news page: /add https://example.org/news")),
-    Command("sources", N_("Your own sources, their health, and remove buttons")),
-    Command("export", N_("Your own sources as an OPML file")),
-    Command("settings", N_("When and how you get digests")),
+    Command(
+        "sources",
+        N_("Your own sources, their health, and remove buttons"),
+        group_description=N_("This group's own sources, their health, and remove buttons"),
+    ),
+    Command(
+        "export",
+        N_("Your own sources as an OPML file"),
+        group_description=N_("This group's own sources as an OPML file"),
+    ),
+    Command(
+        "settings",
+        N_("When and how you get digests"),
+        group_description=N_("When and how this group gets digests"),
+    ),
     Command("language", N_("The language I write in: /language zh")),
     Command("time", N_("Digest time of day: /time 08:00")),
-    Command("timezone", N_("Your timezone: /timezone Asia/Shanghai")),
+    Command(
+        "timezone",
+        N_("Your timezone: /timezone Asia/Shanghai"),
+        group_description=N_("This group's timezone: /timezone Asia/Shanghai"),
+    ),
     Command("frequency", N_("How often: /frequency daily|weekly|hourly|off")),
     Command("bullets", N_("Bullets per article: /bullets 3")),
     Command("preview", N_("Link previews in digests: /preview on|off")),
@@ -49,6 +79,7 @@ RESERVED = frozenset(command.name for command in COMMANDS)
 GROUP_ADMIN_COMMANDS = frozenset(
     {
         "subscribe",
+        "add",
         "unsubscribe",
         "settings",
         "language",
@@ -85,10 +116,11 @@ def topic_command_description(topic: Topic, t: Translator) -> str:
     return t.gettext("Latest {topic} news").format(topic=topic_title(topic, t))
 
 
-def menu(topics: Iterable[Topic], t: Translator) -> list[tuple[str, str]]:
-    """The (command, description) pairs published with setMyCommands, in t's language."""
+def menu(topics: Iterable[Topic], t: Translator, *, group: bool = False) -> list[tuple[str, str]]:
+    """The (command, description) pairs published with setMyCommands, in t's language (as
+    groups read them, with `group`)."""
     entries = [
-        (command.name, t.gettext(command.description))
+        (command.name, command.describe(t, group=group))
         for command in COMMANDS
         if not command.admin_only
     ]

@@ -23,6 +23,11 @@ from bot.i18n import N_, Translator
 
 MAX_ECHO_CHARS = 40
 MAX_TIMEZONE_CHARS = 64
+# How alike the city part of a mistyped zone must be to a zone's to be suggested (difflib's
+# ratio: 'shangai'/'shanghai' 0.93, 'berlim'/'berlin' 0.83). Whole names are not compared:
+# 'mars/base' and 'marquesas' share enough letters to look alike, but mean nothing alike.
+CLOSE_NAME_RATIO = 0.8
+MAX_SUGGESTIONS = 3
 MIN_BULLETS = 1
 MAX_BULLETS = 10  # as summariser.bullets: every stored digest ranks up to 10
 FREQUENCIES = ("hourly", "daily", "weekly", "off")
@@ -132,6 +137,21 @@ _SWITCH_VALUES = {
     "disable": False,
     "disabled": False,
 }
+# How often, as a value in a sentence and on a button (the words a reader may send back).
+FREQUENCY_VALUES = {
+    "hourly": N_("hourly"),
+    "daily": N_("daily"),
+    "weekly": N_("weekly"),
+    "off": N_("off"),
+}
+FREQUENCY_BUTTONS = {
+    "hourly": N_("Hourly"),
+    "daily": N_("Daily"),
+    "weekly": N_("Weekly"),
+    "off": N_("Off"),
+}
+WEEKLY_ON = N_("weekly, on {weekday}")
+SWITCH_VALUES = {True: N_("on"), False: N_("off")}
 _FREQUENCY_ALIASES = {
     "hourly": "hourly",
     "hour": "hourly",
@@ -208,8 +228,9 @@ def shorten_user_text(text: str) -> str:
 
 
 def _echo(text: str) -> str:
-    """The user's text, quoted back safely."""
-    return f"“{shorten_user_text(text)}”"
+    """The user's text, fit to quote back; the quotes are in each sentence (“{text}”), so
+    that a language puts them, and the space around them, its own way."""
+    return shorten_user_text(text)
 
 
 def _is_control(char: str) -> bool:
@@ -221,7 +242,7 @@ def _is_control(char: str) -> bool:
 
 def parse_time(text: str) -> time:
     """'08:00', '8:30', '8', '8am', '8 pm', '20.15' -> a time of day (24-hour clock)."""
-    not_a_time = N_("{text} is not a time. Send it as HH:MM, for example /time 08:00")
+    not_a_time = N_("“{text}” is not a time. Send it as HH:MM, for example /time 08:00")
     cleaned = text.strip()
     if not cleaned:
         raise UsageError(N_("Send the time of day as HH:MM, for example /time 08:00"))
@@ -235,7 +256,7 @@ def parse_time(text: str) -> time:
         if not 1 <= hour <= 12:
             raise UsageError(
                 N_(
-                    "{text} is not a time: with am/pm the hour is 1-12. "
+                    "“{text}” is not a time: with am/pm the hour is 1-12. "
                     "Send it as HH:MM, for example /time 08:00"
                 ),
                 text=_echo(cleaned),
@@ -294,17 +315,11 @@ def parse_timezone(text: str) -> str:
     name = _zone_names().get(key) or _zones_by_city().get(key) or _CITY_ALIASES.get(key)
     if name is not None:
         return name
-    candidates = list(_zone_names()) + list(_zones_by_city()) + list(_CITY_ALIASES)
-    close = difflib.get_close_matches(key, candidates, n=3, cutoff=0.6)
-    suggestions = list(
-        dict.fromkeys(
-            _zone_names().get(c) or _zones_by_city().get(c) or _CITY_ALIASES[c] for c in close
-        )
-    )
+    suggestions = _close_zones(key)
     if suggestions:
         raise UsageError(
             N_(
-                "{text} is not a timezone I know. Did you mean {zones}? Send its name, "
+                "“{text}” is not a timezone I know. Did you mean {zones}? Send its name, "
                 "for example /timezone Europe/Berlin or /timezone UTC+8"
             ),
             text=_echo(cleaned),
@@ -312,11 +327,54 @@ def parse_timezone(text: str) -> str:
         )
     raise UsageError(
         N_(
-            "{text} is not a timezone I know. Send its name, "
-            "for example /timezone Europe/Berlin or /timezone UTC+8"
+            "“{text}” is not a timezone I know. Send a zone name, an offset from UTC or a "
+            "city, for example /timezone Asia/Shanghai, /timezone UTC+8 or /timezone London"
         ),
         text=_echo(cleaned),
     )
+
+
+def _region_and_city(key: str) -> tuple[str, str]:
+    """'america/argentina/buenos_aires' -> ('america', 'buenos_aires'); 'berlin' -> ('', ...)."""
+    region, _, city = key.rpartition("/")
+    return region.split("/", 1)[0], city
+
+
+@cache
+def _places() -> tuple[tuple[str, str, str], ...]:
+    """(region, city, zone) of every zone name and city alias, in lower case:
+    ('asia', 'shanghai', 'Asia/Shanghai'), ('asia', 'beijing', 'Asia/Shanghai'), ..."""
+    places = [(*_region_and_city(key), name) for key, name in _zone_names().items()]
+    places += [
+        (_region_and_city(zone.lower())[0], alias, zone) for alias, zone in _CITY_ALIASES.items()
+    ]
+    return tuple(sorted(places, key=lambda place: _zone_preference(place[2])))
+
+
+def _similar(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def _close_zones(key: str) -> list[str]:
+    """Zones a mistyped name plausibly meant: a city part within a typo or two of theirs
+    ('Asia/Shangai', 'Berlim'), and when a region is given, the same region (or a typo of it,
+    or the very city elsewhere). 'Mars/Base' means none: better no guess than a wild one."""
+    region, city = _region_and_city(key)
+    scored: dict[str, float] = {}
+    for place_region, place_city, zone in _places():
+        likeness = _similar(city, place_city)
+        if likeness < CLOSE_NAME_RATIO:
+            continue
+        same_region = (
+            not region
+            or not place_region
+            or likeness == 1.0
+            or _similar(region, place_region) >= CLOSE_NAME_RATIO
+        )
+        if same_region and likeness > scored.get(zone, 0.0):
+            scored[zone] = likeness
+    ranked = sorted(scored, key=lambda zone: -scored[zone])  # stable: preferred names first
+    return ranked[:MAX_SUGGESTIONS]
 
 
 def _offset_zone(cleaned: str, offset: re.Match[str]) -> str:
@@ -330,7 +388,7 @@ def _offset_zone(cleaned: str, offset: re.Match[str]) -> str:
     if minutes:
         raise UsageError(
             N_(
-                "{text} has no fixed-offset zone; send the name of a city's zone, "
+                "“{text}” has no fixed-offset zone; send the name of a city's zone, "
                 "for example /timezone {zone}"
             ),
             text=_echo(cleaned),
@@ -341,7 +399,7 @@ def _offset_zone(cleaned: str, offset: re.Match[str]) -> str:
     if (sign > 0 and hours > 14) or (sign < 0 and hours > 12):
         raise UsageError(
             N_(
-                "{text} is outside UTC-12 to UTC+14. Send an offset in that range "
+                "“{text}” is outside UTC-12 to UTC+14. Send an offset in that range "
                 "or a name, for example /timezone UTC+8 or /timezone Asia/Shanghai"
             ),
             text=_echo(cleaned),
@@ -352,25 +410,65 @@ def _offset_zone(cleaned: str, offset: re.Match[str]) -> str:
 # --- frequency, bullets, switches -----------------------------------------------------------
 
 
-def parse_weekday(text: str) -> int:
-    """'mon', 'Monday', 'tues', 'thurs' -> 0..6 (0 = Monday)."""
+def _day_names(t: Translator | None) -> dict[str, int]:
+    """The names of the days in t's language, every width that tells them apart ('星期一',
+    '周一', '一'), lower case."""
+    if t is None:
+        return {}
+    names: dict[str, int] = {}
+    for width in ("wide", "abbreviated", "short", "narrow"):
+        days = [str(t.locale.days["format"][width][index]).casefold() for index in range(7)]
+        if len(set(days)) == len(days):
+            names.update((day, index) for index, day in enumerate(days))
+    return names
+
+
+def parse_weekday(text: str, t: Translator | None = None) -> int:
+    """'mon', 'Monday', 'tues', 'thurs' -> 0..6 (0 = Monday); also the day's names in t's
+    language ('周一', '星期一')."""
     word = text.strip().lower().rstrip(".")
     if len(word) >= 2:  # two letters already tell every day apart
         for index, day in enumerate(WEEKDAYS):
             if day.startswith(word):
                 return index
+    found = _day_names(t).get(word.casefold())
+    if found is not None:
+        return found
     raise UsageError(
         N_(
-            "{text} is not a day of the week. Send it after weekly, "
+            "“{text}” is not a day of the week. Send it after weekly, "
             "for example /frequency weekly mon"
         ),
         text=_echo(text),
     )
 
 
-def parse_frequency(text: str) -> Frequency:
-    """'daily', 'hourly', 'off', 'weekly', 'weekly mon', 'weekly on Friday' -> a Frequency."""
-    words = text.strip().lower().split()
+def _frequency_words(t: Translator | None) -> dict[str, str]:
+    """The words for each frequency: English always, and as t's language shows them on the
+    settings buttons and in replies ('每周', '每天', '关闭'), lower case."""
+    words = dict(_FREQUENCY_ALIASES)
+    if t is not None:
+        for frequency in FREQUENCIES:
+            for shown in (FREQUENCY_VALUES[frequency], FREQUENCY_BUTTONS[frequency]):
+                words.setdefault(t.gettext(shown).casefold(), frequency)
+    return words
+
+
+def _weekly_phrases(t: Translator | None) -> dict[str, int]:
+    """'weekly, on {weekday}' as t's language says it for each day ('每星期一', '每周一'), so
+    that what a reply shows is understood when sent back."""
+    if t is None:
+        return {}
+    phrases: dict[str, int] = {}
+    for name, day in _day_names(t).items():
+        phrases[t.gettext(WEEKLY_ON).format(weekday=name).casefold()] = day
+    return phrases
+
+
+def parse_frequency(text: str, t: Translator | None = None) -> Frequency:
+    """'daily', 'hourly', 'off', 'weekly', 'weekly mon', 'weekly on Friday' -> a Frequency;
+    also the words t's language shows ('每周', '每周 周五', '每周五')."""
+    words = text.strip().casefold().split()
     if not words:
         raise UsageError(
             N_(
@@ -378,11 +476,14 @@ def parse_frequency(text: str) -> Frequency:
                 "for example /frequency daily or /frequency weekly mon"
             )
         )
-    frequency = _FREQUENCY_ALIASES.get(words[0])
+    weekly_on = _weekly_phrases(t).get(" ".join(words))
+    if weekly_on is not None:
+        return Frequency("weekly", weekly_on)
+    frequency = _frequency_words(t).get(words[0])
     if frequency is None:
         raise UsageError(
             N_(
-                "{text} is not a frequency. Send hourly, daily, weekly or off, "
+                "“{text}” is not a frequency. Send hourly, daily, weekly or off, "
                 "for example /frequency daily or /frequency weekly mon"
             ),
             text=_echo(text.strip()),
@@ -401,7 +502,7 @@ def parse_frequency(text: str) -> Frequency:
         raise UsageError(
             N_("Send one day after weekly, for example /frequency daily or /frequency weekly mon")
         )
-    return Frequency(frequency, parse_weekday(rest[0]))
+    return Frequency(frequency, parse_weekday(rest[0], t))
 
 
 def parse_bullets(text: str) -> int:
@@ -419,7 +520,7 @@ def parse_bullets(text: str) -> int:
     if not (cleaned.isascii() and cleaned.isdigit()):
         raise UsageError(
             N_(
-                "{text} is not a number. "
+                "“{text}” is not a number. "
                 "Send a number from {low} to {high}, for example /bullets 3"
             ),
             text=_echo(cleaned),
@@ -431,7 +532,7 @@ def parse_bullets(text: str) -> int:
     if not MIN_BULLETS <= value <= MAX_BULLETS:
         raise UsageError(
             N_(
-                "{text} is out of range. "
+                "“{text}” is out of range. "
                 "Send a number from {low} to {high}, for example /bullets 3"
             ),
             text=_echo(cleaned),
@@ -440,13 +541,17 @@ def parse_bullets(text: str) -> int:
     return value
 
 
-def parse_switch(text: str, *, command: str = "/preview") -> bool:
-    """'on'/'off', 'yes'/'no', 'true'/'false', '1'/'0' -> True/False."""
+def parse_switch(text: str, *, command: str = "/preview", t: Translator | None = None) -> bool:
+    """'on'/'off', 'yes'/'no', 'true'/'false', '1'/'0' -> True/False; also on and off as t's
+    language shows them ('开启', '关闭')."""
     cleaned = text.strip()
-    value = _SWITCH_VALUES.get(cleaned.lower())
+    words = dict(_SWITCH_VALUES)
+    if t is not None:
+        words.update((t.gettext(shown).casefold(), on) for on, shown in SWITCH_VALUES.items())
+    value = words.get(cleaned.casefold())
     if value is None and cleaned:
         raise UsageError(
-            N_("{text} is neither on nor off. Send on or off, for example {command} on"),
+            N_("“{text}” is neither on nor off. Send on or off, for example {command} on"),
             text=_echo(cleaned),
             command=command,
         )

@@ -279,6 +279,11 @@ def _top_level_lines(markup: str) -> list[str]:
     return [line for line in lines if line.strip()]
 
 
+def fits_message(markup: str, limit: int = MAX_MESSAGE_UNITS) -> bool:
+    """Whether HTML `markup` fits one Telegram message (length and entity count)."""
+    return utf16_len(markup) <= limit and entity_count(markup) <= MAX_ENTITIES
+
+
 def truncate_html(markup: str, max_units: int, max_entities: int = MAX_ENTITIES) -> str:
     """Cut balanced HTML to at most `max_units` UTF-16 units and `max_entities` tags.
 
@@ -533,10 +538,11 @@ def render_entry(
             else:
                 body = _escape_clean(text)
             lines.append("• " + body)
-    tags = _tags_line(entry, t)
+    source = _source_name(entry.article, entry.source_name)
+    tags = _tags_line(entry, source)
     if tags:
         lines.append(tags)
-    source_line = _source_line(entry.article, tz, entry.source_name, t)
+    source_line = _source_line(entry.article, tz, source, t)
     if source_line:
         lines.append(source_line)
     return "\n".join(lines)
@@ -546,19 +552,20 @@ def _short(text: str, max_chars: int) -> str:
     return _escape_clean(truncate_text(collapse_whitespace(clean_text(text)), max_chars))
 
 
-def _tags_line(entry: DigestEntry, t: Translator) -> str:
-    """Why the article is here: '🏷 Quantum · <b>satellite internet</b>' (keywords in bold),
-    and the chat's own source: 'Harbour News (only: <b>ferries</b>)'."""
+def _tags_line(entry: DigestEntry, source: str) -> str:
+    """Why the article is here: '🏷 Quantum · <b>satellite internet</b>' (keywords in bold).
+
+    The chat's own source is named once, by the source line below (`source`): here it adds
+    only the keywords it was filtered by; an article it brought whole needs no tag.
+    """
     tags = [_short(topic, MAX_TAG_CHARS) for topic in entry.topics if topic.strip()]
-    tags += [f"<b>{_short(word, MAX_TAG_CHARS)}</b>" for word in entry.keywords if word.strip()]
+    words = list(entry.keywords)
     for own in entry.sources:
-        title = _short(own.title, MAX_TAG_CHARS)
-        if own.keywords.strip():
-            only = f"<b>{_short(own.keywords, MAX_TAG_CHARS)}</b>"
-            title = _escape_clean(t.gettext("{source} (only: {keywords})")).format(
-                source=title, keywords=only
-            )
-        tags.append(title)
+        if collapse_whitespace(clean_text(own.title)) != source:
+            tags.append(_short(own.title, MAX_TAG_CHARS))
+        words.append(own.keywords)
+    unique = dict.fromkeys(word for word in words if word.strip())
+    tags += [f"<b>{_short(word, MAX_TAG_CHARS)}</b>" for word in unique]
     return "🏷 " + " · ".join(tags) if tags else ""
 
 
@@ -576,13 +583,19 @@ def _title_line(article: Article, number: int | None, t: Translator) -> str:
     return f"{prefix}<b>{title_html}</b>"
 
 
-def _source_line(article: Article, tz: ZoneInfo | None, name: str | None, t: Translator) -> str:
-    details = []
+def _source_name(article: Article, name: str | None) -> str:
+    """What to call the article's source: the configured name or feed title, else a short
+    form of its address or URL ("" when there is none)."""
     source = collapse_whitespace(clean_text(name)) if name else ""
     if not source and article.source:
         source = short_source(article.source)
     if not source and article.url:
         source = short_source(article.url)
+    return source
+
+
+def _source_line(article: Article, tz: ZoneInfo | None, source: str, t: Translator) -> str:
+    details = []
     if source:
         details.append(_escape_clean(truncate_text(source, MAX_SOURCE_CHARS)))
     if article.published is not None:

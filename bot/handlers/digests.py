@@ -71,7 +71,11 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if subscriptions[0].kind == KEYWORDS and asked:
         await reply(update, no_such_topic(services, asked, t))
     else:
-        text = t.gettext("Nothing new for you right now. /search finds older articles.")
+        text = (
+            t.gettext("Nothing new for you right now. /search finds older articles.")
+            if is_private(update)
+            else t.gettext("Nothing new for this group right now. /search finds older articles.")
+        )
         await reply(update, escape(text))
 
 

@@ -15,7 +15,7 @@ from bot.handlers.common import (
     services_of,
     translator,
 )
-from bot.i18n import LANGUAGE_NAMES, N_, Translator
+from bot.i18n import LANGUAGE_NAMES, N_, Translator, join_list
 from bot.render import escape
 from bot.services import Services
 from bot.store import ChatSettings
@@ -31,8 +31,15 @@ def language_name(code: str) -> str:
 
 
 def language_text(services: Services, t: Translator) -> str:
-    choices = ", ".join(
-        f"/language {code} ({language_name(code)})" for code in services.catalogs.languages
+    choices = join_list(
+        (
+            # Translators: one choice of the /language list, "/language zh (简体中文)".
+            t.gettext("{command} ({language})").format(
+                command=f"/language {code}", language=language_name(code)
+            )
+            for code in services.catalogs.languages
+        ),
+        t,
     )
     return "\n".join(
         [

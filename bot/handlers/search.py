@@ -15,6 +15,7 @@ from bot import callbacks
 from bot.handlers.common import (
     argument_text,
     chat_translator,
+    is_private,
     reply,
     reply_usage,
     services_of,
@@ -79,10 +80,18 @@ async def run_search(update: Update, context: ContextTypes.DEFAULT_TYPE, text: s
         terms, limit=MAX_RESULTS, candidates=RANKED_CANDIDATES
     )
     if not hits:
-        text = t.gettext(
-            "No stored article mentions “{words}”. Try fewer or other words; "
-            "/subscribe {words} brings new articles about it in your digests, "
-            "and /help lists everything I can do."
+        text = (
+            t.gettext(
+                "No stored article mentions “{words}”. Try fewer or other words; "
+                "/subscribe {words} brings new articles about it in your digests, "
+                "and /help lists everything I can do."
+            )
+            if is_private(update)
+            else t.gettext(
+                "No stored article mentions “{words}”. Try fewer or other words; "
+                "/subscribe {words} brings new articles about it in this group's digests, "
+                "and /help lists everything I can do."
+            )
         )
         shown = truncate_text(" ".join(query.text.split()), MAX_ECHO_CHARS)
         await reply(update, escape(text.format(words=shown)))

@@ -26,8 +26,12 @@ from bot.handlers.common import (
 )
 from bot.i18n import N_, Translator
 from bot.parsing import (
+    FREQUENCY_BUTTONS,
+    FREQUENCY_VALUES,
     MAX_BULLETS,
     MIN_BULLETS,
+    SWITCH_VALUES,
+    WEEKLY_ON,
     UsageError,
     parse_bullets,
     parse_frequency,
@@ -46,29 +50,16 @@ _SCHEDULE_FIELDS = {"digest_time", "timezone", "frequency", "weekday", "paused"}
 _HOURS_PER_ROW = 6
 _MINUTE_CHOICES = (0, 15, 30, 45)
 CURRENT = "✓ "
-# How often, as a value in a sentence and on a button.
-_FREQUENCY_VALUES = {
-    "hourly": N_("hourly"),
-    "daily": N_("daily"),
-    "weekly": N_("weekly"),
-    "off": N_("off"),
-}
-_FREQUENCY_BUTTONS = {
-    "hourly": N_("Hourly"),
-    "daily": N_("Daily"),
-    "weekly": N_("Weekly"),
-    "off": N_("Off"),
-}
 
 
 def _frequency_value(chat: ChatSettings, t: Translator) -> str:
     if chat.frequency == "weekly":
-        return t.gettext("weekly, on {weekday}").format(weekday=weekday_name(chat.weekday, t))
-    return t.gettext(_FREQUENCY_VALUES[chat.frequency])
+        return t.gettext(WEEKLY_ON).format(weekday=weekday_name(chat.weekday, t))
+    return t.gettext(FREQUENCY_VALUES[chat.frequency])
 
 
 def _switch(on: bool, t: Translator) -> str:
-    return t.gettext("on") if on else t.gettext("off")
+    return t.gettext(SWITCH_VALUES[on])
 
 
 # Each setting as people read it: what it is called and how its value is shown.
@@ -202,7 +193,7 @@ def settings_keyboard(
     rows = [
         [
             button(t.gettext(label), "f", f, chat.frequency == f)
-            for f, label in _FREQUENCY_BUTTONS.items()
+            for f, label in FREQUENCY_BUTTONS.items()
         ]
     ]
     if chat.frequency == "weekly":
@@ -321,9 +312,10 @@ async def settings_button(
 
 
 def _direct(
-    parse: Callable[[str], dict[str, Any]], usage: str
+    parse: Callable[[str, Translator], dict[str, Any]], usage: str
 ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
-    """A command that parses its argument into setting changes, stores them and confirms."""
+    """A command that parses its argument (in English or in the words the chat's language
+    shows) into setting changes, stores them and confirms."""
 
     async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         services = services_of(context)
@@ -333,7 +325,7 @@ def _direct(
             await reply(update, escape(t.gettext(usage).format(low=MIN_BULLETS, high=MAX_BULLETS)))
             return
         try:
-            changes = parse(argument_text(context))
+            changes = parse(argument_text(context), t)
         except UsageError as error:
             await reply_usage(update, t, error)
             return
@@ -345,12 +337,12 @@ def _direct(
     return handler
 
 
-def _time_change(text: str) -> dict[str, time]:
+def _time_change(text: str, _t: Translator) -> dict[str, time]:
     return {"digest_time": parse_time(text)}
 
 
-def _frequency_change(text: str) -> dict[str, Any]:
-    frequency, weekday = parse_frequency(text)
+def _frequency_change(text: str, t: Translator) -> dict[str, Any]:
+    frequency, weekday = parse_frequency(text, t)
     return {"frequency": frequency} | ({"weekday": weekday} if weekday is not None else {})
 
 
@@ -378,7 +370,7 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 _set_timezone = _direct(
-    lambda text: {"timezone": parse_timezone(text)},
+    lambda text, _t: {"timezone": parse_timezone(text)},
     N_("Send a timezone name: /timezone Asia/Shanghai"),
 )
 
@@ -477,14 +469,14 @@ HANDLERS = [
     CommandHandler(
         "bullets",
         _direct(
-            lambda text: {"bullets": parse_bullets(text)},
+            lambda text, _t: {"bullets": parse_bullets(text)},
             N_("How many bullets per article, {low} to {high}: /bullets 3"),
         ),
     ),
     CommandHandler(
         "preview",
         _direct(
-            lambda text: {"link_preview": parse_switch(text)},
+            lambda text, t: {"link_preview": parse_switch(text, t=t)},
             N_("Link previews on or off: /preview on"),
         ),
     ),

@@ -30,7 +30,7 @@ from bot.handlers.common import (
 from bot.i18n import Translator, join_sentences
 from bot.ingest import store_new_articles
 from bot.reasons import plain_reason, translate_reason
-from bot.render import escape, truncate_text
+from bot.render import escape, fits_message, truncate_text
 from bot.rounds import following_slot
 from bot.schedule import format_local
 from bot.selection import ArticleTexts, parsed_query
@@ -56,10 +56,11 @@ MAX_NEWEST_BULLETS = 3
 SHOWN_URL_CHARS = 80
 SHOWN_TITLE_CHARS = 60
 SHOWN_REASON_CHARS = 160
-# /sources lists up to max_per_chat (20 by default) sources in one message: tighter cuts there.
-LISTED_TITLE_CHARS = 40
-LISTED_URL_CHARS = 50
-LISTED_DETAIL_CHARS = 50
+# /sources lists up to max_per_chat (20 by default) sources in one message. Each is shown
+# whole while the list fits; only a list too long for one message is cut, by the first of these
+# (title, URL, detail) limits that makes it fit, and past the last one after as many sources as
+# fit. A URL limit of 0 leaves URLs out.
+LISTING_CUTS = ((80, 120, 240), (40, 50, 80), (30, 40, 50), (24, 0, 40))
 SHOWN_NAMES_PER_LIST = 10
 
 
@@ -278,9 +279,19 @@ async def _follow(
     )
     await _schedule_if_overdue(services, chat)
     found_at = snapshot.url if snapshot.kind == FEED and snapshot.url != asked.strip() else None
+    private = chat.chat_type == "private"
     if not result.added and keywords == result.previous_keywords:
-        return AddOutcome(True, _already_followed_text(t, snapshot, found_at))
-    text = await _followed_text(services, t, snapshot, keywords, found_at, added=result.added)
+        return AddOutcome(True, _already_followed_text(t, snapshot, found_at, private=private))
+    if result.added:
+        headline = escape(t.gettext("Now following {title} ({what}).")).format(
+            **_named(t, snapshot)
+        )
+    else:
+        headline = _change_headline(
+            t, snapshot, keywords, result.previous_keywords, private=private
+        )
+    headlines = [headline, *_found_at_line(t, found_at)]
+    text = await _followed_text(services, t, snapshot, keywords, headlines, private=private)
     return AddOutcome(True, text)
 
 
@@ -295,12 +306,51 @@ def _found_at_line(t: Translator, found_at: str | None) -> list[str]:
     return [escape(t.gettext("Found its feed at {url}.").format(url=found_at))]
 
 
-def _already_followed_text(t: Translator, snapshot: Snapshot, found_at: str | None) -> str:
+def _named(t: Translator, snapshot: Snapshot) -> dict[str, str]:
+    """The {title} (bold) and {what} (feed or web page) of the texts about a source, in HTML."""
+    return {"title": f"<b>{escape(snapshot.title)}</b>", "what": escape(_kind_name(t, snapshot))}
+
+
+def _already_followed_text(
+    t: Translator, snapshot: Snapshot, found_at: str | None, *, private: bool
+) -> str:
     """Re-adding a source as it is followed already changes nothing: say just that."""
-    headline = escape(t.gettext("You already follow {title} ({what}).")).format(
-        title=f"<b>{escape(snapshot.title)}</b>", what=escape(_kind_name(t, snapshot))
+    headline = (
+        t.gettext("You already follow {title} ({what}).")
+        if private
+        else t.gettext("This group already follows {title} ({what}).")
     )
-    return "\n".join([headline, *_found_at_line(t, found_at)])
+    return "\n".join(
+        [escape(headline).format(**_named(t, snapshot)), *_found_at_line(t, found_at)]
+    )
+
+
+def _change_headline(
+    t: Translator, snapshot: Snapshot, keywords: str, previous: str, *, private: bool
+) -> str:
+    """What re-adding a followed source with other keywords (or none) changed, in HTML."""
+    if keywords:
+        headline = (
+            t.gettext("You already follow {title} ({what}); its keywords are updated.")
+            if private
+            else t.gettext(
+                "This group already follows {title} ({what}); its keywords are updated."
+            )
+        )
+        return escape(headline).format(**_named(t, snapshot))
+    headline = (
+        t.gettext(
+            "The keyword filter “{keywords}” is removed: you now get every article from {title}."
+        )
+        if private
+        else t.gettext(
+            "The keyword filter “{keywords}” is removed: "
+            "this group now gets every article from {title}."
+        )
+    )
+    return escape(headline).format(
+        keywords=escape(_short(previous, SHOWN_TITLE_CHARS)), **_named(t, snapshot)
+    )
 
 
 async def _schedule_if_overdue(services: Services, chat: ChatSettings) -> None:
@@ -315,19 +365,12 @@ async def _followed_text(
     t: Translator,
     snapshot: Snapshot,
     keywords: str,
-    found_at: str | None,
+    headlines: list[str],
     *,
-    added: bool,
+    private: bool,
 ) -> str:
-    what = _kind_name(t, snapshot)
-    if added:
-        headline = t.gettext("Now following {title} ({what}).")
-    elif keywords:
-        headline = t.gettext("You already follow {title} ({what}); its keywords are updated.")
-    else:
-        headline = t.gettext("You already follow {title} ({what}); now all of its articles.")
-    lines = [escape(headline).format(title=f"<b>{escape(snapshot.title)}</b>", what=escape(what))]
-    lines += _found_at_line(t, found_at)
+    """What following (or re-following) a source brings: its articles, the newest, in HTML."""
+    lines = list(headlines)
     if snapshot.articles:
         count = t.ngettext(
             "It has {count} article now.", "It has {count} articles now.", len(snapshot.articles)
@@ -342,7 +385,12 @@ async def _followed_text(
             )
         )
     lines += await _newest_bullets(services, t, snapshot, keywords)
-    lines.append(escape(t.gettext("New articles come in your digests; /sources lists yours.")))
+    closing = (
+        t.gettext("New articles come in your digests; /sources lists yours.")
+        if private
+        else t.gettext("New articles come in this group's digests; /sources lists its sources.")
+    )
+    lines.append(escape(closing))
     return "\n".join(lines)
 
 
@@ -402,6 +450,48 @@ def _health(t: Translator, follow: Follow, zone: ZoneInfo) -> str:
     return t.gettext("not fetched yet")
 
 
+def _listed_source(
+    t: Translator, index: int, follow: Follow, health: str, cuts: tuple[int, int, int]
+) -> str:
+    """One numbered source of /sources, in HTML: title, URL, keyword filter and health."""
+    source = follow.source
+    title_chars, url_chars, detail_chars = cuts
+    line = f"{index}. <b>{escape(_short(source.title, title_chars))}</b>"
+    if url_chars and " ".join(source.title.split()) != source.url:  # untitled: its URL
+        line += f" — {escape(_short(source.url, url_chars))}"
+    if follow.keywords:
+        only = t.gettext("only: {keywords}").format(keywords=follow.keywords)
+        line += "\n   " + escape(_short(only, detail_chars))
+    return line + "\n   " + escape(_short(health, detail_chars))
+
+
+def _listing(t: Translator, heading: str, entries: Sequence[str]) -> str:
+    footer = escape(t.gettext("/export sends them as an OPML file."))
+    return "\n".join([f"<b>{escape(heading)}</b>", *entries, footer])
+
+
+def _fitted_listing(
+    t: Translator, heading: str, follows: Sequence[Follow], healths: Sequence[str]
+) -> tuple[str, int]:
+    """The /sources text and how many sources it shows: whole if that fits one message, else
+    cut as little as it takes (see LISTING_CUTS)."""
+    for cuts in LISTING_CUTS:
+        entries = [
+            _listed_source(t, index, follow, health, cuts)
+            for index, (follow, health) in enumerate(zip(follows, healths, strict=True), 1)
+        ]
+        text = _listing(t, heading, entries)
+        if fits_message(text):
+            return text, len(entries)
+    while entries:  # max_per_chat may allow more sources than any cut fits: the first ones
+        entries.pop()
+        more = escape(t.gettext("… and {count} more")).format(count=len(follows) - len(entries))
+        text = _listing(t, heading, [*entries, more])
+        if fits_message(text):
+            break
+    return text, len(entries)
+
+
 def sources_view(
     services: Services, chat: ChatSettings, t: Translator, follows: Sequence[Follow]
 ) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -413,26 +503,20 @@ def sources_view(
                 "This chat has no sources of its own. Send /add and a web address to follow one."
             )
         ), None
-    heading = t.gettext("Your sources")
-    lines = [f"<b>{escape(heading)}</b>"]
+    heading = (
+        t.gettext("Your sources")
+        if chat.chat_type == "private"
+        else t.gettext("This group's sources")
+    )
+    healths = [_health(t, follow, zone) for follow in follows]
+    text, shown = _fitted_listing(t, heading, follows, healths)
     buttons = []
-    for index, follow in enumerate(follows, start=1):
-        source = follow.source
-        title, url = _short(source.title, LISTED_TITLE_CHARS), _short(source.url, LISTED_URL_CHARS)
-        line = f"{index}. <b>{escape(title)}</b>"
-        if " ".join(source.title.split()) != source.url:  # an untitled source is its URL
-            line += f" — {escape(url)}"
-        if follow.keywords:
-            only = t.gettext("only: {keywords}").format(keywords=follow.keywords)
-            line += "\n   " + escape(_short(only, LISTED_DETAIL_CHARS))
-        health = _short(_health(t, follow, zone), LISTED_DETAIL_CHARS)
-        lines.append(line + "\n   " + escape(health))
-        data = callbacks.encode(REMOVE, chat_id, str(source.id), key=services.callback_key)
+    for index, follow in enumerate(follows[:shown], start=1):
+        data = callbacks.encode(REMOVE, chat_id, str(follow.source.id), key=services.callback_key)
         label = t.gettext("Remove {number}").format(number=index)
         buttons.append(InlineKeyboardButton(f"✖ {label}", callback_data=data))
-    lines.append(escape(t.gettext("/export sends them as an OPML file.")))
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+    return text, InlineKeyboardMarkup(rows)
 
 
 async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -34,6 +34,17 @@ INTRO = N_(
     "Tap a topic below to follow it, or follow keywords with /subscribe. "
     "/digest shows what is new now, /search finds articles, /help lists everything."
 )
+GROUP_INTRO = N_(
+    "I read the regional news so this group doesn't have to: every article condensed into a "
+    "few bullet points, sent here as a digest at the time its administrators choose.\n\n"
+    "Administrators tap a topic below to follow it, or follow keywords with /subscribe. "
+    "/digest shows what is new now, /search finds articles, /help lists everything."
+)
+
+
+def intro(t: Translator, *, private: bool) -> str:
+    """What the bot does, said to one reader or to a group."""
+    return t.gettext(INTRO if private else GROUP_INTRO)
 
 
 def help_text(
@@ -50,7 +61,7 @@ def help_text(
     mention = f"@{bot_username}" if bot_username else ""
     lines = ["<b>" + escape(t.gettext("Commands")) + "</b>"]
     lines += [
-        f"/{command.name}{mention} — {escape(t.gettext(command.description))}"
+        f"/{command.name}{mention} — {escape(command.describe(t, group=bool(mention)))}"
         for command in COMMANDS
         if (admin or not command.admin_only)
         and (group_admin or command.name not in GROUP_ADMIN_COMMANDS)
@@ -84,16 +95,14 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                 "There is no topic “{name}”; here are the ones there are."
             ).format(name=escape(shorten_user_text(payload)))
         elif await may_change_chat(update, context):
-            note = "\n\n" + await subscribe(
-                services, chat.chat_id, Subscription(TOPIC, topic.name), t
-            )
+            note = "\n\n" + await subscribe(services, chat, Subscription(TOPIC, topic.name), t)
     keyboard = await topics_keyboard(services, chat.chat_id, t)
     schedule = t.gettext(
         "Digests come on this schedule: {schedule} {next_digest} /settings changes it."
     ).format(
         schedule=schedule_text(chat, t), next_digest=next_digest_text(chat, services.clock(), t)
     )
-    text = escape(t.gettext(INTRO)) + note + "\n\n" + escape(schedule)
+    text = escape(intro(t, private=is_private(update))) + note + "\n\n" + escape(schedule)
     await reply(update, text, keyboard=keyboard)
 
 
@@ -156,12 +165,8 @@ async def bot_membership_changed(update: Update, context: ContextTypes.DEFAULT_T
         if change.chat.title
         else t.gettext("Hello, everyone!")
     )
-    greeting = "\n\n".join(
-        [
-            join_sentences([hello, escape(t.gettext(INTRO))], t),
-            escape(t.gettext("Only this group's administrators can change what it follows.")),
-        ]
-    )
+    # The group's introduction already says that its administrators choose what it follows.
+    greeting = join_sentences([hello, escape(intro(t, private=False))], t)
     await context.bot.send_message(
         change.chat.id, greeting, parse_mode="HTML", reply_markup=keyboard
     )

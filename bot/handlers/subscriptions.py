@@ -220,8 +220,7 @@ async def toggle_topic(
             await follow(services, chat.id, subscription, limit=MAX_SUBSCRIPTIONS)
             note = t.gettext("Subscribed to {topic}.").format(topic=topic_title(topic, t))
         except SubscriptionLimitReached:
-            text = t.gettext("You follow {count} things already; /unsubscribe some first.")
-            note = text.format(count=MAX_SUBSCRIPTIONS)
+            note = limit_reached_text(t, private=chat.type == "private")
     await query.answer(note)
     keyboard = await topics_keyboard(services, chat.id, t)
     try:
@@ -249,7 +248,7 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     except UsageError as error:
         await reply_usage(update, t, error)
         return
-    await reply(update, await subscribe(services, chat.chat_id, subscription, t))
+    await reply(update, await subscribe(services, chat, subscription, t))
 
 
 async def follow(
@@ -270,24 +269,44 @@ async def follow(
     return added
 
 
+def limit_reached_text(t: Translator, *, private: bool) -> str:
+    text = (
+        t.gettext("You follow {count} things already; /unsubscribe some first.")
+        if private
+        else t.gettext("This group follows {count} things already; /unsubscribe some first.")
+    )
+    return text.format(count=MAX_SUBSCRIPTIONS)
+
+
 async def subscribe(
-    services: Services, chat_id: int, subscription: Subscription, t: Translator
+    services: Services, chat: ChatSettings, subscription: Subscription, t: Translator
 ) -> str:
     """Adds the subscription and says what happened, in HTML."""
     what = describe(services, subscription, t)
+    private = chat.chat_type == "private"
     try:
-        added = await follow(services, chat_id, subscription, limit=MAX_SUBSCRIPTIONS)
+        added = await follow(services, chat.chat_id, subscription, limit=MAX_SUBSCRIPTIONS)
     except SubscriptionLimitReached:
-        text = t.gettext("You follow {count} things already; /unsubscribe some first.")
-        return escape(text.format(count=MAX_SUBSCRIPTIONS))
+        return escape(limit_reached_text(t, private=private))
     if not added:
-        return escape(t.gettext("You already follow {what}.")).format(what=what)
-    return escape(
+        already = (
+            t.gettext("You already follow {what}.")
+            if private
+            else t.gettext("This group already follows {what}.")
+        )
+        return escape(already).format(what=what)
+    done = (
         t.gettext(
             "Subscribed to {what}. "
             "New matching articles come in your next digest; /digest shows them now."
         )
-    ).format(what=what)
+        if private
+        else t.gettext(
+            "Subscribed to {what}. "
+            "New matching articles come in this group's next digest; /digest shows them now."
+        )
+    )
+    return escape(done).format(what=what)
 
 
 async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -314,12 +333,13 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     text = argument_text(context)
     if text.strip().casefold() == "all":
         removed = await services.store.clear_subscriptions_by_kind(chat.chat_id)
-        await reply(update, escape(unsubscribed_all_text(removed, t)))
+        private = chat.chat_type == "private"
+        await reply(update, escape(unsubscribed_all_text(removed, t, private=private)))
         return
     existing = await services.store.list_subscriptions(chat.chat_id)
     own = own_source_named(existing, text)
     if own is not None or looks_like_url(text):
-        await reply(update, await unsubscribe_source(services, chat.chat_id, own, text, t))
+        await reply(update, await unsubscribe_source(services, chat, own, text, t))
         return
     try:
         subscription = resolve_subscription(services, text)
@@ -334,11 +354,15 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     if await services.store.remove_subscription(chat.chat_id, subscription):
         await reply(update, escape(t.gettext("Unsubscribed from {what}.")).format(what=what))
     else:
-        text = t.gettext("You do not follow {what}. /list shows what you do.")
+        text = (
+            t.gettext("You do not follow {what}. /list shows what you do.")
+            if chat.chat_type == "private"
+            else t.gettext("This group does not follow {what}. /list shows what it does.")
+        )
         await reply(update, escape(text).format(what=what))
 
 
-def unsubscribed_all_text(removed: dict[str, int], t: Translator) -> str:
+def unsubscribed_all_text(removed: dict[str, int], t: Translator, *, private: bool) -> str:
     """'Unsubscribed from everything: 1 topic, 2 keyword subscriptions, 1 source.'"""
     topics, keywords, sources = (removed.get(kind, 0) for kind in (TOPIC, KEYWORDS, SOURCE))
     parts = []
@@ -355,6 +379,11 @@ def unsubscribed_all_text(removed: dict[str, int], t: Translator) -> str:
             t.ngettext("{count} source", "{count} sources", sources).format(count=sources)
         )
     if not parts:
+        if not private:
+            return t.gettext(
+                "This group follows nothing, so there is nothing to unsubscribe from. "
+                "/topics to choose, or /subscribe keywords."
+            )
         return t.gettext(
             "You follow nothing, so there is nothing to unsubscribe from. "
             "/topics to choose, or /subscribe keywords."
@@ -383,16 +412,19 @@ def own_source_named(subscriptions: Iterable[Subscription], text: str) -> Subscr
 
 
 async def unsubscribe_source(
-    services: Services, chat_id: int, own: Subscription | None, text: str, t: Translator
+    services: Services, chat: ChatSettings, own: Subscription | None, text: str, t: Translator
 ) -> str:
     """Stops following the chat's own source `own` (None: `text` named none it follows)."""
-    if own is not None and await services.store.remove_subscription(chat_id, own):
+    if own is not None and await services.store.remove_subscription(chat.chat_id, own):
         what = describe(services, own, t)
         return escape(t.gettext("Unsubscribed from {what}.")).format(what=what)
     shown = escape(truncate_text(text.strip(), SHOWN_SOURCE_CHARS))
-    return escape(t.gettext("You do not follow the source {url}. /sources lists yours.")).format(
-        url=shown
+    not_followed = (
+        t.gettext("You do not follow the source {url}. /sources lists yours.")
+        if chat.chat_type == "private"
+        else t.gettext("This group does not follow the source {url}. /sources lists its own.")
     )
+    return escape(not_followed).format(url=shown)
 
 
 async def list_text(services: Services, chat: ChatSettings, t: Translator) -> str:
@@ -447,7 +479,12 @@ async def remove_button(
     chosen = next((sub for sub in subscriptions if subscription_key(sub) == key), None)
     t = translator(services, update, chat)
     if chosen is None:
-        await query.answer(t.gettext("You no longer follow that. Send /list for a fresh list."))
+        gone = (
+            t.gettext("You no longer follow that. Send /list for a fresh list.")
+            if chat.chat_type == "private"
+            else t.gettext("This group no longer follows that. Send /list for a fresh list.")
+        )
+        await query.answer(gone)
         return
     if not await may_change_chat(update, context):
         return

@@ -47,9 +47,11 @@ async def test_concurrent_subscribe_commands_respect_the_cap(running_bot) -> Non
     await running_bot.fake.wait_for_messages(ALICE["id"])
     services = running_bot.services
     english = services.catalogs.get("en")
+    chat = await services.store.get_chat(ALICE["id"])
+    assert chat is not None
     answers = await asyncio.gather(
         *(
-            subscribe(services, ALICE["id"], Subscription("keywords", f"word{number}"), english)
+            subscribe(services, chat, Subscription("keywords", f"word{number}"), english)
             for number in range(120)
         )
     )

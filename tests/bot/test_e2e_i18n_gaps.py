@@ -97,7 +97,7 @@ async def test_the_hour_keyboard_ticks_the_chosen_hour(running_bot):
 
 async def test_chinese_replies_translate_or_set_off_topic_titles(running_bot):
     reply = await running_bot.command(LI, "subscribe", "quantum")
-    assert reply.text.startswith("已订阅话题 <b>量子通信</b>。")
+    assert reply.text.startswith("已订阅话题「<b>量子通信</b>」。")
     panel = await running_bot.command(LI, "topics")
     quantum = next(b for b in panel.buttons() if "量子通信" in b["text"])
     query_id = running_bot.fake.press_button(

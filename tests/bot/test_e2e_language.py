@@ -116,11 +116,11 @@ async def test_settings_and_their_buttons_speak_chinese(running_bot):
 
 async def test_subscriptions_and_refusals_speak_chinese(running_bot):
     reply = await running_bot.command(LI, "subscribe", "quantum")
-    assert reply.text.startswith("已订阅话题 <b>量子通信</b>。")
+    assert reply.text.startswith("已订阅话题「<b>量子通信</b>」。")
     reply = await running_bot.command(LI, "time", "25:00")
-    assert reply.text == "“25:00” 不是有效的时间。请以 HH:MM 格式发送，例如 /time 08:00"
+    assert reply.text == "“25:00”不是有效的时间。请以 HH:MM 格式发送，例如 /time 08:00"
     listing = await running_bot.command(LI, "list")
-    assert "<b>你关注的内容</b>\n• 话题 <b>量子通信</b>" in listing.text
+    assert "<b>你关注的内容</b>\n• 话题「<b>量子通信</b>」" in listing.text
     assert "每篇 3 条要点；链接预览关闭。" in listing.text
     reply = await running_bot.command(LI, "unsubscribe", "all")
     assert reply.text == "已取消全部订阅：1 个话题。"
@@ -167,7 +167,8 @@ async def test_a_chinese_group_is_greeted_without_stray_spaces(running_bot):
     fake.set_admins(GROUP["id"], [LI["id"]])
     fake.bot_added_to_group(GROUP, LI)
     greeting = (await fake.wait_for_messages(GROUP["id"]))[0]
-    assert greeting.text.startswith("讨论组的各位，大家好！本地新闻我来替你读")
+    assert greeting.text.startswith("讨论组的各位，大家好！本地新闻我来替本群读：")
+    assert "你" not in greeting.text
 
 
 async def test_a_chinese_digest_lists_topics_with_the_chinese_comma(running_bot):

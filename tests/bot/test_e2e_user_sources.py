@@ -257,7 +257,7 @@ async def test_other_files_get_a_hint_and_re_adding_says_what_changed(bot, site)
     assert "I can read .opml files" in hint.text
     await bot.command(ALICE, "add", site.url("/feed.xml") + " ferries")
     again = await bot.command(ALICE, "add", site.url("/feed.xml"))
-    assert "now all of its articles" in again.text
+    assert "keyword filter “ferries” is removed" in again.text
 
 
 # --- QA findings: a chat's own source as a subscription ---------------------------------------
@@ -282,7 +282,7 @@ async def test_list_in_chinese_says_source(bot, site):
     zh_user = build.user(2003, "张", language_code="zh-CN")
     await bot.command(zh_user, "add", site.url("/feed.xml") + " ferries")
     listing = await bot.command(zh_user, "list")
-    assert "• 来源 <b>Harbour &amp; Co News</b>（仅限：ferries）" in listing.text
+    assert "• 来源「<b>Harbour &amp; Co News</b>」（仅限：ferries）" in listing.text
 
 
 async def test_unsubscribe_by_the_url_removes_the_source(bot, site):
@@ -319,8 +319,8 @@ async def test_a_digest_says_which_own_source_brought_an_article(bot, site):
         in digest.text
     )
     ferry = digest.text.split("Ferry timetable changes", 1)[1].split("\n\n", 1)[0]
-    assert "🏷 Harbour &amp; Co News (only: <b>ferries</b>)" in ferry
-    assert "<i>Harbour &amp; Co News · 25 Nov 2026, 14:00</i>" in ferry
+    # The source is named once: the tag says what let it through, the source line where from.
+    assert "🏷 <b>ferries</b>\n<i>Harbour &amp; Co News · 25 Nov 2026, 14:00</i>" in ferry
     assert "127.0.0.1" not in digest.text
 
 
@@ -330,7 +330,8 @@ async def test_a_digest_of_own_sources_only_names_them_in_the_header(bot, site):
     await bot.round()
     [digest] = await bot.fake.wait_for_messages(ALICE["id"])
     assert "Sources: Harbour &amp; Co News · 2 articles" in digest.text
-    assert digest.text.count("🏷 Harbour &amp; Co News\n") == 2
+    assert "🏷" not in digest.text  # brought whole by the source its source line names
+    assert digest.text.count("<i>Harbour &amp; Co News · ") == 2
 
 
 # --- QA findings: what /add answers -------------------------------------------------------------
@@ -409,6 +410,6 @@ async def test_add_with_words_but_no_address_explains_the_usage(bot):
     assert reply.text.startswith("“not a url” is not a web address. Send a web address to follow:")
     assert "/add https://example.org/feed quantum" in reply.text
     zh = await bot.command(build.user(2003, "张", language_code="zh-CN"), "add", "量子 通信")
-    assert zh.text.startswith("“量子 通信” 不是网址。发送要关注的网址：")
+    assert zh.text.startswith("“量子 通信”不是网址。发送要关注的网址：")
     no_scheme = await bot.command(ALICE, "add", "example.org/feed")
     assert no_scheme.text.startswith("Cannot follow example.org/feed: only http://")

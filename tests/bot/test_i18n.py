@@ -184,7 +184,7 @@ def test_usage_errors_are_answered_in_the_readers_language():
     with pytest.raises(UsageError) as error:
         parse_time("25:00")
     assert (
-        error.value.message(zh) == "“25:00” 不是有效的时间。请以 HH:MM 格式发送，例如 /time 08:00"
+        error.value.message(zh) == "“25:00”不是有效的时间。请以 HH:MM 格式发送，例如 /time 08:00"
     )
     assert error.value.message(en) == str(error.value)
     with pytest.raises(UsageError) as error:
@@ -306,15 +306,40 @@ def test_lists_and_sentences_are_joined_the_way_each_language_writes_them():
     assert join_sentences(["点按话题。", "例如：x"], zh) == "点按话题。例如：x"
 
 
-def test_chinese_texts_have_no_space_after_full_width_punctuation():
-    """A space after 。！？，、：；） or before （ is a stray one in Chinese text."""
+# Chinese full-width punctuation carries its own spacing, and Chinese words are not separated.
+_FULL_WIDTH = "\u3000-\u303f\uff00-\uffef“”‘’…—"
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+_STRAY_SPACE = re.compile(rf"[{_FULL_WIDTH}] +| +[{_FULL_WIDTH}]|[{_HAN}] +[{_HAN}]")
+# ... except in a command example, typed as it is sent: "/subscribe 新药 审批", and the space
+# that ends one ("/frequency 每天 或 /frequency 每周一").
+_COMMAND_EXAMPLE = re.compile(rf"/[a-z_]+(?: [^\s{_FULL_WIDTH}]+)* ?")
+
+
+def stray_spaces(text: str) -> list[str]:
+    """Where `text` (Chinese) has an ASCII space beside full-width punctuation or between two
+    Chinese characters, outside command examples."""
+    return [match.group() for match in _STRAY_SPACE.finditer(_COMMAND_EXAMPLE.sub("/x", text))]
+
+
+def test_stray_spaces_are_found_and_command_examples_spared():
+    assert stray_spaces("“每周” 不是有效的频率。") == ["” "]
+    assert stray_spaces("暂无 —— 用 /topics 选择") == [" —", "— "]
+    assert stray_spaces("我不认识 “Mars” 这个时区") == [" “", "” "]
+    assert stray_spaces("已订阅 量子") == ["阅 量"]
+    assert stray_spaces("例如 /frequency 每天 或 /frequency 每周一") == []
+    assert stray_spaces("/subscribe 新药 审批（同时包含两个词的文章）") == []
+    assert stray_spaces("每天 {time}（{zone}）。共 {total} 条，见 /list。") == []
+
+
+def test_chinese_texts_have_no_space_beside_full_width_punctuation_or_between_words():
+    """No ASCII space next to 。，、：；！？（）“”… or between two Chinese characters."""
     [po_file] = [po for po in PO_FILES if po.parent.parent.name == "zh"]
-    stray = [
-        text
+    stray = {
+        text: found
         for message in entries(load(po_file))
         for text in strings(message)
-        if re.search(r"[。！？，、：；）] | （", text)
-    ]
+        if (found := stray_spaces(text))
+    }
     assert not stray
     zh = Catalogs.load().get("zh")
     assert zh.gettext("Hello, {group}!") == "{group}的各位，大家好！"

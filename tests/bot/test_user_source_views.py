@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from bot.handlers.sources import _import_report, sources_view
 from bot.i18n import Catalogs
+from bot.render import utf16_len
 from bot.store import ChatDefaults, ChatSettings
 from bot.store.user_sources import Follow, UserSource
 
@@ -34,7 +36,9 @@ def source(index: int) -> UserSource:
 
 def chat() -> ChatSettings:
     defaults = ChatDefaults()
-    return SimpleNamespace(chat_id=7, timezone=defaults.timezone)  # type: ignore[return-value]
+    return SimpleNamespace(  # type: ignore[return-value]
+        chat_id=7, timezone=defaults.timezone, chat_type="private"
+    )
 
 
 def test_twenty_long_sources_fit_one_message():
@@ -44,6 +48,23 @@ def test_twenty_long_sources_fit_one_message():
     text, keyboard = sources_view(services, chat(), t, follows)  # type: ignore[arg-type]
     assert len(text) < LIMIT
     assert keyboard is not None and sum(len(row) for row in keyboard.inline_keyboard) == 20
+
+
+def test_a_short_list_shows_failure_reasons_whole_and_a_huge_one_still_fits():
+    t = Catalogs.load().get("en")
+    services = SimpleNamespace(callback_key=b"k" * 32)
+    reason = "the server had a problem and said so at length " * 3
+    one = replace(
+        source(1), title="Harbour", url="https://harbour.example/feed", last_error=reason
+    )
+    text, _ = sources_view(services, chat(), t, [Follow(7, one, "")])  # type: ignore[arg-type]
+    assert f"last fetch failed: {reason.strip()}" in text
+    follows = [Follow(7, source(i), "k" * 200) for i in range(500)]  # max_per_chat allows it
+    text, keyboard = sources_view(services, chat(), t, follows)  # type: ignore[arg-type]
+    assert utf16_len(text) <= LIMIT
+    shown = sum(len(row) for row in keyboard.inline_keyboard)  # type: ignore[union-attr]
+    assert 20 <= shown < 500
+    assert text.endswith(f"… and {500 - shown} more\n/export sends them as an OPML file.")
 
 
 def test_an_import_report_of_fifty_failures_fits_one_message():
