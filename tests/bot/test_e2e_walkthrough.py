@@ -81,6 +81,24 @@ async def test_a_group_hears_that_it_already_follows_another_form(running_bot):
     assert reply.text == "This group already follows keywords <b>museum</b>."
 
 
+@pytest.mark.parametrize(
+    ("user", "quantum", "subscribed"),
+    [(ALICE, "Quantum communication", "Subscribed to"), (LI, "量子通信", "已订阅")],
+    ids=["en", "zh"],
+)
+async def test_a_chat_with_digests_off_can_still_subscribe(running_bot, user, quantum, subscribed):
+    """Each command refreshes the chat; with digests off that once stored a due time without
+    its timezone, and /subscribe then failed ("Sorry, something went wrong")."""
+    await running_bot.command(user, "frequency", "off")
+    await running_bot.command(user, "list")
+    reply = await running_bot.command(user, "subscribe", "museum")
+    assert reply.text.startswith(subscribed)
+    panel = await running_bot.command(user, "topics")
+    answer, _ = await press(running_bot, user, panel, quantum)
+    assert answer.startswith(subscribed)
+    assert (await running_bot.services.store.get_chat(user["id"])).next_digest_at is None
+
+
 # --- setting commands without a value --------------------------------------------------------
 
 
