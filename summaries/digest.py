@@ -70,7 +70,7 @@ __all__ = [
 # cleaning, ranking or shortening that changes the bullets: the bot then re-ranks the stored
 # articles in the background.
 # 3: the learned linear default; 4: boosted trees (summaries/data/ranker.json).
-RANKER_VERSION = "4"
+RANKER_VERSION = "5"
 ELLIPSIS = "…"
 MIN_BULLET_CHARS = 40
 # Two sentences say the same thing when this share of the shorter one's content words (and

@@ -12,11 +12,12 @@ sentences, how long they are) that let the model learn how strong the lead is. O
 
 The model is the sum of a linear part (weights over `FEATURES`) and an optional ensemble of
 regression trees (gradient boosting, trained offline; evaluated here with numpy, so the product
-needs no learning library). Why learned: the three corpora disagree on what a good sentence is.
-Journalists' highlights (CNN/DailyMail) and assessors' abstracts (DUC 2002) lean to the lead;
-the BBC references were picked by a centrality program. Rather than guess how strong the lead
-is, the trees learn it from all three, and the training script reports cross-validated figures
-(models fitted on folds that exclude the articles scored). The linear part carries a fixed
+needs no learning library). Why learned: how strong the lead is, and what beats it, differs
+from one kind of news to another, and the trees learn it from summaries people wrote
+(CNN/DailyMail highlights, DUC 2002 abstracts) rather than from a guess; the BBC set, whose
+references a centrality program picked, pulls the other way and is left out where the training
+script's cross-validation says so (figures printed are cross-validated: models fitted on folds
+that exclude the articles scored). The linear part carries a fixed
 penalty for fragments, questions and opening quotations: such sentences are rare in the
 training sets, so the trees alone would not reliably rank them down, and issue 7 requires it.
 See the README's summariser section for the figures.
