@@ -758,6 +758,15 @@ def render_digest(
 # --- search, subscriptions, settings ------------------------------------------------------
 
 
+def _results_range(first: int, last: int, total: int, t: Translator) -> str:
+    """'6–10 of 12'; '3 results' when one page holds them all, '12 of 12' for a single one."""
+    if first == 1 and last == total:
+        return t.ngettext("{count} result", "{count} results", total).format(count=total)
+    if first == last:
+        return t.gettext("{number} of {total}").format(number=first, total=total)
+    return t.gettext("{first}–{last} of {total}").format(first=first, last=last, total=total)
+
+
 def render_search_results(
     entries: Sequence[DigestEntry],
     query_text: str,
@@ -788,9 +797,7 @@ def render_search_results(
     first = (max(page, 1) - 1) * page_size + 1
     last = first + len(entries) - 1
     heading = _escape_clean(t.gettext("Results for “{query}”")).format(query=query)
-    shown_range = t.gettext("{first}–{last} of {total}").format(
-        first=first, last=last, total=max(total, last)
-    )
+    shown_range = _results_range(first, last, max(total, last), t)
     header = f"🔎 <b>{heading}</b> · {_escape_clean(shown_range)}"
     most = max((entry.digest.most for entry in entries), default=0)
     shown = most if bullets is None else min(bullets, most)

@@ -50,3 +50,15 @@ def test_published_menu_matches_help():
         assert 3 <= len(description) <= 256
         assert f"/{name} — " in text
     assert {c.name for c in COMMANDS if not c.admin_only} <= published.keys()
+
+
+def test_readme_says_that_a_chinese_topic_title_follows_the_topic():
+    """`/subscribe 量子通信` is the quantum topic's Chinese title in the bundled config, so it
+    follows the topic (bot.services.Services.topic_named); quoted, it is the phrase."""
+    topics = load_config(DEFAULT_CONFIG_PATH).topics
+    quantum = next(topic for topic in topics if topic.name == "quantum")
+    assert "量子通信" in dict(quantum.titles).values()
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    assert "`/subscribe 量子通信` the phrase" not in text
+    assert "`/subscribe 量子通信` (the topic's Chinese title) follows the topic" in text
+    assert '`/subscribe "量子通信"` the phrase' in text

@@ -123,14 +123,27 @@ def change_report(
                 "of a time count until you choose /frequency daily or weekly."
             ).format(minute=f"{new.digest_time:%M}")
         )
-    if _SCHEDULE_FIELDS & fields and new.frequency == "off":
-        lines.append(next_digest_text(new, now, t))  # "no scheduled digests", said once
-    elif _SCHEDULE_FIELDS & fields:
-        lines += [
-            t.gettext("Schedule: {schedule}").format(schedule=schedule_text(new, t)),
-            next_digest_text(new, now, t),
-        ]
+    if _SCHEDULE_FIELDS & fields:
+        lines += schedule_lines(new, now, t)
     return "\n".join(lines)
+
+
+def schedule_lines(chat: ChatSettings, now: datetime, t: Translator) -> list[str]:
+    """The schedule and the next digest; with digests off, "no scheduled digests", said once."""
+    if chat.frequency == "off":
+        return [next_digest_text(chat, now, t)]
+    return [
+        t.gettext("Schedule: {schedule}").format(schedule=schedule_text(chat, t)),
+        next_digest_text(chat, now, t),
+    ]
+
+
+def _bullets_line(chat: ChatSettings, _now: datetime, t: Translator) -> list[str]:
+    return [t.gettext("Bullets per article: {count}").format(count=chat.bullets)]
+
+
+def _preview_line(chat: ChatSettings, _now: datetime, t: Translator) -> list[str]:
+    return [t.gettext("Link previews: {state}").format(state=_switch(chat.link_preview, t))]
 
 
 def _tap_hint(chat: ChatSettings, t: Translator) -> str:
@@ -167,8 +180,8 @@ def settings_text(chat: ChatSettings, now: datetime, t: Translator) -> str:
     lines = [
         "<b>" + escape(t.gettext("Settings")) + "</b>",
         *schedule,
-        t.gettext("Bullets per article: {count}").format(count=chat.bullets),
-        t.gettext("Link previews: {state}").format(state=_switch(chat.link_preview, t)),
+        *_bullets_line(chat, now, t),
+        *_preview_line(chat, now, t),
         "",
         _tap_hint(chat, t),
         t.gettext(
@@ -237,25 +250,34 @@ def settings_keyboard(
         for n in range(MIN_BULLETS, MAX_BULLETS + 1)
     ]
     rows += _rows(bullets, 5)
-    rows.append(
-        [
-            button(
-                t.gettext("Turn link previews off")
-                if chat.link_preview
-                else t.gettext("Turn link previews on"),
-                "p",
-                "off" if chat.link_preview else "on",
-                False,
-            ),
+    last = [
+        button(
+            t.gettext("Turn link previews off")
+            if chat.link_preview
+            else t.gettext("Turn link previews on"),
+            "p",
+            "off" if chat.link_preview else "on",
+            False,
+        )
+    ]
+    if chat.paused or chat.frequency != "off":  # digests that are off have nothing to pause
+        last.append(
             button(
                 t.gettext("Resume digests") if chat.paused else t.gettext("Pause digests"),
                 "z",
                 "off" if chat.paused else "on",
                 False,
-            ),
-        ]
-    )
+            )
+        )
+    rows.append(last)
     return InlineKeyboardMarkup(rows)
+
+
+def _minute_change(old: ChatSettings, new: ChatSettings, t: Translator) -> str:
+    minute, was = f"{new.digest_time:%M}", f"{old.digest_time:%M}"
+    if minute == was:
+        return t.gettext("Every hour at minute :{minute} (unchanged).").format(minute=minute)
+    return t.gettext("Every hour at minute :{minute} (was :{old}).").format(minute=minute, old=was)
 
 
 def _button_change(field: str, value: str, chat: ChatSettings) -> dict[str, Any]:
@@ -305,24 +327,34 @@ async def settings_button(
     if not await may_change_chat(update, context):
         return
     chat = await apply_changes(services, before, **changes)
-    await query.answer(" ".join(describe_changes(before, chat, changes, t))[:200])
+    if field == "m":  # tapped "at :15": the stored hour is not what changed for this reader
+        note = _minute_change(before, chat, t)
+    else:
+        note = " ".join(describe_changes(before, chat, changes, t))
+    await query.answer(note[:200])
     await edit_in_place(
         update, settings_text(chat, services.clock(), t), settings_keyboard(services, chat, t)
     )
 
 
+Current = Callable[[ChatSettings, datetime, Translator], list[str]]
+
+
 def _direct(
-    parse: Callable[[str, Translator], dict[str, Any]], usage: str
+    parse: Callable[[str, Translator], dict[str, Any]], usage: str, current: Current
 ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
     """A command that parses its argument (in English or in the words the chat's language
-    shows) into setting changes, stores them and confirms."""
+    shows) into setting changes, stores them and confirms. Without an argument it shows the
+    `current` value (one asks "/time" to learn when digests come), then how to change it."""
 
     async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         services = services_of(context)
         chat = await ensure_chat(update, services)
         t = translator(services, update, chat)
         if not context.args:
-            await reply(update, escape(t.gettext(usage).format(low=MIN_BULLETS, high=MAX_BULLETS)))
+            how = t.gettext(usage).format(low=MIN_BULLETS, high=MAX_BULLETS)
+            lines = [*current(chat, services.clock(), t), how]
+            await reply(update, escape("\n".join(lines)))
             return
         try:
             changes = parse(argument_text(context), t)
@@ -372,6 +404,7 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 _set_timezone = _direct(
     lambda text, _t: {"timezone": parse_timezone(text)},
     N_("Send a timezone name: /timezone Asia/Shanghai"),
+    schedule_lines,  # not shown: timezone_command answers /timezone alone itself
 )
 
 
@@ -453,7 +486,8 @@ async def stop_button(
 HANDLERS = [
     CommandHandler("settings", settings_command),
     CommandHandler(
-        "time", _direct(_time_change, N_("Send the time of day as HH:MM: /time 08:00"))
+        "time",
+        _direct(_time_change, N_("Send the time of day as HH:MM: /time 08:00"), schedule_lines),
     ),
     CommandHandler("timezone", timezone_command),
     CommandHandler(
@@ -464,6 +498,7 @@ HANDLERS = [
                 "Choose one: /frequency daily, /frequency weekly mon, "
                 "/frequency hourly or /frequency off"
             ),
+            schedule_lines,
         ),
     ),
     CommandHandler(
@@ -471,6 +506,7 @@ HANDLERS = [
         _direct(
             lambda text, _t: {"bullets": parse_bullets(text)},
             N_("How many bullets per article, {low} to {high}: /bullets 3"),
+            _bullets_line,
         ),
     ),
     CommandHandler(
@@ -478,6 +514,7 @@ HANDLERS = [
         _direct(
             lambda text, t: {"link_preview": parse_switch(text, t=t)},
             N_("Link previews on or off: /preview on"),
+            _preview_line,
         ),
     ),
     CommandHandler("pause", pause_command),

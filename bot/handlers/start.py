@@ -8,6 +8,7 @@ from telegram.ext import ChatMemberHandler, CommandHandler, ContextTypes
 
 from bot.commands import COMMANDS, GROUP_ADMIN_COMMANDS, topic_command_description
 from bot.handlers.common import (
+    NO_PREVIEW,
     chat_translator,
     ensure_chat,
     is_bot_admin,
@@ -26,7 +27,7 @@ from bot.parsing import shorten_user_text
 from bot.render import escape
 from bot.selection import TOPIC
 from bot.services import Services
-from bot.store import Subscription
+from bot.store import ChatSettings, Subscription
 
 INTRO = N_(
     "I read the regional news so you don't have to: every article condensed into a few "
@@ -97,13 +98,23 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         elif await may_change_chat(update, context):
             note = "\n\n" + await subscribe(services, chat, Subscription(TOPIC, topic.name), t)
     keyboard = await topics_keyboard(services, chat.chat_id, t)
+    text = (
+        escape(intro(t, private=is_private(update)))
+        + note
+        + "\n\n"
+        + schedule_note(services, chat, t)
+    )
+    await reply(update, text, keyboard=keyboard)
+
+
+def schedule_note(services: Services, chat: ChatSettings, t: Translator) -> str:
+    """When digests come and the next one, in HTML: a newcomer learns the default schedule."""
     schedule = t.gettext(
         "Digests come on this schedule: {schedule} {next_digest} /settings changes it."
     ).format(
         schedule=schedule_text(chat, t), next_digest=next_digest_text(chat, services.clock(), t)
     )
-    text = escape(intro(t, private=is_private(update))) + note + "\n\n" + escape(schedule)
-    await reply(update, text, keyboard=keyboard)
+    return escape(schedule)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -167,8 +178,13 @@ async def bot_membership_changed(update: Update, context: ContextTypes.DEFAULT_T
     )
     # The group's introduction already says that its administrators choose what it follows.
     greeting = join_sentences([hello, escape(intro(t, private=False))], t)
+    greeting += "\n\n" + schedule_note(services, chat, t)
     await context.bot.send_message(
-        change.chat.id, greeting, parse_mode="HTML", reply_markup=keyboard
+        change.chat.id,
+        greeting,
+        parse_mode="HTML",
+        reply_markup=keyboard,
+        link_preview_options=NO_PREVIEW,
     )
 
 

@@ -32,13 +32,17 @@ from bot.rounds import following_slot
 from bot.selection import KEYWORDS, SOURCE, TOPIC, source_parts
 from bot.services import Services
 from bot.store import ChatSettings, Subscription, SubscriptionLimitReached
+from summaries.language import has_han, stop_words
 from summaries.matching import KeywordQuery, QueryError, stem
 from summaries.ranking import ENGLISH_FUNCTION_WORDS
 
 TOGGLE = "tog"
 REMOVE = "rm"
-# Keywords made only of these would match nearly every English article.
-_COMMON_STEMS = frozenset(stem(word) for word in ENGLISH_FUNCTION_WORDS)
+# Keywords made only of these would match nearly every English (or Chinese: 的, 了, 我们)
+# article.
+_COMMON_STEMS = frozenset(stem(word) for word in ENGLISH_FUNCTION_WORDS) | frozenset(
+    word for word in stop_words("zh") if has_han(word)
+)
 MAX_SUBSCRIPTIONS = 50
 SHOWN_SOURCE_CHARS = 60
 SUBSCRIBE_EXAMPLE = N_(
@@ -62,7 +66,7 @@ def resolve_subscription(services: Services, text: str) -> Subscription:
             reason=Phrase(str(error)),
             example=Phrase(SUBSCRIBE_EXAMPLE),
         ) from None
-    if all(len(term) == 1 and term[0] in _COMMON_STEMS for term in query.terms):
+    if all(_common(term) for term in query.terms):
         raise UsageError(
             N_(
                 "“{text}” has only common words that almost every article contains. "
@@ -72,6 +76,14 @@ def resolve_subscription(services: Services, text: str) -> Subscription:
             example=Phrase(SUBSCRIBE_EXAMPLE),
         )
     return Subscription(KEYWORDS, query.text)
+
+
+def _common(term: tuple[str, ...]) -> bool:
+    """A word nearly every article contains; a Chinese term too when made only of such words
+    ("的了": Chinese has no spaces, so quoting it changes nothing)."""
+    if len(term) == 1 or all(has_han(token) for token in term):
+        return all(token in _COMMON_STEMS for token in term)
+    return False
 
 
 def _flat_terms(text: str) -> tuple[str, ...] | None:
@@ -91,6 +103,23 @@ def same_words(subscriptions: Iterable[Subscription], wanted: Subscription) -> S
     words = _flat_terms(wanted.value)
     for sub in subscriptions:
         if sub.kind == KEYWORDS and words and _flat_terms(sub.value) == words:
+            return sub
+    return None
+
+
+def _query_terms(text: str) -> frozenset[tuple[str, ...]] | None:
+    try:
+        return frozenset(KeywordQuery.parse(text).terms)
+    except QueryError:
+        return None
+
+
+def same_query(subscriptions: Iterable[Subscription], wanted: Subscription) -> Subscription | None:
+    """The keyword subscription that finds what `wanted` would: the same words or phrases in any
+    form and order ("museums" for "museum", "approvals drugs" for "drug approval")."""
+    terms = _query_terms(wanted.value) if wanted.kind == KEYWORDS else None
+    for sub in subscriptions:
+        if terms and sub.kind == KEYWORDS and _query_terms(sub.value) == terms:
             return sub
     return None
 
@@ -282,12 +311,16 @@ async def subscribe(
     services: Services, chat: ChatSettings, subscription: Subscription, t: Translator
 ) -> str:
     """Adds the subscription and says what happened, in HTML."""
-    what = describe(services, subscription, t)
     private = chat.chat_type == "private"
-    try:
-        added = await follow(services, chat.chat_id, subscription, limit=MAX_SUBSCRIPTIONS)
-    except SubscriptionLimitReached:
-        return escape(limit_reached_text(t, private=private))
+    followed = same_query(await services.store.list_subscriptions(chat.chat_id), subscription)
+    if followed is not None:  # another form of it: what is stored is what /list shows
+        subscription, added = followed, False
+    else:
+        try:
+            added = await follow(services, chat.chat_id, subscription, limit=MAX_SUBSCRIPTIONS)
+        except SubscriptionLimitReached:
+            return escape(limit_reached_text(t, private=private))
+    what = describe(services, subscription, t)
     if not added:
         already = (
             t.gettext("You already follow {what}.")

@@ -8,13 +8,28 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    update,
+)
 
 from bot.store.engine import chunked, insert_ignore, one_of
 from bot.store.errors import SubscriptionLimitReached, UnknownChat
 from bot.store.schema import (
     CHAT_SCHEDULED,
     OUTBOX_PENDING,
+    UtcDateTime,
     chat_digests,
     chat_sources,
     chats,
@@ -129,6 +144,11 @@ def ensure_chat(
     ).first()
     if inserted is None:
         # Known chat: keep its settings; refresh what Telegram tells us and reactivate it.
+        # A scheduled chat without a due time gets one; a chat whose digests are off has none
+        # (which also clears one stored by mistake).
+        # The value is bound as a UtcDateTime: inside COALESCE it would otherwise be stored
+        # without its timezone on SQLite.
+        due = bindparam("due", next_digest_at, type_=UtcDateTime())
         conn.execute(
             update(chats)
             .where(chats.c.chat_id == chat_id)
@@ -137,7 +157,10 @@ def ensure_chat(
                 title=title,
                 active=True,
                 deactivated_reason=None,
-                next_digest_at=func.coalesce(chats.c.next_digest_at, next_digest_at),
+                next_digest_at=case(
+                    (chats.c.frequency == literal_column("'off'"), null()),
+                    else_=func.coalesce(chats.c.next_digest_at, due),
+                ),
                 updated_at=now,
             )
         )

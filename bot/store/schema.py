@@ -81,7 +81,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if isinstance(value, str):
-            return datetime.fromisoformat(value)
+            parsed = datetime.fromisoformat(value)
+            # Text without an offset is UTC (an earlier bug stored some due times so).
+            return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
         if value.tzinfo is UTC:
             return value
         if value.tzinfo is None:

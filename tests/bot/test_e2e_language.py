@@ -143,7 +143,7 @@ async def test_digests_and_search_results_are_headed_in_chinese(running_bot):
     assert digest.text.startswith("<b>📰 你的摘要</b> — 2026年11月26日 周四\n")
     assert "1 篇文章" in digest.text
     results = await running_bot.command(LI, "search", "nine cities")
-    assert "🔎 <b>“nine cities”的搜索结果</b> · 第 1–1 条，共 2 条" in results.text
+    assert "🔎 <b>“nine cities”的搜索结果</b> · 第 1 条，共 2 条" in results.text
     assert [button["text"] for button in results.buttons()] == ["更多结果 ▸"]
 
 

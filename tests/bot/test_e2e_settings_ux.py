@@ -118,7 +118,7 @@ async def test_hourly_mode_explains_itself_and_offers_minutes(running_bot):
         ALICE["id"], panel.message_id, button_data(panel, "at :45"), ALICE
     )
     answer = await fake.wait_for_callback_answer(query_id)
-    assert answer.text.startswith("Digest time: 08:45 (was 08:30).")
+    assert answer.text == "Every hour at minute :45 (was :30)."
     chat = await running_bot.services.store.get_chat(ALICE["id"])
     assert chat.digest_time.minute == 45
 

@@ -149,6 +149,34 @@ def test_ensure_chat_keeps_the_settings_of_a_known_chat(store):
     assert chat.title == "renamed"
 
 
+def test_ensure_chat_leaves_a_chat_without_scheduled_digests_unscheduled(store):
+    make_chat(store, 1)
+    store.update_chat(1, frequency="off", next_digest_at=None)
+    chat = store.ensure_chat(1, "private", "again", ChatDefaults(), NOW)
+    assert chat.next_digest_at is None
+
+
+def test_ensure_chat_schedules_a_scheduled_chat_without_a_due_time_in_utc(store):
+    make_chat(store, 1)
+    store.update_chat(1, next_digest_at=None)
+    chat = store.ensure_chat(1, "private", "again", ChatDefaults(), NOW)
+    assert chat.next_digest_at == NOW and chat.next_digest_at.tzinfo is UTC
+
+
+def test_a_due_time_stored_without_its_offset_reads_as_utc(tmp_path):
+    """Such text was written into SQLite by an earlier bug (a chat with digests off)."""
+    store = Store.from_url(f"sqlite:///{tmp_path / 'legacy.db'}")
+    store.migrate()
+    try:
+        make_chat(store, 1)
+        with store.engine.begin() as conn:
+            conn.execute(text("UPDATE chats SET next_digest_at = '2026-11-27 00:00:00.000000'"))
+        due = store.get_chat(1).next_digest_at
+        assert due == datetime(2026, 11, 27, tzinfo=UTC) and due.tzinfo is UTC
+    finally:
+        store.close()
+
+
 def test_ensure_chat_reactivates_a_deactivated_chat(store):
     make_chat(store, 1)
     store.deactivate_chat(1, "blocked by the user")
