@@ -11,8 +11,11 @@ query on the event loop).
 
     .venv/bin/python benchmarks/search_scale.py                     # 1,000,000, both engines
     .venv/bin/python benchmarks/search_scale.py --articles 20000    # smoke run
+    .venv/bin/python benchmarks/search_scale.py --engines postgresql --keep-schema search_1m
 
-PostgreSQL comes from --postgres-url or TEST_DATABASE_URL (a schema of its own, dropped after).
+PostgreSQL comes from --postgres-url or TEST_DATABASE_URL (a schema of its own, dropped after,
+unless --keep-schema names one: then it is kept, and a later run with the same corpus options
+skips the load and only applies the migrations it lacks, as a deployed bot would).
 Its GIN index is built after the bulk load, as one would load a big archive. Not a test.
 """
 
@@ -26,13 +29,16 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from psycopg import sql
 from sqlalchemy import insert, text
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -261,6 +267,44 @@ def startup_seconds(store: Store) -> float:
         reopened.close()
 
 
+def corpus_key(args: argparse.Namespace) -> str:
+    """What a kept schema was loaded with; a run with other options loads afresh."""
+    options = ("articles", "body_words", "vocabulary", "chinese_share", "seed")
+    return json.dumps({name: getattr(args, name) for name in options}, sort_keys=True)
+
+
+@contextmanager
+def kept_postgres_store(base_url: str, schema: str, key: str) -> Iterator[tuple[Store, bool]]:
+    """A store in `schema`, kept after the run; True when it already holds the corpus `key`
+    (recorded as the schema's comment once a load has finished), else emptied for a load."""
+    libpq = make_url(base_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s",
+            (schema,),
+        ).fetchone()
+        loaded = row is not None and row[0] == key
+        if not loaded:
+            admin.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+            )
+            admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    store = Store.from_url(url.render_as_string(hide_password=False))
+    try:
+        yield store, loaded
+    finally:
+        store.close()
+
+
+def mark_loaded(base_url: str, schema: str, key: str) -> None:
+    libpq = make_url(base_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("COMMENT ON SCHEMA {} IS {}").format(sql.Identifier(schema), sql.Literal(key))
+        )
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=1_000_000)
@@ -276,9 +320,52 @@ def parse_args() -> argparse.Namespace:
         help="PostgreSQL server (default: TEST_DATABASE_URL); a schema is created and dropped",
     )
     parser.add_argument(
+        "--keep-schema",
+        metavar="NAME",
+        help="keep PostgreSQL's data in schema NAME; reuse it when it holds the same corpus",
+    )
+    parser.add_argument(
         "--engines", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql"
     )
     return parser.parse_args()
+
+
+def open_stores(
+    stack: ExitStack, args: argparse.Namespace, engines: list[str]
+) -> tuple[dict[str, Store], set[str]]:
+    """The stores to time, and which of them (a kept schema) already hold the corpus."""
+    stores: dict[str, Store] = {}
+    loaded: set[str] = set()
+    if "sqlite" in engines:
+        stores["sqlite"] = stack.enter_context(sqlite_store(args))
+    if "postgresql" in engines and args.postgres_url:
+        if args.keep_schema:
+            store, kept = stack.enter_context(
+                kept_postgres_store(args.postgres_url, args.keep_schema, corpus_key(args))
+            )
+            stores["postgresql"] = store
+            if kept:
+                loaded.add("postgresql")
+        else:
+            stores["postgresql"] = stack.enter_context(postgres_store(args.postgres_url))
+    return stores, loaded
+
+
+def load_stores(stores: dict[str, Store], corpus: Corpus, args: argparse.Namespace) -> None:
+    for store in stores.values():
+        store.migrate()
+    if "postgresql" in stores:
+        postgres_finish_load(stores["postgresql"], drop=True)
+    spent = load(stores, corpus, args.articles)
+    print(f"\nloaded {args.articles:,} articles of {args.body_words} body words")
+    print(f"  tokenising (shared): {spent['tokenise']:.0f} s")
+    for name in stores:
+        print(f"  {name}: inserting rows and index: {spent[name]:.0f} s")
+    if "postgresql" in stores:
+        seconds = postgres_finish_load(stores["postgresql"], drop=False)
+        print(f"  postgresql: building the GIN index: {seconds:.0f} s")
+        if args.keep_schema:
+            mark_loaded(args.postgres_url, args.keep_schema, corpus_key(args))
 
 
 def main() -> None:
@@ -288,23 +375,15 @@ def main() -> None:
     kinds = queries(corpus, args.queries, args.seed)
     print(json.dumps({k: v for k, v in vars(args).items() if k != "postgres_url"}))
     with ExitStack() as stack:
-        stores: dict[str, Store] = {}
-        if "sqlite" in engines:
-            stores["sqlite"] = stack.enter_context(sqlite_store(args))
-        if "postgresql" in engines and args.postgres_url:
-            stores["postgresql"] = stack.enter_context(postgres_store(args.postgres_url))
-        for store in stores.values():
-            store.migrate()
-        if "postgresql" in stores:
-            postgres_finish_load(stores["postgresql"], drop=True)
-        spent = load(stores, corpus, args.articles)
-        print(f"\nloaded {args.articles:,} articles of {args.body_words} body words")
-        print(f"  tokenising (shared): {spent['tokenise']:.0f} s")
-        for name in stores:
-            print(f"  {name}: inserting rows and index: {spent[name]:.0f} s")
-        if "postgresql" in stores:
-            seconds = postgres_finish_load(stores["postgresql"], drop=False)
-            print(f"  postgresql: building the GIN index: {seconds:.0f} s")
+        stores, loaded = open_stores(stack, args, engines)
+        for name in loaded:
+            seconds = timed(stores[name].migrate)[1]
+            print(
+                f"{name}: reusing schema {args.keep_schema}; new migrations took {seconds:.1f} s"
+            )
+        to_load = {name: store for name, store in stores.items() if name not in loaded}
+        if to_load:
+            load_stores(to_load, corpus, args)
         for name, store in stores.items():
             print(
                 f"  {name}: start-up (open + migrate) on the loaded database: "
