@@ -515,3 +515,23 @@ MIGRATIONS += (
         10, "detailed planner statistics for the search column", _detailed_search_statistics
     ),
 )
+
+
+def _search_windows_index(conn: Connection) -> None:
+    """PostgreSQL: a BRIN index on the search rows' insertion order, so that a window of the
+    newest rows (see `bot.store.search`) costs its GIN matches inside the window only, not
+    every match in the table. Rows are appended in `seq` order, so a few hundred page ranges
+    summarise a million rows; autosummarize keeps new ranges summarised. SQLite needs none."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(
+        text(
+            "CREATE INDEX ix_article_search_seq ON article_search USING BRIN (seq) "
+            "WITH (autosummarize = on)"
+        )
+    )
+
+
+MIGRATIONS += (
+    Migration(11, "a BRIN index for searching newest rows first", _search_windows_index),
+)

@@ -197,3 +197,78 @@ def test_postgres_keeps_detailed_word_statistics_for_the_planner(store: Store) -
             )
         ).scalar()
     assert target == 2000
+
+
+def window_search(store: Store, words: str, *, limit: int, candidates: int) -> list[str]:
+    """Search with windows of two rows, so that the newest matches span many windows."""
+    from bot.store.search import search_articles
+
+    terms = query_terms(KeywordQuery.parse(words))
+    with store.engine.begin() as conn:
+        hits = search_articles(conn, terms, limit=limit, candidates=candidates, first_window=2)
+    return [hit.article_id for hit in hits]
+
+
+def test_window_search_ranks_exactly_the_newest_matches_across_windows(store: Store) -> None:
+    """Matches spread over many small windows: the newest `candidates` of them, and only
+    they, are ranked, whether the query is a word, several words or a phrase."""
+    bodies = {
+        "both": "the quantum network links cities",
+        "apart": "a network of labs; quantum results",  # both words, not as a phrase
+        "quantum": "quantum results only",
+        "network": "network news only",
+        "neither": "paintings from six centuries",
+    }
+    kinds = ["both", "neither", "apart", "quantum", "neither", "network", "both"] * 4
+    stored: list[tuple[str, str]] = []  # (kind, id), oldest first
+    for number, kind in enumerate(kinds):
+        item = article(f"Report {number}", bodies[kind])
+        add(store, item, at=NOW + timedelta(minutes=number))
+        stored.append((kind, item[0].id))
+
+    def newest(accepted: set[str], count: int) -> set[str]:
+        return {key for kind, key in stored if kind in accepted}.intersection(
+            [key for kind, key in reversed(stored) if kind in accepted][:count]
+        )
+
+    for words, accepted in (
+        ("quantum", {"both", "apart", "quantum"}),
+        ("quantum network", {"both", "apart"}),
+        ('"quantum network"', {"both"}),
+        ("paintings", {"neither"}),
+    ):
+        for candidates in (1, 3, 5, 100):
+            found = window_search(store, words, limit=candidates, candidates=candidates)
+            assert len(found) == len(set(found))
+            assert set(found) == newest(accepted, candidates), (words, candidates)
+
+
+def test_window_search_ranks_before_it_limits(store: Store) -> None:
+    """The best match among the newest candidates wins even when it is in an older window
+    than the others; a better match older than the candidates is not ranked."""
+    old_title = article("Quantum quantum", "quantum in the title, too old to be ranked")
+    title = article("Quantum", "quantum in the title and the body")
+    add(store, old_title, at=NOW)
+    add(store, title, at=NOW + timedelta(minutes=1))
+    plain = [article(f"Report {n}", f"a quantum report, number {n}") for n in range(6)]
+    for offset, item in enumerate(plain):
+        add(store, item, at=NOW + timedelta(minutes=2 + offset))
+    found = window_search(store, "quantum", limit=3, candidates=7)
+    assert found[0] == title[0].id
+    assert found[1:] == [plain[-1][0].id, plain[-2][0].id]  # equal scores: newest first
+    assert old_title[0].id not in window_search(store, "quantum", limit=7, candidates=7)
+
+
+def test_postgres_windows_of_newest_rows_have_an_index(store: Store) -> None:
+    """Without it a window's GIN matches are fetched from the whole table, then filtered."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's window index only")
+    with store.engine.connect() as conn:
+        method = conn.execute(
+            text(
+                "SELECT am.amname FROM pg_index AS ix "
+                "JOIN pg_class AS c ON c.oid = ix.indexrelid JOIN pg_am AS am ON am.oid = c.relam "
+                "WHERE c.relname = 'ix_article_search_seq'"
+            )
+        ).scalar()
+    assert method == "brin"
