@@ -215,9 +215,11 @@ def _postgres_newest_matches(
         window = {"floor": floor, "below": below, "wanted": params["candidates"] - len(found)}
         found += conn.execute(_POSTGRES_WINDOW, {**params, **window}).all()
         below, searched = floor, start.newest + 1 - floor
-        if params["every"] and holding_words is None:
-            holding_words = _estimated_share(conn, params["every"], start)
-        walk = (holding_words or len(found) / searched) >= _WALK_DENSITY
+        walk = len(found) / searched >= _WALK_DENSITY
+        if params["every"] and not walk:  # a phrase: the GIN index fetches more than matches
+            if holding_words is None:
+                holding_words = _estimated_share(conn, params["every"], start)
+            walk = holding_words >= _WALK_DENSITY
         width = _next_width(params["candidates"] - len(found), len(found), searched)
     conn.execute(_POSTGRES_SCANS, {"bitmap": start.bitmap, "walk": start.walk})
     return found

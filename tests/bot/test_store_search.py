@@ -272,3 +272,26 @@ def test_postgres_windows_of_newest_rows_have_an_index(store: Store) -> None:
             )
         ).scalar()
     assert method == "brin"
+
+
+def test_postgres_search_leaves_the_scan_settings_as_it_found_them(store: Store) -> None:
+    """Windows choose between walking and the GIN index through the planner's scan settings;
+    whatever runs after the search in the same transaction plans as usual."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's planner settings only")
+    from bot.store.search import search_articles
+
+    items = [article(f"Report {n}", f"quantum report {n}") for n in range(6)]
+    for offset, item in enumerate(items):
+        add(store, item, at=NOW + timedelta(minutes=offset))
+    terms = query_terms(KeywordQuery.parse("quantum"))
+    with store.engine.begin() as conn:
+        conn.execute(text("SET LOCAL enable_bitmapscan = off"))  # unlike either way a window
+        conn.execute(text("SET LOCAL enable_indexscan = off"))  # is searched
+        assert search_articles(conn, terms, limit=5, candidates=5, first_window=2)
+        settings = conn.execute(
+            text(
+                "SELECT current_setting('enable_bitmapscan'), current_setting('enable_indexscan')"
+            )
+        ).one()
+    assert tuple(settings) == ("off", "off")
