@@ -3,7 +3,9 @@
 Ranking is the engine's own: FTS5's bm25() on SQLite, ts_rank() on PostgreSQL, with title
 words weighted as the topic matcher weights them. To keep a query fast at millions of
 articles, only the newest `candidates` articles containing every term are ranked (a common
-word matches most of the store; a news reader wants the recent ones among them).
+word matches most of the store; a news reader wants the recent ones among them). FTS5 reads
+its index newest first and stops; PostgreSQL's GIN index cannot, so it looks for them window
+by window, newest first (`_postgres_newest_matches`).
 """
 
 from __future__ import annotations

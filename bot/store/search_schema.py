@@ -6,7 +6,8 @@ rows go with their article (ON DELETE CASCADE), so whoever prunes articles prune
 `seq` is an explicit INTEGER PRIMARY KEY because VACUUM may renumber implicit rowids.
 
 PostgreSQL: `article_search` holds a tsvector per article (title weighted A, body D) under a
-GIN index; `seq` (insertion order, so newest last) bounds how many matches are ranked.
+GIN index; `seq` (insertion order, so newest last) bounds how many matches are ranked, and
+a BRIN index on it (migration 11) lets a search ask the GIN index about the newest rows only.
 
 Both store tokens made by `summaries.search_text` (stemmed, Chinese segmented), so the engines
 only split on spaces: SQLite's `ascii` tokenizer, PostgreSQL's `simple` configuration.
