@@ -356,6 +356,7 @@ def load_stores(stores: dict[str, Store], corpus: Corpus, args: argparse.Namespa
         store.migrate()
     if "postgresql" in stores:
         postgres_finish_load(stores["postgresql"], drop=True)
+    started = time.perf_counter()
     spent = load(stores, corpus, args.articles)
     print(f"\nloaded {args.articles:,} articles of {args.body_words} body words")
     print(f"  tokenising (shared): {spent['tokenise']:.0f} s")
@@ -366,6 +367,10 @@ def load_stores(stores: dict[str, Store], corpus: Corpus, args: argparse.Namespa
         print(f"  postgresql: building the GIN index: {seconds:.0f} s")
         if args.keep_schema:
             mark_loaded(args.postgres_url, args.keep_schema, corpus_key(args))
+    minutes = (time.perf_counter() - started) / 60
+    print(
+        f"  the whole load (making articles, tokenising, inserting, indexing): {minutes:.1f} min"
+    )
 
 
 def main() -> None:
