@@ -39,13 +39,12 @@ _SQLITE_SEARCH = text(
     LIMIT :limit
     """
 )
+# One window of `seq` (see `_postgres_newest_matches`): its newest `:wanted` matches, ranked.
 # ts_rank's normalisation 1 divides by 1 + log(length), so long articles do not win by size.
 # `:every` (all tokens, no phrases) repeats what `:match` implies when the query has a phrase:
-# PostgreSQL estimates a phrase as common as its words together, and would then walk the table
-# newest first looking for it; with both conditions it expects few rows and asks the GIN index.
-# Without a phrase `:every` is '' (no condition): repeating a common word would make the planner
-# expect few rows and visit every match through GIN instead of stopping at the newest ones.
-# One window of `seq` (see `_postgres_newest_matches`); only the rows kept are ranked.
+# PostgreSQL estimates a phrase as common as its words together, which once made it walk the
+# whole table for a phrase; with both conditions it expects fewer rows. Without a phrase
+# `:every` is '' (no condition).
 _POSTGRES_WINDOW = text(
     """
     SELECT matches.seq, matches.article_id,
@@ -61,14 +60,13 @@ _POSTGRES_WINDOW = text(
     """
 )
 # PostgreSQL looks for the newest matches in windows of `seq` (see `_postgres_newest_matches`).
+# Walking newest first reads every row of a window; the GIN index reads only the rows it
+# matches (for a phrase, every row holding its words), each about as dear as 12 rows walked
+# (measured at 1,000,000 articles), plus its posting lists. So walk on while at least
+# _WALK_DENSITY of the rows would come back from the GIN index.
 FIRST_WINDOW = 4096
-# Walk on while at least this share of the rows would be fetched through the GIN index: a row
-# it fetches costs about as much as 12 rows walked (measured at 1,000,000 articles). For a
-# word that share is the matches found so far; for a phrase, the rows holding its words.
 _WALK_DENSITY = 0.08
 _WINDOW_MARGIN = 1.5  # size the next window for this many times the matches still wanted
-# Walking newest first reads every row of the window; the GIN index reads only the matches
-# (for a phrase, the rows holding its words), a few times dearer each, plus its posting lists.
 # psycopg prepares a statement after five runs, and PostgreSQL may then keep a generic plan
 # that cannot see the query's words or window: measured at 1,000,000 articles, a rare word
 # walked the table newest first (p50 690 ms) instead of asking the GIN index. So every window
