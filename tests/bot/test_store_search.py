@@ -247,6 +247,16 @@ def test_window_search_ranks_exactly_the_newest_matches_across_windows(store: St
             assert set(found) == newest(accepted, candidates), (words, candidates)
 
 
+def test_window_search_finds_a_sparse_phrase_among_its_words(store: Store) -> None:
+    """Few rows hold the phrase but many its words: the search leaves walking for the index."""
+    apart = [article(f"Report {n}", "a network of labs; quantum results") for n in range(30)]
+    phrase = article("Launch", "the quantum network links cities")
+    add(store, phrase, at=NOW)
+    for offset, item in enumerate(apart):
+        add(store, item, at=NOW + timedelta(minutes=1 + offset))
+    assert window_search(store, '"quantum network"', limit=5, candidates=5) == [phrase[0].id]
+
+
 def test_window_search_ranks_before_it_limits(store: Store) -> None:
     """The best match among the newest candidates wins even when it is in an older window
     than the others; a better match older than the candidates is not ranked."""
