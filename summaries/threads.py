@@ -91,9 +91,7 @@ class WorkerProcesses(Executor):
             initializer=_start_worker,
         )
 
-    def submit(
-        self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs
-    ) -> Future[R]:
+    def submit(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Future[R]:
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot schedule new work after shutdown")
