@@ -137,15 +137,26 @@ async def test_worker_processes_store_what_threads_store(tmp_path):
     assert len(stored["threads"]) == 2 * CHUNK + 10
 
 
-def die_summarising(*_: object) -> None:
+def die_in_worker(*_: object, **__: object) -> None:
     os._exit(3)  # as the kernel's OOM killer ends a worker: no exception, no clean-up
+
+
+async def test_a_worker_dying_while_parsing_fails_that_poll_with_a_reason(tmp_path, monkeypatch):
+    async with ingest_services(tmp_path, "{processes: 1}") as services:
+        monkeypatch.setattr(fetch, "read_feed_entries", die_in_worker)
+        report = await ingest_source(services, spec(services, "small"), NOW)
+        assert report.added == 0 and report.error == fetch.PARSER_DIED
+        state = await services.store.get_source_state("small")
+        assert state is not None and state.consecutive_failures == 1
+        monkeypatch.undo()
+        assert (await ingest_source(services, spec(services, "small"), NOW)).added == 3
 
 
 async def test_a_worker_dying_fails_that_poll_with_a_reason_and_the_next_poll_works(
     tmp_path, monkeypatch
 ):
     async with ingest_services(tmp_path, "{processes: 1}") as services:
-        monkeypatch.setattr(ingest, "summarise_new", die_summarising)
+        monkeypatch.setattr(ingest, "summarise_new", die_in_worker)
         report = await ingest_source(services, spec(services, "small"), NOW)
         assert report.added == 0
         assert report.error is not None and "worker process" in report.error
