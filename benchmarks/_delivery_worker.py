@@ -144,18 +144,21 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         settle_heap()  # as the bot does once started (bot.heap)
     gc_pauses.reset()  # only the pauses while sending count
     started = time.perf_counter()
+    cpu_started = time.process_time()
     led_at = None
     if args.replica:
         report, led_at = await run_replica(args, sender, async_store, stop)
     else:
         report = await sender.drain(stop)
     elapsed = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     limiter_stats = bot.rate_limiter.stats() if bot.rate_limiter else None
     await bot.shutdown()
     store.close()
     return {
         "report": asdict(report),
         "drain_seconds": elapsed,
+        "cpu_seconds": cpu_seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "limiter": asdict(limiter_stats) if limiter_stats else None,
         "led_at": led_at,
