@@ -58,7 +58,9 @@ class BotSettings:
     # Telegram's paid broadcasts: digests above the free 30 msg/s, charged in Stars.
     paid_broadcast: bool = False
     paid_messages_per_second: float = 1000.0
-    # Ingestion's own worker threads, and how many sources summarise a large batch at once.
+    # Ingestion's own worker processes (0: threads of the bot's process instead, `ingest_threads`
+    # of them), and how many sources summarise a large batch at once.
+    ingest_processes: int = 1
     ingest_threads: int = 2
     ingest_sources_at_once: int = 2
 
@@ -121,6 +123,7 @@ def _bot_settings(section: Section, base: Path, environ: Mapping[str, str]) -> B
         paid_messages_per_second=delivery.get(
             "paid_messages_per_second", float, 1000.0, check=_range(1, 1000)
         ),
+        ingest_processes=ingest.get("processes", int, 1, check=_range(0, 16)),
         ingest_threads=ingest.get("threads", int, 2, check=_range(1, 16)),
         ingest_sources_at_once=ingest.get("sources_at_once", int, 2, check=_range(1, 64)),
     )

@@ -12,14 +12,14 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.services import Services
 from bot.store import AsyncStore, SourceState
-from summaries.digest import summarise, with_language
-from summaries.matching import TopicMatcher
-from summaries.models import Article, Digest, SummariserSettings, make_article_id
+from summaries.digest import summarise_new
+from summaries.models import Article, make_article_id
 from summaries.sources import FeedValidators, FetchResult, SourceSpec, fetch_source
 from summaries.sources.base import short_title
 from summaries.threads import blocking_work_on
@@ -34,6 +34,9 @@ SOURCE_DEADLINE_SECONDS = 180.0
 # New articles summarised and stored at a time; a source with more waits for one of the
 # `sources_at_once` slots of the ingestion pool first.
 CHUNK = 200
+
+
+WORKER_DIED = "an ingestion worker process died while summarising (out of memory?); will retry"
 
 
 @dataclass(frozen=True)
@@ -55,27 +58,12 @@ def is_due(state: SourceState | None, now: datetime) -> bool:
     return state is None or state.next_attempt_at is None or state.next_attempt_at <= now
 
 
-def summarise_new(
-    articles: Sequence[Article], settings: SummariserSettings, matcher: TopicMatcher
-) -> tuple[list[tuple[Article, Digest]], list[str]]:
-    """Digests for the articles that have text; CPU-bound, so callers run it in a thread."""
-    summarised, problems = [], []
-    for unlabelled in articles:
-        article = with_language(unlabelled)  # detected once, here, and stored with it
-        digest = summarise(article, settings, matcher)
-        if digest.bullets:
-            summarised.append((article, digest))
-        else:
-            problems.append(f"{article.source}: {article.title!r} has no sentences; skipped")
-    return summarised, problems
-
-
 async def ingest_source(services: Services, spec: SourceSpec, now: datetime) -> IngestReport:
     """Fetch one source, store what is new, and record how the fetch went."""
     store = services.store
     state = await store.get_source_state(spec.name)
     validators = FeedValidators(state.etag, state.last_modified) if state else None
-    with blocking_work_on(services.ingest.executor):  # parsing: on ingestion's threads
+    with blocking_work_on(services.ingest.executor):  # parsing: on ingestion's workers
         result = await fetch_source(spec, services.http, validators)
     if result.error:
         return await _record_failure(services, spec, state, result.error, now)
@@ -83,7 +71,12 @@ async def ingest_source(services: Services, spec: SourceSpec, now: datetime) -> 
         logger.warning("%s", problem)
     added, refused = 0, None
     if not result.not_modified:
-        added, refused = await _store_new(services, result, now)
+        try:
+            added, refused = await _store_new(services, result, now)
+        except BrokenProcessPool:
+            # A worker killed mid-chunk (out of memory?): the chunks stored so far stay, the
+            # rest come again with the next poll, after a backoff (a poisonous feed slows down).
+            return await _record_failure(services, spec, state, WORKER_DIED, now)
     await store.record_fetch(
         spec.name,
         at=now,

@@ -1,42 +1,55 @@
-"""The threads ingestion runs on, apart from the default executor the commands use.
+"""The workers ingestion runs on, apart from the default executor the commands use.
 
-Parsing a feed, summarising its new items and tokenising them for search are CPU work done in
-worker threads. On the loop's default executor (`asyncio.to_thread`) a few huge feeds filled
-every thread, and a command's own thread work (parsing a search query, rendering a digest)
-queued behind them for a minute. Ingestion gets this small pool instead, and at most
-`sources_at_once` sources summarise a large batch at a time, so memory stays bounded too.
+Parsing a feed, summarising its new items and tokenising them for search are CPU work. On the
+loop's default executor (`asyncio.to_thread`) a few huge feeds filled every thread, and a
+command's own thread work (parsing a search query, rendering a digest) queued behind them for
+a minute. Ingestion gets its own workers instead, and at most `sources_at_once` sources
+summarise a large batch at a time, so memory stays bounded too.
+
+By default those workers are `processes` worker processes (`summaries.threads.WorkerProcesses`):
+on threads, CPU-bound Python still holds the interpreter lock the event loop needs, so commands
+slowed while big feeds were summarised. `processes: 0` keeps the work on `threads` threads of
+the bot's own process (no process start-up; what tests that watch the work from inside use).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import ParamSpec, TypeVar
+
+from summaries.threads import WorkerProcesses, run_on
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 DEFAULT_THREADS = 2
+DEFAULT_PROCESSES = 1
 DEFAULT_SOURCES_AT_ONCE = 2
 
 
 class IngestPool:
     def __init__(
-        self, threads: int = DEFAULT_THREADS, sources_at_once: int = DEFAULT_SOURCES_AT_ONCE
+        self,
+        threads: int = DEFAULT_THREADS,
+        sources_at_once: int = DEFAULT_SOURCES_AT_ONCE,
+        processes: int = 0,
     ) -> None:
         self.threads = threads
+        self.processes = processes
         self.sources_at_once = sources_at_once
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ingest")
+        self.executor: Executor = (
+            WorkerProcesses(processes)
+            if processes
+            else ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ingest")
+        )
         self._slots = asyncio.Semaphore(sources_at_once)
 
     async def run(self, func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
-        """`func(*args, **kwargs)` on an ingestion thread."""
-        call = functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self.executor, call)
+        """`func(*args, **kwargs)` on an ingestion worker (pickled, in a worker process)."""
+        return await run_on(self.executor, func, *args, **kwargs)
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -45,5 +58,5 @@ class IngestPool:
             yield
 
     def shutdown(self) -> None:
-        """Drop queued work; a chunk already running finishes in its thread."""
+        """Drop queued work; a chunk already running finishes in its worker."""
         self.executor.shutdown(wait=False, cancel_futures=True)

@@ -59,13 +59,14 @@ class Services:
     polling: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
     # Serialises digest rounds: the minute job and /refresh must not build the same round twice.
     round_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # Ingestion's threads (bot/ingest_pool.py), apart from the default executor commands use.
+    # Ingestion's workers (bot/ingest_pool.py), apart from the default executor commands use.
     ingest: IngestPool = field(init=False)
 
     def __post_init__(self) -> None:
         self.search_throttle = Throttle(self.settings.bot.search_per_user_per_minute, 60.0)
+        bot = self.settings.bot
         self.ingest = IngestPool(
-            self.settings.bot.ingest_threads, self.settings.bot.ingest_sources_at_once
+            bot.ingest_threads, bot.ingest_sources_at_once, processes=bot.ingest_processes
         )
 
     @property

@@ -59,6 +59,7 @@ __all__ = [
     "summarise",
     "language_of",
     "summarise_many",
+    "summarise_new",
     "MAX_RANKED_SENTENCES",
     "MAX_TEXT_CHARS",
     "capped_paragraphs",
@@ -189,6 +190,25 @@ def summarise_many(
     """`summarise` for each article, in order; settings are checked once, up front."""
     check_settings(settings)
     return [summarise(article, settings, topic_matcher) for article in articles]
+
+
+def summarise_new(
+    articles: Sequence[Article],
+    settings: SummariserSettings,
+    topic_matcher: TopicMatcher | None = None,
+) -> tuple[list[tuple[Article, Digest]], list[str]]:
+    """Each article with its language set and its digest, for those that have sentences, and a
+    line for each that has none. CPU-bound: the bot runs it on ingestion's own workers (a
+    module-level function of `summaries` only, so a worker process imports little)."""
+    summarised, problems = [], []
+    for unlabelled in articles:
+        article = with_language(unlabelled)  # detected once, here, and stored with it
+        digest = summarise(article, settings, topic_matcher)
+        if digest.bullets:
+            summarised.append((article, digest))
+        else:
+            problems.append(f"{article.source}: {article.title!r} has no sentences; skipped")
+    return summarised, problems
 
 
 def usable_sentences(article: Article, language: str = "en") -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Collection
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -42,6 +43,7 @@ from summaries.sources.local import limit_articles, read_local
 from summaries.threads import run_blocking
 
 logger = logging.getLogger(__name__)
+PARSER_DIED = "the worker process parsing it died (out of memory?); will retry"
 
 USER_AGENT = "digest-bot/0.1 (+https://github.com/digest-bot/digest-bot)"
 ACCEPT = (
@@ -196,6 +198,8 @@ async def fetch_source(
         result = await _parse_response(spec, client, outcome, known_ids, deadline)
     except (FeedError, SourceError) as error:
         return FetchResult(spec.name, validators=new_validators, error=f"{spec.location}: {error}")
+    except BrokenProcessPool:  # the bot parses in worker processes (summaries.threads)
+        return FetchResult(spec.name, validators=new_validators, error=PARSER_DIED)
     except Exception:
         logger.exception("%s: parsing %s failed", spec.name, spec.location)
         return FetchResult(

@@ -1,15 +1,20 @@
-"""Ingestion runs on threads of its own, in chunks: huge feeds never queue the commands' thread
-work, and never keep more than a chunk of digests alive."""
+"""Ingestion runs on workers of its own, in chunks: huge feeds never queue the commands' thread
+work, and never keep more than a chunk of digests alive. By default the workers are processes
+(the interpreter lock stays with the bot); `processes: 0` puts them on threads, which the tests
+that watch the work from inside use."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import textwrap
 import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,6 +27,7 @@ from bot.services import Services
 from summaries.models import Digest
 from summaries.search_text import query_terms
 from summaries.sources import fetch
+from summaries.threads import WorkerProcesses
 from tests.bot.test_ingest import offline_services
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
@@ -65,21 +71,21 @@ def handler(request: httpx.Request) -> httpx.Response:
     )
 
 
-@pytest.fixture
-async def services(tmp_path) -> AsyncIterator[Services]:
+@asynccontextmanager
+async def ingest_services(tmp_path: Path, ingest_settings: str) -> AsyncIterator[Services]:
     config = tmp_path / "config.yaml"
     config.write_text(
         textwrap.dedent(
-            """\
+            f"""\
             sources:
-              - {name: small, location: "https://small.example/rss"}
-              - {name: big, location: "https://big.example/rss", max_articles: 5000}
-              - {name: other, location: "https://other.example/rss", max_articles: 5000}
+              - {{name: small, location: "https://small.example/rss"}}
+              - {{name: big, location: "https://big.example/rss", max_articles: 5000}}
+              - {{name: other, location: "https://other.example/rss", max_articles: 5000}}
             topics:
-              - {name: harbour, keywords: [harbour]}
+              - {{name: harbour, keywords: [harbour]}}
             bot:
               database: bot.sqlite3
-              ingest: {threads: 2, sources_at_once: 1}
+              ingest: {ingest_settings}
             """
         ),
         encoding="utf-8",
@@ -91,12 +97,75 @@ async def services(tmp_path) -> AsyncIterator[Services]:
         yield services
 
 
+@pytest.fixture
+async def services(tmp_path) -> AsyncIterator[Services]:
+    threads = "{processes: 0, threads: 2, sources_at_once: 1}"
+    async with ingest_services(tmp_path, threads) as found:
+        yield found
+
+
 def spec(services: Services, name: str):
     return next(s for s in services.settings.app.sources if s.name == name)
 
 
 def test_the_pool_is_configured_from_the_bot_section(services):
-    assert (services.ingest.threads, services.ingest.sources_at_once) == (2, 1)
+    pool = services.ingest
+    assert (pool.processes, pool.threads, pool.sources_at_once) == (0, 2, 1)
+    assert isinstance(pool.executor, ThreadPoolExecutor)
+
+
+async def test_by_default_ingestion_runs_in_a_worker_process(tmp_path):
+    async with ingest_services(tmp_path, "{}") as services:
+        assert services.ingest.processes == 1
+        assert isinstance(services.ingest.executor, WorkerProcesses)
+
+
+async def test_worker_processes_store_what_threads_store(tmp_path):
+    stored = {}
+    for mode, ingest_settings in (("threads", "{processes: 0}"), ("processes", "{processes: 1}")):
+        folder = tmp_path / mode
+        folder.mkdir()
+        async with ingest_services(folder, ingest_settings) as services:
+            report = await ingest_source(services, spec(services, "other"), NOW)
+            assert report.added == 2 * CHUNK + 10 and report.error is None
+            articles = await services.store.recent_articles(None, 5000)
+            stored[mode] = sorted(
+                (s.article.id, s.article.language, s.digest.bullets, s.digest.topics)
+                for s in articles
+            )
+    assert stored["processes"] == stored["threads"]
+    assert len(stored["threads"]) == 2 * CHUNK + 10
+
+
+def die_in_worker(*_: object, **__: object) -> None:
+    os._exit(3)  # as the kernel's OOM killer ends a worker: no exception, no clean-up
+
+
+async def test_a_worker_dying_while_parsing_fails_that_poll_with_a_reason(tmp_path, monkeypatch):
+    async with ingest_services(tmp_path, "{processes: 1}") as services:
+        monkeypatch.setattr(fetch, "read_feed_entries", die_in_worker)
+        report = await ingest_source(services, spec(services, "small"), NOW)
+        assert report.added == 0 and report.error == fetch.PARSER_DIED
+        state = await services.store.get_source_state("small")
+        assert state is not None and state.consecutive_failures == 1
+        monkeypatch.undo()
+        assert (await ingest_source(services, spec(services, "small"), NOW)).added == 3
+
+
+async def test_a_worker_dying_fails_that_poll_with_a_reason_and_the_next_poll_works(
+    tmp_path, monkeypatch
+):
+    async with ingest_services(tmp_path, "{processes: 1}") as services:
+        monkeypatch.setattr(ingest, "summarise_new", die_in_worker)
+        report = await ingest_source(services, spec(services, "small"), NOW)
+        assert report.added == 0
+        assert report.error is not None and "worker process" in report.error
+        state = await services.store.get_source_state("small")
+        assert state is not None and state.consecutive_failures == 1
+        assert state.next_attempt_at is not None and state.next_attempt_at > NOW
+        monkeypatch.undo()
+        report = await ingest_source(services, spec(services, "small"), NOW)
+        assert report.added == 3 and report.error is None
 
 
 async def test_parsing_and_summarising_run_on_the_ingestion_threads(services, monkeypatch):
