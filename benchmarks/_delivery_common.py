@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -106,3 +108,65 @@ def tally(fake: FakeBotApi, expected_chats: Iterable[int]) -> Tally:
         lost=sum(1 for chat_id in expected if counts[chat_id] == 0),
         duplicated=sum(max(0, n - 1) for n in counts.values()),
     )
+
+
+class ServerCpu:
+    """CPU seconds the shared servers spent during a run: the PostgreSQL backends of one
+    database (found by their process title) and redis-server, sampled from /proc (a backend
+    that exits between two samples loses at most its last ``every`` seconds)."""
+
+    def __init__(self, database: str, every: float = 0.25) -> None:
+        self.database = database
+        self.every = every
+        self._seen: dict[tuple[str, int], float] = {}
+        self._base: dict[tuple[str, int], float] = {}
+        self._kinds: dict[int, str | None] = {}  # pid -> what it is (read once)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ServerCpu:
+        self._base = dict(self._sample())
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._seen.update(self._sample())
+
+    def seconds(self, kind: str) -> float:
+        return sum(t - self._base.get(key, 0.0) for key, t in self._seen.items() if key[0] == kind)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self._seen.update(self._sample())
+
+    def _sample(self) -> Iterator[tuple[tuple[str, int], float]]:
+        ticks = os.sysconf("SC_CLK_TCK")
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            if pid not in self._kinds:
+                self._kinds[pid] = self._kind(pid)
+            kind = self._kinds[pid]
+            if kind is None:
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            yield (kind, pid), (int(fields[11]) + int(fields[12])) / ticks
+
+    def _kind(self, pid: int) -> str | None:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                title = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            return None
+        if title.startswith("postgres:") and f" {self.database} " in title:
+            return "postgres"
+        if title.split(" ")[0].endswith("redis-server"):
+            return "redis"
+        return None

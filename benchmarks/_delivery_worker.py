@@ -29,6 +29,7 @@ from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.delivery import OutboxSender  # noqa: E402
 from bot.heap import settle_heap  # noqa: E402
+from bot.lean_request import LeanRequest  # noqa: E402
 from bot.ratelimit import PacingRateLimiter, RateLimits, configured_limits  # noqa: E402
 from bot.store import AsyncStore, Store  # noqa: E402
 
@@ -68,6 +69,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--no-settle-heap", action="store_true", help="leave the start-up heap to the collector"
+    )
+    parser.add_argument(
+        "--httpx", action="store_true", help="PTB's HTTPXRequest instead of bot.lean_request"
     )
     parser.add_argument(
         "--no-limiter", action="store_true", help="no rate limiter at all: one process's ceiling"
@@ -122,7 +126,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     gc_pauses = GcPauses()
 
     store = Store.from_url(args.db)
-    request = HTTPXRequest(connection_pool_size=args.concurrency + 8, read_timeout=10.0)
+    request_class = HTTPXRequest if args.httpx else LeanRequest
+    request = request_class(connection_pool_size=args.concurrency + 8, read_timeout=10.0)
     bot = ExtBot(
         args.token, base_url=args.base_url, rate_limiter=rate_limiter(args), request=request
     )
@@ -144,18 +149,21 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         settle_heap()  # as the bot does once started (bot.heap)
     gc_pauses.reset()  # only the pauses while sending count
     started = time.perf_counter()
+    cpu_started = time.process_time()
     led_at = None
     if args.replica:
         report, led_at = await run_replica(args, sender, async_store, stop)
     else:
         report = await sender.drain(stop)
     elapsed = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     limiter_stats = bot.rate_limiter.stats() if bot.rate_limiter else None
     await bot.shutdown()
     store.close()
     return {
         "report": asdict(report),
         "drain_seconds": elapsed,
+        "cpu_seconds": cpu_seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "limiter": asdict(limiter_stats) if limiter_stats else None,
         "led_at": led_at,

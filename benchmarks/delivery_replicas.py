@@ -40,11 +40,12 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as day_time
 
 import psycopg
-from _delivery_common import WORKER, chat_ids, digest_text, tally
+from _delivery_common import WORKER, ServerCpu, chat_ids, digest_text, tally
 from psycopg import sql
 from sqlalchemy import insert
 from sqlalchemy.engine import make_url
@@ -390,19 +391,28 @@ def paid_mode(args) -> None:
     limit = args.paid_rate
     print(f"fake global limit {limit:g} msg/s (paid broadcasts), {len(ids)} chats per run")
     for replicas in (1, 2, 3):
-        rate, stats, counted = paid_run(args, ids, replicas, global_limit=int(limit))
+        run = paid_run(args, ids, replicas, global_limit=int(limit))
         print(
-            f"{replicas} replica(s): {rate:.0f} msg/s = {rate / limit:.2f} of the limit;"
-            f" 429s {stats.rate_limited}, lost {counted.lost}, duplicated {counted.duplicated}"
+            f"{replicas} replica(s): {run.rate:.0f} msg/s = {run.rate / limit:.2f} of the limit;"
+            f" 429s {run.stats.rate_limited}, lost {run.counted.lost},"
+            f" duplicated {run.counted.duplicated}; {run.cpu}"
         )
-    rate, stats, counted = paid_run(args, ids, 1, global_limit=None, extra=("--no-limiter",))
+    run = paid_run(args, ids, 1, global_limit=None, extra=("--no-limiter",))
     print(
-        f"one process's ceiling (no limiter, the fake's global limit off): {rate:.0f} msg/s;"
-        f" lost {counted.lost}, duplicated {counted.duplicated}"
+        f"one process's ceiling (no limiter, the fake's global limit off): {run.rate:.0f} msg/s;"
+        f" lost {run.counted.lost}, duplicated {run.counted.duplicated}; {run.cpu}"
     )
 
 
-def paid_run(args, ids, replicas: int, *, global_limit: int | None, extra=()):
+@dataclass(frozen=True)
+class PaidRun:
+    rate: float
+    stats: object
+    counted: object
+    cpu: str  # CPU ms per message: the replicas together, and this process (the fake)
+
+
+def paid_run(args, ids, replicas: int, *, global_limit: int | None, extra=()) -> PaidRun:
     with postgres_schema(args.postgres_url) as url:
         seed(url, ids, queued=True)
         limits = FakeLimits(global_per_second=global_limit, scale=args.scale)
@@ -410,20 +420,34 @@ def paid_run(args, ids, replicas: int, *, global_limit: int | None, extra=()):
         fake.start_in_thread()
         try:
             prefix = f"bench-{secrets.token_hex(4)}"
-            processes = start_replicas(
-                args,
-                url,
-                fake,
-                replicas,
-                rate=args.paid_rate / args.scale,
-                prefix=prefix,
-                extra=extra,
-            )
-            finish(processes)
+            database = make_url(args.postgres_url).database or ""
+            with ServerCpu(database) as servers:
+                cpu_started = time.process_time()
+                processes = start_replicas(
+                    args,
+                    url,
+                    fake,
+                    replicas,
+                    rate=args.paid_rate / args.scale,
+                    prefix=prefix,
+                    extra=extra,
+                )
+                results = finish(processes)
+                fake_cpu = time.process_time() - cpu_started
             stats, counted, took = fake.stats, tally(fake, ids), span(fake)
         finally:
             fake.stop_in_thread()
-    return (len(ids) / took if took else 0.0), stats, counted
+    replica_cpu = sum(r["cpu_seconds"] for r in results)
+    per_message = {
+        "replicas": replica_cpu,
+        "fake": fake_cpu,
+        "postgres": servers.seconds("postgres"),
+        "redis": servers.seconds("redis"),
+    }
+    cpu = "CPU ms/msg: " + ", ".join(
+        f"{name} {1000 * seconds / len(ids):.2f}" for name, seconds in per_message.items()
+    )
+    return PaidRun((len(ids) / took if took else 0.0), stats, counted, cpu)
 
 
 def webhook_mode(args) -> None:

@@ -41,6 +41,7 @@ from bot.handlers.common import reply, user_language_code
 from bot.heap import settle_heap
 from bot.i18n import DEFAULT_LANGUAGE, N_
 from bot.ingest import poll_due_sources, store_new_articles
+from bot.lean_request import LeanRequest
 from bot.ranked import RankedExecutor
 from bot.ratelimit import BULK, PacingRateLimiter, TelegramRateLimiter, configured_limits
 from bot.replicas import Coordinator
@@ -102,6 +103,9 @@ def build_application(
         .concurrent_updates(FairUpdateProcessor())
         .application_class(DigestApplication)
         .rate_limiter(_rate_limiter(bot_settings, token))
+        # Every Bot API call but getUpdates' long poll (PTB's own there): a fraction of the
+        # CPU of PTB's httpx request per call (see bot.lean_request).
+        .request(LeanRequest(connection_pool_size=256))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)

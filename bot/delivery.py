@@ -3,7 +3,9 @@
 A digest round records its messages in the store's outbox before anything is sent (see
 ``Store.enqueue_digest``); this module sends them and records each outcome:
 
-- accepted by Telegram -> ``mark_sent`` (never before the answer arrives);
+- accepted by Telegram -> ``mark_sent_many`` (never before the answer arrives), a batch at a
+  time: every ``flush_seconds`` (50 ms) one UPDATE records what was accepted meanwhile (one
+  statement per message cost more CPU, in the sender and in the database, than the send);
 - 429 ``RetryAfter`` -> ``mark_retry`` with ``not_before`` = now + retry_after, then resent;
 - 403 ``Forbidden`` or 400 "chat not found" -> ``deactivate_chat`` (its pending messages fail
   with the reason; the chat is skipped from then on);
@@ -16,6 +18,7 @@ A digest round records its messages in the store's outbox before anything is sen
 An outcome Telegram gave is never thrown away: if the store cannot record it (the database is
 down), the sender keeps it in memory, stops taking new messages, and records it before it reads
 the outbox again, however long the outage lasts. So an outage repeats nothing Telegram answered.
+Sends accepted but not yet recorded are likewise never read back from the outbox and sent again.
 
 A chat that waits (a 429's retry_after, a backoff) is set aside: its messages stay pending in the
 store with their ``not_before`` and the drain goes on loading and sending every other chat's,
@@ -23,9 +26,10 @@ including digests queued after it began (``wake``, and a re-read every ``refresh
 
 Exactly-once has one hole, and it is Telegram's: a request that timed out or lost its connection
 may have been delivered anyway, and so may a message accepted in the instant before a crash,
-before ``mark_sent`` committed. Both are resent, so the only possible duplicates are messages
-that were in flight at that moment (bounded by ``concurrency``). Nothing is ever lost: a message
-leaves "pending" only when it was sent or failed with a recorded reason.
+before its batch was recorded. Both are resent, so the only possible duplicates are messages
+that were in flight at that moment (bounded by ``concurrency`` plus ``flush_seconds`` of sends).
+Nothing is ever lost: a message leaves "pending" only when it was sent or failed with a
+recorded reason.
 
 Pacing is the bot's rate limiter's job (``bot.ratelimit.PacingRateLimiter``): sends go in its bulk
 lane so commands stay fast. Chats are worked in parallel, each chat's parts strictly in order.
@@ -137,7 +141,7 @@ class _Unrecorded:
 
     method: Callable[..., Awaitable[Any]]
     args: tuple[Any, ...]
-    message_id: int
+    message_ids: tuple[int, ...]
 
 
 _DONE: Final = _Result(_Outcome.DONE)
@@ -195,6 +199,7 @@ class OutboxSender:
         owner: str = LOCAL_OWNER,
         lease_seconds: float = 15.0,
         paid_broadcast: bool = False,
+        flush_seconds: float = 0.05,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"OutboxSender concurrency must be >= 1, got {concurrency}")
@@ -216,6 +221,11 @@ class OutboxSender:
         self.lease_seconds = lease_seconds
         # Outcomes Telegram gave while the store was down, in order; recorded before any read.
         self.unrecorded: deque[_Unrecorded] = deque()
+        # Accepted sends not yet written: (message id, Telegram's id, when), and the ids of the
+        # batch being written now. Recorded every flush_seconds, one statement a batch.
+        self.flush_seconds = flush_seconds
+        self._sent_rows: list[tuple[int, int, datetime]] = []
+        self._writing: set[int] = set()
         self._send_kwargs: dict[str, Any] = {}
         if paid_broadcast:
             # Above the free 30 msg/s Telegram charges Stars per message (see the README).
@@ -253,9 +263,30 @@ class OutboxSender:
                 raise
             except StoreError:
                 _LOG.exception(
-                    "Store refused a kept outcome of outbox message %d", entry.message_id
+                    "Store refused a kept outcome of outbox messages %s", entry.message_ids
                 )
             self.unrecorded.popleft()
+
+    def unwritten_ids(self) -> set[int]:
+        """Messages with an outcome not in the store yet (a page may still hold them)."""
+        ids = {message_id for entry in self.unrecorded for message_id in entry.message_ids}
+        ids.update(row[0] for row in self._sent_rows)
+        ids.update(self._writing)
+        return ids
+
+    async def flush_sent(self) -> list[int]:
+        """Record the sends accepted since the last flush, in one statement; returns their ids
+        (written, or kept in ``unrecorded`` if the store is down)."""
+        rows, self._sent_rows = self._sent_rows, []
+        if not rows:
+            return []
+        ids = tuple(row[0] for row in rows)
+        self._writing.update(ids)
+        try:
+            await self._record_for(ids, self.store.mark_sent_many, rows)
+        finally:
+            self._writing.difference_update(ids)
+        return list(ids)
 
     async def run_forever(
         self, wake: asyncio.Event, stop: asyncio.Event, *, idle_poll: float = 15.0
@@ -319,7 +350,7 @@ class OutboxSender:
             # TimedOut included. It may have been delivered: this resend is the only way a
             # duplicate can happen, and the alternative (assuming it was) could lose it.
             return await self._transient(message, exc, failures + 1, counts)
-        await self._record(message.id, self.store.mark_sent, sent.message_id, self.clock())
+        self._sent_rows.append((message.id, sent.message_id, self.clock()))
         counts.sent += 1
         return _DONE
 
@@ -376,14 +407,16 @@ class OutboxSender:
 
     async def _chat_gone(self, message: OutboxMessage, reason: str, counts: _Counts) -> _Result:
         _LOG.info("Chat %s is unreachable (%s): deactivated", message.chat_id, reason)
-        await self._record_for(message.id, self.store.deactivate_chat, message.chat_id, reason)
+        await self.flush_sent()  # the chat's earlier parts are recorded as sent first
+        await self._record_for((message.id,), self.store.deactivate_chat, message.chat_id, reason)
         counts.deactivated += 1
         return _GONE
 
     async def _migrate(self, message: OutboxMessage, new_id: int, counts: _Counts) -> _Result:
         _LOG.info("Chat %s migrated to %s: following it", message.chat_id, new_id)
+        await self.flush_sent()  # the chat's earlier parts are recorded as sent first
         try:
-            await self._record_for(message.id, self.store.migrate_chat, message.chat_id, new_id)
+            await self._record_for((message.id,), self.store.migrate_chat, message.chat_id, new_id)
         except StoreError as exc:
             return await self._chat_gone(
                 message, f"migrated to {new_id}, but the store refused: {exc}", counts
@@ -395,12 +428,12 @@ class OutboxSender:
         self, message_id: int, method: Callable[..., Awaitable[Any]], *args: Any
     ) -> None:
         """Write the outcome for a message (``method(message_id, *args)``); see ``_record_for``."""
-        await self._record_for(message_id, method, message_id, *args)
+        await self._record_for((message_id,), method, message_id, *args)
 
     async def _record_for(
-        self, message_id: int, method: Callable[..., Awaitable[Any]], *args: Any
+        self, message_ids: tuple[int, ...], method: Callable[..., Awaitable[Any]], *args: Any
     ) -> None:
-        """Write an outcome of ``message_id``; if the store is down, keep it to write later.
+        """Write an outcome of ``message_ids``; if the store is down, keep it to write later.
 
         Behind an earlier kept outcome it waits its turn, so outcomes are written in order.
         A kept outcome makes the drain stop taking new messages (see ``_Drain``).
@@ -410,14 +443,14 @@ class OutboxSender:
                 await method(*args)
             except StoreUnavailable as exc:
                 _LOG.warning(
-                    "Store unavailable while recording outbox message %d (%s); keeping the "
+                    "Store unavailable while recording outbox messages %s (%s); keeping the "
                     "outcome to record it when the store is back",
-                    message_id,
+                    message_ids,
                     exc,
                 )
             else:
                 return
-        self.unrecorded.append(_Unrecorded(method, args, message_id))
+        self.unrecorded.append(_Unrecorded(method, args, message_ids))
 
 
 class _Drain:
@@ -436,6 +469,7 @@ class _Drain:
         self.stop = stop
         self.wake = wake
         self.halt = asyncio.Event()  # stop, or a worker hit an error that ends the drain
+        self.closing = asyncio.Event()  # the workers are done: the flusher writes the last batch
         if stop.is_set():
             self.halt.set()
         self.changed = asyncio.Event()  # something finished: the coordinator looks again
@@ -466,6 +500,7 @@ class _Drain:
             asyncio.create_task(self._watch_stop()),
             asyncio.create_task(self._watch_wake()),
         ]
+        flusher = asyncio.create_task(self._flush_every())
         try:
             await self._coordinate()
         finally:
@@ -474,6 +509,8 @@ class _Drain:
                 self.ready.put_nowait(None)
             # Workers finish the send they are in and record it; nothing is cancelled mid-send.
             await asyncio.gather(*workers, return_exceptions=True)
+            self.closing.set()
+            await flusher  # the last batch is written before any claim is given back
             for watcher in watchers:
                 watcher.cancel()
             await self._release_claims()
@@ -494,6 +531,29 @@ class _Drain:
             return
         with contextlib.suppress(StoreError):
             await self.sender.store.release_claims(self.sender.owner)
+
+    async def _flush_every(self) -> None:
+        """Record accepted sends a batch every ``flush_seconds``, and once more at the end."""
+        while True:
+            closing = self.closing.is_set()
+            if not closing:
+                await _wait_for_any(self.closing, within=self.sender.flush_seconds)
+            try:
+                await self._flush()
+            except Exception as exc:  # handed to run(), which re-raises it
+                if self.error is None:
+                    self.error = exc
+                self.halt.set()
+            if closing:
+                return
+
+    async def _flush(self) -> None:
+        written = await self.sender.flush_sent()
+        # Recorded as of this fetch: only pages read after it can no longer hold them.
+        for message_id in written:
+            self.finished[message_id] = self.fetches
+        if self.sender.unrecorded:
+            self.halt.set()  # the store is down: send nothing more until it is back
 
     async def _watch_stop(self) -> None:
         await self.stop.wait()
@@ -567,6 +627,10 @@ class _Drain:
     async def _load_page(self) -> int:
         self.fetches += 1
         fetch_number = self.fetches
+        # Sends accepted since the last flush first: the page would hand their chats back.
+        await self._flush()
+        if self.halt.is_set():
+            return 0
         # The chats it holds are claimed again (renewed), so ask for that many more. A page is
         # what this sender can start on soon: other replicas take the rest meanwhile.
         page_chats = min(self.sender.page_size, 2 * self.sender.concurrency)
@@ -579,7 +643,7 @@ class _Drain:
         page = await self.sender.store.claim_messages(self.sender.owner, now, lease_until, limit)
         self._leased(started)
         self.more_due = len({message.chat_id for message in page}) >= limit
-        kept = {entry.message_id for entry in self.sender.unrecorded}
+        kept = self.sender.unwritten_ids()
         new = 0
         for message in page:
             if message.id in self.loaded or message.id in self.finished or message.id in kept:

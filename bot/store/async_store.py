@@ -311,6 +311,9 @@ class AsyncStore:
     ) -> None:
         await self._run(self.store.mark_sent, message_id, telegram_message_id, sent_at)
 
+    async def mark_sent_many(self, rows: Sequence[tuple[int, int, datetime]]) -> None:
+        await self._run(self.store.mark_sent_many, rows)
+
     async def mark_retry(
         self, message_id: int, not_before: datetime, error: str, *, counted: bool = True
     ) -> None:

@@ -12,7 +12,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, and_, func, insert, select, true, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 
 from bot.store.engine import chunked, one_of
@@ -513,6 +523,47 @@ def mark_sent(
     )
     if conn.execute(statement).rowcount == 0:
         _warn_if_gone(conn, message_id, "not marked sent")
+
+
+# One statement for a batch of sent messages: ids, Telegram's message ids and the times, as
+# binary arrays (see _POSTGRES_MESSAGES). Whatever the status (as mark_sent).
+_POSTGRES_SENT = (
+    "UPDATE outbox SET status = 'sent', sent_at = made.sent_at, "
+    "telegram_message_id = made.telegram_message_id "
+    "FROM unnest(%(ids)b::bigint[], %(telegram_ids)b::bigint[], %(sent_at)b::timestamptz[]) "
+    "AS made(id, telegram_message_id, sent_at) WHERE outbox.id = made.id"
+)
+
+
+def mark_sent_many(conn: Connection, rows: Sequence[tuple[int, int, datetime]]) -> None:
+    """``mark_sent`` for many (message id, Telegram message id, sent at) at once."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        ids, telegram_ids, times = (list(column) for column in zip(*rows, strict=True))
+        result = conn.exec_driver_sql(
+            _POSTGRES_SENT,
+            {
+                "ids": ids,
+                "telegram_ids": telegram_ids,
+                "sent_at": [t.astimezone(UTC) for t in times],
+            },
+        )
+        updated = int(result.rowcount or 0)
+    else:
+        statement = (
+            update(outbox)
+            .where(outbox.c.id == bindparam("message_id"))
+            .values(status="sent", sent_at=bindparam("at"), telegram_message_id=bindparam("tg"))
+        )
+        params = [{"message_id": m, "tg": tg, "at": at} for m, tg, at in rows]
+        updated = int(conn.execute(statement, params).rowcount or 0)
+    if updated < len(rows):
+        logger.warning(
+            "%d of %d sent outbox messages no longer exist (chats deleted?); not marked sent",
+            len(rows) - updated,
+            len(rows),
+        )
 
 
 def mark_retry(

@@ -568,6 +568,13 @@ class Store:
         with self._transaction(write=True) as conn:
             outbox_queries.mark_sent(conn, message_id, telegram_message_id, sent_at)
 
+    def mark_sent_many(self, rows: Sequence[tuple[int, int, datetime]]) -> None:
+        """Record many sends in one transaction: (message id, Telegram message id, sent at)."""
+        for _, _, sent_at in rows:
+            require_aware(sent_at, "sent_at")
+        with self._transaction(write=True) as conn:
+            outbox_queries.mark_sent_many(conn, rows)
+
     def mark_retry(
         self, message_id: int, not_before: datetime, error: str, *, counted: bool = True
     ) -> None:

@@ -390,8 +390,9 @@ async def test_chats_waiting_out_backoffs_do_not_fill_the_senders_slots(fake, bo
 class CutStore:
     """An AsyncStore whose every call fails with StoreUnavailable while ``down``.
 
-    ``cut_at_mark``: the store goes down *inside* that mark_sent call, after Telegram accepted
-    the message and before the outcome is written: the moment a resend would duplicate.
+    ``cut_at_mark``: the store goes down *inside* the call that records that sent message (a
+    batch of ``mark_sent_many``), after Telegram accepted it and before the outcome is written:
+    the moment a resend would duplicate.
     """
 
     def __init__(self, inner: AsyncStore, cut_at_mark: int) -> None:
@@ -408,9 +409,9 @@ class CutStore:
             return attr
 
         async def call(*args, **kwargs):
-            if name == "mark_sent":
-                self.marks += 1
-                if self.marks == self.cut_at_mark:
+            if name == "mark_sent_many":
+                before, self.marks = self.marks, self.marks + len(args[0])
+                if before < self.cut_at_mark <= self.marks:
                     self.down = True
             if self.down:
                 self.refused += 1
@@ -442,6 +443,59 @@ async def test_a_store_outage_mid_round_repeats_nothing_telegram_answered(fake, 
     assert_each_delivered_once(fake, expected)  # 0 lost, 0 duplicated
     assert store.stats().outbox_sent == 150
     assert not sender.unrecorded
+
+
+class CountingStore:
+    """An AsyncStore that counts the calls made to it, by method name."""
+
+    def __init__(self, inner: AsyncStore) -> None:
+        self.inner = inner
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name: str):
+        attr = getattr(self.inner, name)
+        if not asyncio.iscoroutinefunction(attr):
+            return attr
+
+        async def call(*args, **kwargs):
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return await attr(*args, **kwargs)
+
+        return call
+
+
+async def test_sends_are_recorded_a_batch_at_a_time_not_one_statement_each(fake, bot, store):
+    """One UPDATE per message cost the sender and the database more CPU than the send; here
+    the flush interval outlasts the drain, so its 120 sends are recorded before each page is
+    read (a page would hand their chats back) and once at the end."""
+    expected = seed_round(store, range(1, 121))
+    counting = CountingStore(AsyncStore(store))
+    sender = OutboxSender(bot, counting, flush_seconds=3600)  # type: ignore[arg-type]
+    report = await sender.drain()
+    assert report.sent == 120
+    assert_each_delivered_once(fake, expected)
+    assert store.stats().outbox_sent == 120
+    assert 1 <= counting.calls["mark_sent_many"] <= counting.calls["claim_messages"] + 1
+    assert "mark_sent" not in counting.calls
+
+
+async def test_accepted_sends_are_recorded_while_the_drain_goes_on(fake, bot, store):
+    """A drain kept going (a chat waiting out a 429) still records every flush_seconds."""
+    expected = seed_round(store, range(1, 41))
+    fake.flood_chat(40, 1, retry_after=30)  # the drain waits for it, well past the others
+    sender = sender_for(bot, store)
+    stop = asyncio.Event()
+    drain = asyncio.create_task(sender.drain(stop))
+    try:
+        await fake.wait_for(lambda: fake._stats.accepted >= 39, timeout=30, what="39 sent")
+        await fake.wait_for(
+            lambda: store.stats().outbox_sent == 39, timeout=30, what="recorded mid-drain"
+        )
+        assert not drain.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(drain, 30)
+    assert {m.chat_id for m in fake.sent()} == set(expected) - {40}
 
 
 # -- stopping and resuming ---------------------------------------------------------------------

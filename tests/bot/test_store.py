@@ -948,3 +948,25 @@ def test_a_later_part_waits_while_an_earlier_part_of_its_digest_is_held_back(sto
     assert store.pending_messages(now + timedelta(minutes=1), 10) == []
     due = store.pending_messages(now + timedelta(minutes=6), 10)
     assert [message.text for message in due] == ["part one", "part two"]
+
+
+def test_mark_sent_many_records_a_batch_whatever_the_status(store, caplog):
+    make_chat(store, 1)
+    make_chat(store, 2)
+    ids = make_articles(store, 2)
+    store.enqueue_digest(1, ids[:1], ["1a", "1b"], False, NOW, LATER)
+    store.enqueue_digest(2, ids[1:], ["2a"], False, NOW, LATER)
+    first, second, third = store.pending_messages(NOW, 10)
+    store.deactivate_chat(2, "403: bot was blocked by the user")  # third failed meanwhile
+    later = NOW + timedelta(seconds=1)
+    store.mark_sent_many([(first.id, 7, NOW), (third.id, 9, later), (999_999, 1, NOW)])
+    assert [m.id for m in store.pending_messages(NOW, 10)] == [second.id]
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(outbox.c.id, outbox.c.status, outbox.c.telegram_message_id, outbox.c.sent_at)
+            .where(outbox.c.id.in_([first.id, third.id]))
+            .order_by(outbox.c.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [(first.id, "sent", 7, NOW), (third.id, "sent", 9, later)]
+    assert "1 of 3 sent outbox messages no longer exist" in caplog.text
+    store.mark_sent_many([])  # nothing to do

@@ -195,6 +195,7 @@ class Stats:
     webhook_deliveries: int = 0
     webhook_failures: int = 0
     requests: Counter[str] = field(default_factory=Counter)
+    connections: int = 0  # TCP connections accepted (keep-alive reuses one)
 
     @property
     def rate_limited(self) -> int:
@@ -624,6 +625,8 @@ class FakeBotApi:
         assert task is not None
         self._handler_tasks.add(task)
         self._writers.add(writer)
+        with self._lock:
+            self._stats.connections += 1
         connection = h11.Connection(h11.SERVER)
         try:
             while True:
