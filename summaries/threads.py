@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import ctypes
 import functools
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -166,7 +168,25 @@ def _kill_workers(pool: ProcessPoolExecutor) -> None:
         process.kill()
 
 
+# prctl(2): the signal a process gets when the thread that started it ends.
+_PR_SET_PDEATHSIG = 1
+
+
 def _start_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_the_bot()
     with contextlib.suppress(AttributeError, OSError):  # no os.nice on Windows
         os.nice(WORKER_NICENESS)
+
+
+def _die_with_the_bot() -> None:
+    """Linux: a bot killed outright (OOM, SIGKILL) cannot end its workers, and one stuck in a
+    hostile feed's parse would live on forever. Workers are started by the event loop's thread,
+    which lives as long as the bot."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the bot died before the request took effect
+        os._exit(1)

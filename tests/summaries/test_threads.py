@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +24,7 @@ from summaries.threads import (
     run_on,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("label", default="unset")
 
 
@@ -139,3 +143,35 @@ async def test_shutting_down_without_waiting_ends_a_busy_worker(tmp_path):
     with pytest.raises(BrokenProcessPool):
         await asyncio.wait_for(task, timeout=60)
     assert not alive(pid)
+
+
+PARENT = """
+import asyncio, sys
+from pathlib import Path
+from summaries.threads import WorkerProcesses, run_on
+from tests.summaries.test_threads import stuck
+asyncio.run(run_on(WorkerProcesses(1), stuck, Path(sys.argv[1])))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's parent-death signal")
+def test_a_busy_worker_dies_with_a_killed_bot(tmp_path):
+    # Killed outright (OOM, SIGKILL), the bot cannot end its workers: one stuck in a parse
+    # would live on forever, holding its memory, once per restart.
+    started = tmp_path / "started"
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(started)], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists():
+            assert parent.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        parent.kill()
+        parent.wait()
+    pid = int(started.read_text())
+    deadline = time.monotonic() + 60
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("the worker outlived the bot")
