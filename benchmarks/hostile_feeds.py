@@ -6,10 +6,10 @@ Usage:
 Each shape is one RSS item whose description is built to the given sizes in MB; the script
 prints the wall time of `read_feed_entries` (what an ingestion worker runs first) for each size
 and the ratio of the last to the first. A ratio near the size ratio is linear; near its square,
-quadratic. Measured (issue 8 attack review, 2 cores, load about 1.4, not under the lock): HTML comments in a CDATA
-description took 10 s for 1 MB and 33 s for 2 MB, so a feed under the 10 MB fetch cap can keep
-a worker busy for many minutes; the bot copes by killing a worker whose poll gave up
-(`summaries.threads.WorkerProcesses.run`). This is a script, never run in CI.
+quadratic. Measured (issue 8 attack review, 2 cores, load about 1.4, not under the lock): HTML
+comments in a CDATA description took 10 s for 1 MB and 33 s for 2 MB, so a feed under the 10 MB
+fetch cap can keep a worker busy for many minutes; the bot copes by killing a worker whose poll
+gave up (`summaries.threads.WorkerProcesses.run`). This is a script, never run in CI.
 """
 
 from __future__ import annotations
