@@ -242,6 +242,35 @@ def test_the_bot_answers_then_stops_cleanly_on_a_signal(fake, start_bot, signal_
     assert "Traceback" not in bot.output()
 
 
+def test_a_signal_stops_the_bot_while_a_source_holds_the_ingestion_worker(
+    fake, start_bot, tmp_path
+):
+    # A file that never ends (a FIFO nobody writes): reading it holds the worker forever, as a
+    # feed that takes the parser minutes would. The worker must not hold up the exit.
+    (tmp_path / "endless").mkdir()
+    os.mkfifo(tmp_path / "endless" / "feed.xml")
+    config = tmp_path / "config.yaml"
+    endless_source = "  - {name: endless, location: endless}\ntopics:"
+    config.write_text(config.read_text().replace("topics:", endless_source, 1))
+    bot = start_bot()
+    command_answer(fake, bot, build.user(5001, "Dana"), "help", timeout=STARTUP_TIMEOUT)
+    wait_until(lambda: worker_processes(bot.process.pid), "ingestion worker", STARTUP_TIMEOUT)
+
+    assert bot.stop(signal.SIGTERM) == 0, bot.output()
+    assert "Traceback" not in bot.output()
+
+
+def worker_processes(pid: int) -> list[str]:
+    """The command lines of `pid`'s multiprocessing workers (spawned, so visible in ps)."""
+    listing = subprocess.run(
+        ["ps", "-ww", "-o", "args=", "--ppid", str(pid)],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    return [line for line in listing.splitlines() if "spawn_main" in line]
+
+
 def test_behind_a_webhook_the_bot_answers_pushed_updates_then_stops(fake, start_bot):
     port = free_port()
     url = f"http://127.0.0.1:{port}/digest-hook"

@@ -10,6 +10,7 @@ import gc
 import os
 import textwrap
 import threading
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -21,7 +22,7 @@ import pytest
 
 from bot import ingest
 from bot.handlers.search import parse_query
-from bot.ingest import CHUNK, ingest_source
+from bot.ingest import CHUNK, ingest_source, ingest_within
 from bot.ingest_pool import IngestPool
 from bot.services import Services
 from summaries.models import Digest
@@ -139,6 +140,24 @@ async def test_worker_processes_store_what_threads_store(tmp_path):
 
 def die_in_worker(*_: object, **__: object) -> None:
     os._exit(3)  # as the kernel's OOM killer ends a worker: no exception, no clean-up
+
+
+def hang_in_worker(*_: object, **__: object) -> None:
+    time.sleep(3600)  # as a hostile feed keeps the parser busy for many minutes
+
+
+async def test_a_parse_stuck_past_its_deadline_frees_the_worker_for_other_sources(
+    tmp_path, monkeypatch
+):
+    async with ingest_services(tmp_path, "{processes: 1}") as services:
+        monkeypatch.setattr(fetch, "read_feed_entries", hang_in_worker)
+        report = await ingest_within(services, spec(services, "small"), NOW, deadline=1.0)
+        assert report.error is not None and "no result within" in report.error
+        monkeypatch.undo()
+        # With the stuck parse still holding the only worker, this would wait for an hour.
+        other = ingest_source(services, spec(services, "other"), NOW)
+        report = await asyncio.wait_for(other, timeout=120)
+        assert report.added == 2 * CHUNK + 10
 
 
 async def test_a_worker_dying_while_parsing_fails_that_poll_with_a_reason(tmp_path, monkeypatch):
