@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.services import Services
-from bot.store import AsyncStore, SourceState
+from bot.store import AsyncStore, SourceState, StoreUnavailable
 from summaries.digest import summarise_new
 from summaries.models import Article, make_article_id
 from summaries.sources import FeedValidators, FetchResult, SourceSpec, fetch_source
@@ -229,6 +229,9 @@ async def _poll_one(
 ) -> IngestReport:
     try:
         report = await ingest_within(services, spec, now, deadline)
+    except StoreUnavailable as error:  # an outage, not a bug: no traceback; polled again later
+        logger.warning("source %s: not polled, the database is unavailable: %s", spec.name, error)
+        return IngestReport(spec.name, 0, 0, f"the database is unavailable: {error}")
     except Exception as error:  # a poll task must not die with an unlogged exception
         logger.exception("source %s: unexpected failure", spec.name)
         return IngestReport(spec.name, 0, 0, f"internal error: {error!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import textwrap
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ import pytest
 from bot.app import poll_sources_job, stop_polls
 from bot.ingest import ingest_within, poll_due_sources
 from bot.services import SERVICES_KEY, Services
+from bot.store import StoreUnavailable
 from tests.bot.conftest import ARTICLES, write_articles
 from tests.bot.test_ingest import offline_services
 
@@ -105,3 +107,20 @@ async def test_stopping_cancels_the_polls_and_waits_for_them_to_end(services):
     await stop_polls(services)
     assert hanging.done() and hanging.cancelled()  # not left pending for the loop to destroy
     assert services.polling == {}
+
+
+async def test_a_database_outage_during_a_poll_is_named_without_a_traceback(
+    services, monkeypatch, caplog
+):
+    async def unavailable(*_: object, **__: object) -> None:
+        raise StoreUnavailable("database bot.sqlite3 is unavailable: disk I/O error")
+
+    monkeypatch.setattr(services.store, "get_source_state", unavailable)
+    with caplog.at_level(logging.WARNING, logger="bot.ingest"):
+        await poll_due_sources(services, NOW)
+        report = await services.polling["local"]
+    assert report.error is not None and "database" in report.error
+    assert "internal error" not in report.error
+    [record] = [r for r in caplog.records if "source local" in r.getMessage()]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert "unavailable" in record.getMessage()
