@@ -36,7 +36,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import yaml
-from fairness import stop_bot
+from fairness import end_users_then_bot
 from responsiveness import (  # benchmarks/ is on sys.path when this runs as a script
     Sample,
     cpu_seconds,
@@ -216,10 +216,7 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
         done = time.monotonic()
         stored = stored_articles(url) - before
         bot_cpu = (cpu_seconds(bot.pid) or 0.0) - cpu_before
-        stop.set()
-        await asyncio.gather(*tasks)
-        rss = peak_rss_mb(bot.pid)
-        code, stop_seconds = stop_bot(bot)
+        rss, code, stop_seconds = await end_users_then_bot(bot, stop, tasks)
     finally:
         if bot.poll() is None:
             bot.kill()

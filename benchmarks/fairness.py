@@ -150,6 +150,17 @@ def stop_bot(bot: subprocess.Popen) -> tuple[int, float]:
     return code, time.monotonic() - started
 
 
+async def end_users_then_bot(
+    bot: subprocess.Popen, stop: asyncio.Event, users: list[asyncio.Task[None]]
+) -> tuple[float | None, int, float]:
+    """Stop the simulated users, then SIGTERM the bot: its peak RSS, exit code and exit time."""
+    stop.set()
+    await asyncio.gather(*users)
+    rss = peak_rss_mb(bot.pid)
+    code, stop_seconds = stop_bot(bot)
+    return rss, code, stop_seconds
+
+
 async def flood(args: argparse.Namespace, folder: Path, url: str, config: Path) -> None:
     fake = start_fake(1.0)
     log = folder / "bot.log"
@@ -173,10 +184,7 @@ async def flood(args: argparse.Namespace, folder: Path, url: str, config: Path) 
         cpu_before = cpu_seconds(bot.pid) or 0.0
         await send_floods(fake, flooders, args)
         bot_cpu = (cpu_seconds(bot.pid) or 0.0) - cpu_before
-        stop.set()
-        await asyncio.gather(*tasks)
-        rss = peak_rss_mb(bot.pid)
-        code, stop_seconds = stop_bot(bot)
+        rss, code, stop_seconds = await end_users_then_bot(bot, stop, tasks)
     finally:
         if bot.poll() is None:
             bot.kill()
