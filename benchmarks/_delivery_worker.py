@@ -76,6 +76,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-limiter", action="store_true", help="no rate limiter at all: one process's ceiling"
     )
+    parser.add_argument(
+        "--trace", help="write every sendMessage attempt (chat, times, outcome) to this file"
+    )
     return parser.parse_args(argv)
 
 
@@ -120,19 +123,89 @@ class GcPauses:
         )
 
 
+def traced(request_class: type, path: str, owner: str) -> type:
+    """``request_class`` that records each sendMessage attempt: who sent to which chat, when,
+    and what came of it (a duplicate's story: two replicas, or one that retried)."""
+    from urllib.parse import parse_qs
+
+    attempts: list[dict[str, object]] = []
+
+    class Traced(request_class):  # type: ignore[misc, valid-type]
+        async def do_request(self, url, method, request_data=None, *args, **kwargs):
+            if not url.endswith("/sendMessage") or request_data is None:
+                return await super().do_request(url, method, request_data, *args, **kwargs)
+            fields = parse_qs(request_data.url_encoded_parameters())
+            entry: dict[str, object] = {"owner": owner, "chat": fields["chat_id"][0]}
+            entry["start"] = time.time()
+            try:
+                status, body = await super().do_request(url, method, request_data, *args, **kwargs)
+            except BaseException as exc:
+                entry["outcome"] = repr(exc)[:200]
+                raise
+            else:
+                entry["outcome"] = status
+                return status, body
+            finally:
+                entry["end"] = time.time()
+                attempts.append(entry)
+
+        async def shutdown(self) -> None:
+            await super().shutdown()
+            Path(path).write_text("\n".join(json.dumps(a) for a in attempts))
+
+    return Traced
+
+
+def trace_store(store: AsyncStore, path: str) -> None:
+    """Record the sender's store calls on ``store`` (times, and the chats or ids they concern)
+    into ``path`` when the process ends."""
+    import atexit
+
+    calls: list[dict[str, object]] = []
+
+    def wrap(name: str) -> None:
+        method = getattr(store, name)
+
+        async def traced_call(*args, **kwargs):
+            entry: dict[str, object] = {"call": name, "start": time.time()}
+            try:
+                result = await method(*args, **kwargs)
+            except BaseException as exc:
+                entry["error"] = repr(exc)[:200]
+                raise
+            finally:
+                entry["end"] = time.time()
+                calls.append(entry)
+            if name == "claim_messages":
+                entry["chats"] = sorted({m.chat_id for m in result})
+            elif name == "mark_sent_many":
+                entry["ids"] = [row[0] for row in args[0]]
+            return result
+
+        setattr(store, name, traced_call)
+
+    for name in ("claim_messages", "mark_sent_many", "release_claims", "renew_claims"):
+        wrap(name)
+    atexit.register(lambda: Path(path).write_text("\n".join(json.dumps(c) for c in calls)))
+
+
 async def run(args: argparse.Namespace) -> dict[str, object]:
     import random
 
     gc_pauses = GcPauses()
 
     store = Store.from_url(args.db)
-    request_class = HTTPXRequest if args.httpx else LeanRequest
+    request_class: type = HTTPXRequest if args.httpx else LeanRequest
+    if args.trace:
+        request_class = traced(request_class, args.trace, args.owner)
     request = request_class(connection_pool_size=args.concurrency + 8, read_timeout=10.0)
     bot = ExtBot(
         args.token, base_url=args.base_url, rate_limiter=rate_limiter(args), request=request
     )
     await bot.initialize()
     async_store = AsyncStore(store)
+    if args.trace:
+        trace_store(async_store, args.trace + ".store")
     sender = OutboxSender(
         bot,
         async_store,

@@ -236,6 +236,9 @@ class OutboxSender:
         elif limiter is None:
             _LOG.warning("OutboxSender: the bot has no rate limiter; sends will not be paced")
         self._lock = asyncio.Lock()
+        # One write to the outbox at a time: a claim (which renews this sender's own rows) and a
+        # batch of outcomes (the same rows) running at once deadlocked on PostgreSQL.
+        self.writing = asyncio.Lock()
         self.in_flight = 0  # sends awaiting Telegram's answer right now
 
     async def drain(
@@ -440,7 +443,8 @@ class OutboxSender:
         """
         if not self.unrecorded:
             try:
-                await method(*args)
+                async with self.writing:
+                    await method(*args)
             except StoreUnavailable as exc:
                 _LOG.warning(
                     "Store unavailable while recording outbox messages %s (%s); keeping the "
@@ -527,10 +531,13 @@ class _Drain:
     async def _release_claims(self) -> None:
         """Give back what this drain still holds, so that other senders need not wait for the
         lease (a store that is down keeps them until it runs out, which is as good)."""
-        if self.fetches == 0:
+        if self.fetches == 0 or self.sender.unwritten_ids():
+            # Sends accepted but not recorded keep their chats claimed until the lease runs
+            # out: given back, another sender would find them pending and send them again.
             return
         with contextlib.suppress(StoreError):
-            await self.sender.store.release_claims(self.sender.owner)
+            async with self.sender.writing:
+                await self.sender.store.release_claims(self.sender.owner)
 
     async def _flush_every(self) -> None:
         """Record accepted sends a batch every ``flush_seconds``, and once more at the end."""
@@ -614,9 +621,10 @@ class _Drain:
     async def _renew_claims(self) -> None:
         started = time.monotonic()
         lease = self.sender.lease_seconds
-        await self.sender.store.renew_claims(
-            self.sender.owner, self.sender.clock() + timedelta(seconds=lease)
-        )
+        async with self.sender.writing:
+            await self.sender.store.renew_claims(
+                self.sender.owner, self.sender.clock() + timedelta(seconds=lease)
+            )
         self._leased(started)
 
     def _leased(self, started: float) -> None:
@@ -640,8 +648,14 @@ class _Drain:
             now = self.read_floor
         started = time.monotonic()
         lease_until = self.sender.clock() + timedelta(seconds=self.sender.lease_seconds)
-        page = await self.sender.store.claim_messages(self.sender.owner, now, lease_until, limit)
-        self._leased(started)
+        async with self.sender.writing:
+            page = await self.sender.store.claim_messages(
+                self.sender.owner, now, lease_until, limit
+            )
+        if fetch_number == 1:
+            # Later pages renew only the chats they return (another sender may be locking a
+            # held one's row just then): what runs out first is the last renewal of them all.
+            self._leased(started)
         self.more_due = len({message.chat_id for message in page}) >= limit
         kept = self.sender.unwritten_ids()
         new = 0

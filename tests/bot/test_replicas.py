@@ -21,7 +21,7 @@ import pytest_asyncio
 from bot.delivery import OutboxSender
 from bot.replica_runner import AnotherProcess, hold_sqlite, webhook_secret
 from bot.replicas import Coordinator, libpq_dsn, lock_key
-from bot.store import AsyncStore, Store
+from bot.store import AsyncStore, Store, StoreUnavailable
 from tests.bot.test_delivery import assert_each_delivered_once, make_bot, seed_round
 from tests.conftest import PG_SKIP_REASON, postgres_schema, postgres_test_url
 from tests.support.fake_bot_api import FakeBotApi
@@ -181,6 +181,78 @@ async def test_a_killed_senders_claims_are_sent_by_another_after_the_lease(pg_ur
         store.close()
 
 
+async def test_sends_not_yet_recorded_keep_their_claims_when_a_drain_fails(pg_url):
+    """A batch of accepted sends the store could not take (a deadlock, once) must keep its
+    chats claimed: the drain gave every claim back, and another replica sent the whole batch
+    again (34 to 63 duplicates in 3-replica paid-broadcast runs)."""
+    async with FakeBotApi(rate_limits=FakeLimits(scale=10)) as fake:
+        store = Store.from_url(pg_url)
+        expected = seed_round(store, range(1, 6))
+        bot = make_bot(fake)
+        await bot.initialize()
+        first_store, second_store = AsyncStore(Store.from_url(pg_url)), AsyncStore(store)
+        record = first_store.mark_sent_many
+        failures = [StoreUnavailable("deadlock detected")]
+
+        async def mark_sent_many(rows):
+            if failures:
+                raise failures.pop()
+            await record(rows)
+
+        first_store.mark_sent_many = mark_sent_many  # type: ignore[method-assign]
+        try:
+            first = OutboxSender(bot, first_store, owner="first")
+            with pytest.raises(StoreUnavailable):
+                await first.drain()
+            assert len(fake.sent()) == 5
+            second = OutboxSender(bot, second_store, owner="second")
+            assert (await second.drain()).sent == 0  # the first one's claims still hold
+            assert (await first.drain()).sent == 0  # it records what it kept; resends nothing
+        finally:
+            await bot.shutdown()
+            await first_store.close()
+        assert_each_delivered_once(fake, expected)
+        assert store.count_pending() == 0
+        await second_store.close()
+
+
+async def test_a_sender_never_writes_a_batch_while_it_claims(tmp_path):
+    """On PostgreSQL a claim (which renews the sender's own rows) and a batch of sent outcomes
+    (the same rows) running at once deadlocked: one of them failed after a second."""
+    async with FakeBotApi(rate_limits=FakeLimits(scale=10)) as fake:
+        store = Store.from_url(f"sqlite:///{tmp_path / 'bot.db'}")
+        store.migrate()
+        expected = seed_round(store, range(1, 41))
+        async_store = AsyncStore(store)
+        busy = {"now": 0, "most": 0}
+
+        def exclusive(method):
+            async def call(*args, **kwargs):
+                busy["now"] += 1
+                busy["most"] = max(busy["most"], busy["now"])
+                try:
+                    await asyncio.sleep(0.005)  # long enough for the other task to come in
+                    return await method(*args, **kwargs)
+                finally:
+                    busy["now"] -= 1
+
+            return call
+
+        for name in ("claim_messages", "renew_claims", "mark_sent_many", "release_claims"):
+            setattr(async_store, name, exclusive(getattr(async_store, name)))
+        bot = make_bot(fake)
+        await bot.initialize()
+        try:
+            sender = OutboxSender(bot, async_store, concurrency=4, flush_seconds=0.001)
+            sender.page_size = 8
+            assert (await sender.drain()).sent == 40
+        finally:
+            await bot.shutdown()
+            await async_store.close()
+        assert_each_delivered_once(fake, expected)
+        assert busy["most"] == 1
+
+
 # -- one rate budget in Redis ------------------------------------------------------------------
 
 
@@ -299,6 +371,72 @@ async def test_a_reply_gets_the_next_global_slot_ahead_of_bulk_sends_waiting_for
     assert 190 < await second.reserve_bulk() <= 200  # without it, at once
 
 
+async def test_a_due_bulk_request_books_slots_that_come_soon_instead_of_asking_again(
+    redis_client,
+):
+    """At 300/s, 97 % of Redis calls answered "not yet": a due bulk request asked again and
+    again for a global slot a few ms ahead. Slots within the horizon are booked for then."""
+    from bot.shared_limit import SharedBudget
+
+    client, prefix = redis_client
+    first, second = (SharedBudget(client, prefix, slow_limits()) for _ in range(2))
+    for budget in (first, second):
+        budget.horizon_us = 250_000_000  # 2.5 slots of 100 s
+    waits = []
+    for chat, budget in enumerate((first, second, first), start=1):
+        taken = await budget.take_bulk(chat, reserve_next=False)
+        assert taken.taken and taken.next_bulk is None
+        waits.append(taken.wait)
+    # Booked one after another, whichever replica asked, each for its own global slot.
+    assert waits[0] < 1 and 99 < waits[1] <= 100 and 199 < waits[2] <= 200
+    fourth = await second.take_bulk(4, reserve_next=False)
+    assert not fourth.taken and 299 < fourth.wait <= 300  # beyond the horizon: nothing booked
+    again = await second.take_bulk(1, reserve_next=False)
+    assert not again.taken and again.wait > 999  # chat 1's own pace holds it, booked or not
+    # What was not booked is still free: a reply on another replica gets that slot.
+    wait, reserved = await first.reserve_interactive(4)
+    assert reserved and 299 < wait <= 300
+
+
+async def test_a_bulk_take_reserves_the_next_requests_bulk_slot_in_the_same_call(redis_client):
+    from bot.shared_limit import SharedBudget
+
+    client, prefix = redis_client
+    budget = SharedBudget(client, prefix, slow_limits())  # bulk: a slot every 200 s
+    assert await budget.reserve_bulk() < 1
+    taken = await budget.take_bulk(1, reserve_next=True)
+    assert taken.taken and taken.next_bulk is not None and 199 < taken.next_bulk <= 200
+    # The bulk lane's FIFO holds it: the next reservation comes after it.
+    assert 399 < await budget.reserve_bulk() <= 400
+
+
+async def test_bulk_requests_ask_redis_about_once_each():
+    """Each bulk take also reserves the next waiting request's bulk slot: one call per message
+    (two were the floor before, and a due request's retries made it 34)."""
+    from bot.ratelimit import RateLimits
+    from bot.shared_limit import SharedRateLimiter, Taken
+
+    class Budget:
+        def __init__(self) -> None:
+            self.calls: list[str] = []
+
+        async def reserve_bulk(self) -> float:
+            self.calls.append("reserve")
+            return 0.0
+
+        async def take_bulk(self, key, *, reserve_next) -> Taken:
+            self.calls.append("take")
+            return Taken(0.0, True, 0.0 if reserve_next else None)
+
+    budget = Budget()
+    limiter = SharedRateLimiter(RateLimits(global_rate=30), budget)  # type: ignore[arg-type]
+    await asyncio.gather(*(limiter._shared_turn(chat, "bulk") for chat in range(40)))
+    assert budget.calls.count("take") == 40
+    # The first holders (3 at 30/s) reserve their own; every later one was handed a slot.
+    assert budget.calls.count("reserve") == 3
+    await limiter.shutdown()
+
+
 async def test_replies_to_a_group_leave_its_digest_a_slot_on_every_replica(redis_client):
     """Replies reserve their slot ahead and bulk sends take only a free one: without a cell
     of their own, a member's commands took every one of the group's slots."""
@@ -337,9 +475,11 @@ async def test_a_replica_holds_few_bulk_reservations_so_replies_soon_find_room()
             await self.release.wait()
             return 0.0
 
-        async def take(self, key, lane) -> float:
+        async def take_bulk(self, key, *, reserve_next):
+            from bot.shared_limit import Taken
+
             self.holding -= 1
-            return 0.0
+            return Taken(0.0, True)
 
     budget = Budget()
     limiter = SharedRateLimiter(RateLimits(global_rate=30), budget)  # type: ignore[arg-type]
