@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -170,3 +171,25 @@ class ServerCpu:
         if title.split(" ")[0].endswith("redis-server"):
             return "redis"
         return None
+
+
+def frozen_fake(limits: FakeLimits):
+    """The fake in a thread of this process, and the GC pauses of this process from now on.
+
+    The fake stands for Telegram's servers, which do not stop for 60 ms: a full collection of
+    this process's start-up heap froze the fake's clock that long, and the requests it then
+    stamped all at once overfilled its one-second window (429s that no sender made). So the
+    heap is frozen first, as the bot does after start-up (bot.heap).
+    """
+    from _delivery_worker import GcPauses
+
+    gc.collect()
+    gc.freeze()
+    fake = FakeBotApi(rate_limits=limits)
+    fake.start_in_thread()
+    return fake, GcPauses()
+
+
+def pauses_line(pauses) -> str:
+    longest = "/".join(f"{1000 * x:.1f}" for x in pauses.longest)
+    return f"the fake's process: longest GC pause (gen 0/1/2) {longest} ms, runs {pauses.count}"

@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 import responsiveness as rs
 import yaml
+from _delivery_common import frozen_fake, pauses_line
 from delivery_replicas import postgres_schema
 
 from tests.support.fake_bot_api import FakeBotApi
@@ -161,8 +162,7 @@ async def _run(args, folder: Path, url: str) -> None:
     rs.fetch_articles(config, url)  # migrates the schema and stores the sample articles
     chats = rs.seed_chats(url, args.chats, "quantum")
     print(f"seeded {len(chats)} due chats in {time.perf_counter() - started:.1f} s")
-    fake = FakeBotApi(rate_limits=FakeLimits(scale=1.0))
-    fake.start_in_thread()
+    fake, pauses = frozen_fake(FakeLimits(scale=1.0))
     ports = [free_port() for _ in range(REPLICAS)]
     proxy = RoundRobinProxy(ports)
     await proxy.start()
@@ -191,6 +191,7 @@ async def _run(args, folder: Path, url: str) -> None:
             f" webhook deliveries {fake.stats.webhook_deliveries},"
             f" failed {fake.stats.webhook_failures}"
         )
+        print(pauses_line(pauses))
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)

@@ -30,7 +30,6 @@ its own, dropped after), Redis from --redis-url or TEST_REDIS_URL (keys under a 
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import random
 import secrets
@@ -46,7 +45,15 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as day_time
 
 import psycopg
-from _delivery_common import WORKER, ServerCpu, chat_ids, digest_text, tally
+from _delivery_common import (
+    WORKER,
+    ServerCpu,
+    chat_ids,
+    digest_text,
+    frozen_fake,
+    pauses_line,
+    tally,
+)
 from psycopg import sql
 from sqlalchemy import insert
 from sqlalchemy.engine import make_url
@@ -285,14 +292,15 @@ def round_mode(args) -> None:
         started = time.perf_counter()
         seed(url, ids, queued=True)
         print(f"seeded {len(ids)} chats in {time.perf_counter() - started:.1f} s")
-        fake = FakeBotApi(rate_limits=FakeLimits(scale=args.scale))
-        fake.start_in_thread()
+        fake, pauses = frozen_fake(FakeLimits(scale=args.scale))
         try:
             prefix = f"bench-{secrets.token_hex(4)}"
             processes = start_replicas(args, url, fake, args.replicas, rate=30, prefix=prefix)
             results = finish(processes)
             stats, counted, took = fake.stats, tally(fake, ids), span(fake)
-            report = rate_report(fake, 1.0 / args.scale)
+            if args.trace_dir:
+                write_arrivals(fake, os.path.join(args.trace_dir, f"{args.replicas}-fake.jsonl"))
+            report = rate_report(fake, 1.0 / args.scale) + "\n" + pauses_line(pauses)
             report += (
                 "\nlongest GC pause while sending, per replica (gen 0/1/2, ms): "
                 + ", ".join(
@@ -423,16 +431,7 @@ def paid_run(args, ids, replicas: int, *, global_limit: int | None, extra=()) ->
     with postgres_schema(args.postgres_url) as url:
         seed(url, ids, queued=True)
         limits = FakeLimits(global_per_second=global_limit, scale=args.scale)
-        fake = FakeBotApi(rate_limits=limits)
-        fake.start_in_thread()
-        from _delivery_worker import GcPauses
-
-        # The fake stands for Telegram's servers, which do not stop for 60 ms: a full collection
-        # of this process's start-up heap froze the fake's clock that long, and the requests
-        # it then stamped all at once overfilled its one-second window (429s no sender made).
-        gc.collect()
-        gc.freeze()
-        pauses = GcPauses()
+        fake, pauses = frozen_fake(limits)
         try:
             prefix = f"bench-{secrets.token_hex(4)}"
             database = make_url(args.postgres_url).database or ""
@@ -450,7 +449,7 @@ def paid_run(args, ids, replicas: int, *, global_limit: int | None, extra=()) ->
                 results = finish(processes)
                 fake_cpu = time.process_time() - cpu_started
             stats, counted, took = fake.stats, tally(fake, ids), span(fake)
-            print(f"  fake process GC: longest {pauses.longest} s, runs {pauses.count}")
+            print(f"  {pauses_line(pauses)}")
             if args.trace_dir:
                 write_arrivals(fake, os.path.join(args.trace_dir, f"{replicas}-fake.jsonl"))
         finally:
