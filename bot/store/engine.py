@@ -168,6 +168,12 @@ def translate_error(exc: BaseException, database: Database) -> StoreError:
     detail = _scrub(_first_line(original), database.secret)
     if isinstance(original, sqlite3.Error):
         return _translate_sqlite(original, detail, database)
+    if isinstance(original, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure):
+        # A deadlock or serialization failure: transient like an outage, but not one.
+        return StoreUnavailable(
+            f"{database.description} broke off a transaction that conflicted with another "
+            f"(retried later): {detail}"
+        )
     if _is_unavailable(exc, original):
         return StoreUnavailable(f"{database.description} is unreachable or went away: {detail}")
     return StoreError(f"{database.description} refused the operation: {detail}")

@@ -970,3 +970,22 @@ def test_mark_sent_many_records_a_batch_whatever_the_status(store, caplog):
     assert [tuple(r) for r in rows] == [(first.id, "sent", 7, NOW), (third.id, "sent", 9, later)]
     assert "1 of 3 sent outbox messages no longer exist" in caplog.text
     store.mark_sent_many([])  # nothing to do
+
+
+def test_a_transaction_postgres_broke_off_is_named_as_a_conflict_not_an_outage():
+    """A deadlock or serialization failure is another transaction's doing, retried later like
+    an outage, but the log must not say the database went away."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    from bot.store.engine import Database, translate_error
+
+    database = Database(create_engine("sqlite://"), "postgresql", "PostgreSQL db", 5.0)
+    for cause in (
+        psycopg.errors.DeadlockDetected("deadlock detected"),
+        psycopg.errors.SerializationFailure("could not serialize access"),
+    ):
+        error = translate_error(OperationalError("UPDATE outbox", {}, cause), database)
+        assert isinstance(error, StoreUnavailable)
+        assert "went away" not in str(error)
+        assert "conflicted with another" in str(error) and str(cause) in str(error)
