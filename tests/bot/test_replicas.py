@@ -11,18 +11,24 @@ import asyncio
 import logging
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import psycopg
 import pytest
 import pytest_asyncio
+from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest
 
+import bot.delivery
 from bot.delivery import OutboxSender
+from bot.ratelimit import PacingRateLimiter
 from bot.replica_runner import AnotherProcess, hold_sqlite, webhook_secret
 from bot.replicas import Coordinator, libpq_dsn, lock_key
 from bot.store import AsyncStore, Store, StoreUnavailable
-from tests.bot.test_delivery import assert_each_delivered_once, make_bot, seed_round
+from tests.bot.test_delivery import BOT_LIMITS, assert_each_delivered_once, make_bot, seed_round
 from tests.conftest import PG_SKIP_REASON, postgres_schema, postgres_test_url
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.fake_bot_api import RateLimits as FakeLimits
@@ -251,6 +257,90 @@ async def test_a_sender_never_writes_a_batch_while_it_claims(tmp_path):
             await async_store.close()
         assert_each_delivered_once(fake, expected)
         assert busy["most"] == 1
+
+
+class _HeldLimiter(PacingRateLimiter):
+    """Holds the first bulk request after its turn came, until released: a replica stopped
+    (SIGSTOP) with a send already past the sender's lease check and waiting for its slot."""
+
+    def __init__(self) -> None:
+        super().__init__(BOT_LIMITS)
+        self.held = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def _wait_turn(self, key, lane) -> None:
+        await super()._wait_turn(key, lane)
+        if lane == "bulk" and not self.held.is_set():
+            self.held.set()
+            await self.release.wait()
+
+
+@pytest.fixture
+def paused_for(monkeypatch) -> list[float]:
+    """Seconds added to the senders' monotonic clock: how long the replica was stopped."""
+    shift = [0.0]
+    real = time.monotonic
+    monkeypatch.setattr(bot.delivery, "time", SimpleNamespace(monotonic=lambda: real() + shift[0]))
+    return shift
+
+
+@pytest.mark.parametrize("renewed_first", [False, True])
+async def test_a_replica_stopped_past_its_lease_sends_nothing_another_one_took_over(
+    pg_url, paused_for, renewed_first
+):
+    """SIGSTOP a replica for longer than its lease: another one takes its chats and sends them.
+    Resumed, it must not make the send it was waiting to make (its slot came while stopped),
+    nor, if its coordinator renews first, go on with the chat's later parts: renewal extends
+    only what it still holds, and found nothing missing (3 duplicates, and two replicas
+    sending to one chat at once)."""
+    # No per-chat limit at the fake: a second send to the chat is accepted, not a 429.
+    async with FakeBotApi(rate_limits=FakeLimits(per_chat_per_second=None, scale=10)) as fake:
+        store = Store.from_url(pg_url)
+        expected = seed_round(store, [1], parts=3)
+        limiter = _HeldLimiter()
+        paused_bot = ExtBot(
+            fake.token,
+            base_url=fake.base_url,
+            rate_limiter=limiter,
+            request=HTTPXRequest(connection_pool_size=16),
+        )
+        other_bot = make_bot(fake)
+        paused_store, other_store = (AsyncStore(Store.from_url(pg_url)) for _ in range(2))
+        renewed = asyncio.Event()
+        renew = paused_store.renew_claims
+
+        async def renew_claims(*args):
+            try:
+                return await renew(*args)
+            finally:
+                renewed.set()
+
+        paused_store.renew_claims = renew_claims  # type: ignore[method-assign]
+        wake = asyncio.Event()
+        try:
+            await paused_bot.initialize()
+            await other_bot.initialize()
+            paused = OutboxSender(paused_bot, paused_store, owner="paused", concurrency=1)
+            drain = asyncio.create_task(paused.drain(wake=wake))
+            await limiter.held.wait()  # part 1 passed the lease check; its slot comes. SIGSTOP.
+            paused_for[0] = 16.0  # stopped for 16 s: longer than the 15 s lease
+            later = datetime.now(UTC) + timedelta(seconds=16)
+            other = OutboxSender(other_bot, other_store, owner="other", clock=lambda: later)
+            assert (await other.drain()).sent == 3  # the lease ran out: the chat is its now
+            if renewed_first:
+                wake.set()  # its coordinator's timer fires first and renews
+                await renewed.wait()
+            limiter.release.set()  # SIGCONT
+            report = await asyncio.wait_for(drain, 30)
+        finally:
+            await paused_bot.shutdown()
+            await other_bot.shutdown()
+            await paused_store.close()
+            await other_store.close()
+        assert report.sent == 0
+        assert_each_delivered_once(fake, expected)
+        assert store.count_pending() == 0
+        store.close()
 
 
 # -- one rate budget in Redis ------------------------------------------------------------------
