@@ -102,6 +102,12 @@ class Coordinator:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        conn = self._conn
+        if self.is_leader and conn is not None and not conn.closed and self._key is not None:
+            # Closing only asks the server to end the session, and the lock goes whenever it
+            # does: give it up first, so that a standby can take it at once.
+            with contextlib.suppress(psycopg.Error, OSError):
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
         await self._close()
         self._set_leader(False)
         with contextlib.suppress(StoreError):

@@ -120,6 +120,31 @@ async def test_a_leader_whose_session_dies_is_replaced_and_steps_down(pg_url, st
     await second.stop()
 
 
+async def test_a_leader_that_stops_frees_the_lock_before_it_returns(pg_url, stores):
+    """Closing the session only asks the server to end it: the lock went some time after
+    stop() returned, and a standby trying at once found it still held (the test above failed
+    now and then; a standby waited a tick, takeover / 3 s, with no leader)."""
+    first = Coordinator(pg_url, stores[0], mode="polling", replica_id="first")
+    second = Coordinator(pg_url, stores[1], mode="polling", replica_id="second")
+    await first.tick()
+    assert first.is_leader
+    conn = first._conn
+    assert conn is not None
+    close = conn.close
+    conn.close = _closes_later  # type: ignore[method-assign]  # the server has not ended it yet
+    try:
+        await first.stop()
+        await second.tick()
+        assert second.is_leader
+    finally:
+        await close()
+        await second.stop()
+
+
+async def _closes_later() -> None:
+    """A session close the server has not acted on yet."""
+
+
 def test_lock_keys_differ_per_database_schema_and_purpose():
     keys = {
         lock_key("test", "a", "leader"),
