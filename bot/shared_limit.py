@@ -29,7 +29,9 @@ there are more).
 Redis calls are what a replica spends its CPU on at paid-broadcast rates, so a bulk request makes
 about one: its take books slots that come within the horizon for then (instead of being told
 "not yet" and asking again: that was 97 % of 34 calls a message at 300/s), and reserves the bulk
-slot of the next request waiting in this replica in the same call.
+slot of the next request waiting in this replica in the same call. A request that wakes up
+well after the slot booked for it (its replica was stopped, or its event loop stalled) asks for a
+new one: sent on the stale slot, it would land among the requests other replicas send on time.
 
 When Redis cannot be reached, every ``SharedBudget`` call raises ``BudgetUnavailable``; the rate
 limiter then paces this replica alone at an equal share of the budget (see
@@ -167,6 +169,10 @@ return 0
 # one-second window, with 70 ms for requests that reach Telegram late).
 _MIN_SPAN_US: Final = 1_070_000
 _HORIZON_US: Final = 50_000
+# A request that wakes up this much later than the slot booked for it (its replica was stopped,
+# or its event loop stalled) asks for a new one: sent on the stale slot, it would land among
+# the requests the other replicas send on time. Half the 70 ms that _MIN_SPAN_US leaves.
+_LATE_SECONDS: Final = 0.035
 
 
 class BudgetUnavailable(Exception):
@@ -380,8 +386,7 @@ class SharedRateLimiter(PacingRateLimiter):
         if lane == "interactive":
             while True:
                 wait, reserved = await self._budget.reserve_interactive(key)
-                await asyncio.sleep(wait)
-                if reserved:
+                if await self._slept_on_time(wait) and reserved:
                     return
         self._bulk_queued += 1
         try:
@@ -406,9 +411,14 @@ class SharedRateLimiter(PacingRateLimiter):
             if taken.next_bulk is not None:
                 self._prepaid.append(self._clock() + taken.next_bulk)
             # The answer says how long until the slots free up; no event could say it sooner.
-            await asyncio.sleep(taken.wait)
-            if taken.taken:
+            if await self._slept_on_time(taken.wait) and taken.taken:
                 return
+
+    async def _slept_on_time(self, wait: float) -> bool:
+        """Sleep ``wait`` seconds; False if woken up too late to use a slot booked for then."""
+        due = self._clock() + wait
+        await asyncio.sleep(wait)
+        return self._clock() - due <= _LATE_SECONDS
 
     def _fall_back(self, exc: BudgetUnavailable) -> None:
         self._retry_at = self._clock() + self._retry_seconds

@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import psycopg
 import pytest
@@ -549,6 +550,48 @@ async def test_bulk_requests_ask_redis_about_once_each():
     assert budget.calls.count("take") == 40
     # The first holders (3 at 30/s) reserve their own; every later one was handed a slot.
     assert budget.calls.count("reserve") == 3
+    await limiter.shutdown()
+
+
+@pytest.mark.parametrize("lane", ["bulk", "interactive"])
+async def test_a_slot_booked_ahead_is_given_up_by_a_replica_that_wakes_up_late(monkeypatch, lane):
+    """A request sleeps until the slot Redis booked for it. A replica stopped meanwhile (SIGSTOP,
+    a VM paused, a long GC pause) woke up and sent on its stale slot, among the requests the
+    other replicas were sending on time: more than the budget in one second, a global 429. A
+    request that wakes up late asks for a new slot instead."""
+    from bot.ratelimit import RateLimits
+    from bot.shared_limit import SharedRateLimiter, Taken
+
+    now = [100.0]
+    stopped = [1.0]  # the first sleep lasts a second longer than asked: the replica was stopped
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds + (stopped.pop() if stopped and seconds > 0 else 0.0)
+        await real_sleep(0)
+
+    real_sleep = asyncio.sleep
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+
+    class Budget:
+        def __init__(self) -> None:
+            self.asked = 0
+
+        async def reserve_bulk(self) -> float:
+            return 0.0
+
+        async def take_bulk(self, key, *, reserve_next) -> Taken:
+            self.asked += 1
+            return Taken(0.02, True)  # booked 20 ms ahead (within the horizon)
+
+        async def reserve_interactive(self, key):
+            self.asked += 1
+            return 0.02, True
+
+    budget = Budget()
+    budget_in_redis: Any = budget
+    limiter = SharedRateLimiter(RateLimits(global_rate=30), budget_in_redis, clock=lambda: now[0])
+    await limiter._shared_turn(5, lane)
+    assert budget.asked == 2  # the stale slot was given up, a fresh one taken
     await limiter.shutdown()
 
 
