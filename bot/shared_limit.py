@@ -331,6 +331,7 @@ class SharedRateLimiter(PacingRateLimiter):
         "_bulk_queued",
         "_fallback",
         "_prepaid",
+        "_probing",
         "_replicas",
         "_retry_at",
         "_retry_seconds",
@@ -351,6 +352,9 @@ class SharedRateLimiter(PacingRateLimiter):
         self._retry_seconds = retry_seconds
         self._retry_at = -math.inf  # Redis is tried whenever the clock is past this
         self._fallback: PacingRateLimiter | None = None
+        # A request is asking a Redis that was unreachable whether it is back: the others do
+        # not wait for its answer (a hung Redis answers only at the client's socket timeout).
+        self._probing = False
         # Bulk requests holding a reserved slot at once: a tenth of a second's worth. Each of
         # the sender's workers holding one would queue the bulk lane seconds ahead, and every
         # reply taking a global slot in between would collide with the digests already due.
@@ -370,15 +374,20 @@ class SharedRateLimiter(PacingRateLimiter):
             await self._fallback.shutdown()
 
     async def _wait_turn(self, key: ChatKey | None, lane: Lane) -> None:
-        if self._fallback is None or self._clock() >= self._retry_at:
-            await super()._wait_turn(key, lane)
+        probe = self._fallback is not None and not self._probing
+        if self._fallback is None or (probe and self._clock() >= self._retry_at):
+            self._probing = self._probing or probe
             try:
+                await super()._wait_turn(key, lane)
                 await self._shared_turn(key, lane)
             except BudgetUnavailable as exc:
                 self._fall_back(exc)
             else:
                 self._recovered()
                 return
+            finally:
+                if probe:
+                    self._probing = False
         assert self._fallback is not None
         await self._fallback._wait_turn(key, lane)
 

@@ -684,6 +684,45 @@ async def test_unreachable_redis_falls_back_to_an_equal_share_and_says_so(caplog
     await client.aclose()
 
 
+async def test_while_redis_hangs_one_request_at_a_time_finds_out_whether_it_is_back():
+    """Redis hung (stopped, or its network gone) answers nothing until the client's timeout,
+    2 s in the bot. Every request that came once the retry time had passed asked Redis, and
+    each waited those 2 s: replies and digests stalled for 2 s in every 5."""
+    from bot.ratelimit import RateLimits
+    from bot.shared_limit import BudgetUnavailable, SharedRateLimiter
+
+    class HungBudget:
+        def __init__(self) -> None:
+            self.asked = 0
+            self.answer = asyncio.Event()
+
+        async def reserve_interactive(self, key):
+            self.asked += 1
+            await self.answer.wait()  # until the client's socket timeout
+            raise BudgetUnavailable("Timeout reading from socket")
+
+    budget = HungBudget()
+    hung: Any = budget
+    now = [0.0]
+    limiter = SharedRateLimiter(
+        RateLimits(global_rate=1000), hung, retry_seconds=5.0, clock=lambda: now[0]
+    )
+    limiter._fall_back(BudgetUnavailable("connection refused"))  # Redis went away earlier
+    now[0] = 10.0  # the retry time has passed
+    probe = asyncio.create_task(limiter._wait_turn(1, "interactive"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert budget.asked == 1
+    # Meanwhile another reply is paced locally at once, not held for the probe's timeout.
+    await asyncio.wait_for(limiter._wait_turn(2, "interactive"), 1)
+    assert budget.asked == 1
+    budget.answer.set()
+    now[0] = 11.0  # (the fallback paces by this clock)
+    await asyncio.wait_for(probe, 1)
+    assert not limiter.shared
+    await limiter.shutdown()
+
+
 # -- guard rails -------------------------------------------------------------------------------
 
 
