@@ -146,6 +146,28 @@ async def _closes_later() -> None:
     """A session close the server has not acted on yet."""
 
 
+async def test_a_leader_that_stopped_is_replaced_though_its_session_lives_on(pg_url, stores):
+    """A leader SIGSTOPped (or its event loop stuck) keeps its database session: the kernel
+    answers TCP keepalives, so the server never frees the lock. No round, no source poll and, in
+    polling mode, no update was handled until it resumed. A standby that hears no heartbeat
+    from the leader for longer than the takeover time ends the leader's session and leads."""
+    first = Coordinator(pg_url, stores[0], mode="polling", replica_id="first")
+    second = Coordinator(pg_url, stores[1], mode="polling", replica_id="second")
+    await first.tick()
+    for _ in range(6):  # a leader that beats its heart is left alone
+        await second.tick()
+        await first.tick()
+    assert first.is_leader and not second.is_leader
+    # SIGSTOP: the leader ticks no more; its session, and the lock, stay.
+    for _ in range(6):
+        await second.tick()
+    assert second.is_leader
+    await first.tick()  # resumed: it finds its session gone and stands by
+    assert not first.is_leader
+    await first.stop()
+    await second.stop()
+
+
 def test_lock_keys_differ_per_database_schema_and_purpose():
     keys = {
         lock_key("test", "a", "leader"),
