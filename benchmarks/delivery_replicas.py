@@ -392,7 +392,7 @@ def stop_mode(args) -> None:
         f"{args.runs} runs x {args.chats} chats, {args.replicas} replicas, limits"
         f" x{args.scale:g}, lease {args.lease:g} s, the {args.victim} stopped {pause:g} s"
     )
-    print("run  stopped after  429s (global)  lost  duplicated")
+    print("run  stopped after  new leader s  429s (global)  lost  duplicated")
     for run in range(args.runs):
         rng = random.Random(args.seed * 1000 + run)
         ids = chat_ids(args.chats)
@@ -403,13 +403,16 @@ def stop_mode(args) -> None:
             while fake.stats.accepted < stop_at:
                 time.sleep(0.002)
             processes[victim].send_signal(signal.SIGSTOP)
+            stopped = time.monotonic()
             time.sleep(pause)
             processes[victim].send_signal(signal.SIGCONT)
-            finish(processes)
+            results = finish(processes)
             stats, counted = fake.stats, tally(fake, ids)
+        led = [r["led_at"] for r in results if r.get("led_at") and r["led_at"] > stopped]
+        takeover = f"{min(led) - stopped:12.2f}" if led else "         n/a"
         print(
-            f"{run:>3}  {stop_at:>13}  {stats.rate_limited:>6} ({stats.rate_limited_global:>3})"
-            f"  {counted.lost:>4}  {counted.duplicated:>10}"
+            f"{run:>3}  {stop_at:>13}  {takeover}  {stats.rate_limited:>6}"
+            f" ({stats.rate_limited_global:>3})  {counted.lost:>4}  {counted.duplicated:>10}"
         )
 
 
