@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import resource
@@ -251,6 +252,7 @@ async def run_replica(args, sender, store, stop):
 
     from bot.delivery import DrainReport
     from bot.replicas import Coordinator
+    from bot.store import Conflict
 
     coordinator = Coordinator(
         args.db, store, mode="bench", replica_id=args.owner, takeover_seconds=args.lease
@@ -266,7 +268,8 @@ async def run_replica(args, sender, store, stop):
         for chat in due:
             text = f"<b>Digest</b> for chat {chat.chat_id}"
             now = datetime.now(UTC)
-            await store.enqueue_digest(chat.chat_id, [article], [text], False, now, None)
+            with contextlib.suppress(Conflict):  # a leader stopped meanwhile was replaced
+                await store.enqueue_digest(chat.chat_id, [article], [text], False, now, None)
         if due:
             wake.set()
             continue
