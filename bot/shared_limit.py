@@ -31,7 +31,8 @@ about one: its take books slots that come within the horizon for then (instead o
 "not yet" and asking again: that was 97 % of 34 calls a message at 300/s), and reserves the bulk
 slot of the next request waiting in this replica in the same call. A request that wakes up
 well after the slot booked for it (its replica was stopped, or its event loop stalled) asks for a
-new one: sent on the stale slot, it would land among the requests other replicas send on time.
+new one, once: sent on the stale slot, it would land among the requests other replicas send on
+time.
 
 When Redis cannot be reached, every ``SharedBudget`` call raises ``BudgetUnavailable``; the rate
 limiter then paces this replica alone at an equal share of the budget (see
@@ -393,10 +394,12 @@ class SharedRateLimiter(PacingRateLimiter):
 
     async def _shared_turn(self, key: ChatKey | None, lane: Lane) -> None:
         if lane == "interactive":
+            late = False
             while True:
                 wait, reserved = await self._budget.reserve_interactive(key)
-                if await self._slept_on_time(wait) and reserved:
+                if await self._slept_on_time(wait, late) and reserved:
                     return
+                late = late or reserved
         self._bulk_queued += 1
         try:
             await self._bulk_holders.acquire()
@@ -414,20 +417,24 @@ class SharedRateLimiter(PacingRateLimiter):
         if slot is None:
             slot = self._clock() + await self._budget.reserve_bulk()
         await asyncio.sleep(max(0.0, slot - self._clock()))
+        late = False
         while True:
             reserve_next = self._bulk_queued > len(self._prepaid)
             taken = await self._budget.take_bulk(key, reserve_next=reserve_next)
             if taken.next_bulk is not None:
                 self._prepaid.append(self._clock() + taken.next_bulk)
             # The answer says how long until the slots free up; no event could say it sooner.
-            if await self._slept_on_time(taken.wait) and taken.taken:
+            if await self._slept_on_time(taken.wait, late) and taken.taken:
                 return
+            late = late or taken.taken
 
-    async def _slept_on_time(self, wait: float) -> bool:
-        """Sleep ``wait`` seconds; False if woken up too late to use a slot booked for then."""
+    async def _slept_on_time(self, wait: float, late_before: bool) -> bool:
+        """Sleep ``wait`` seconds; False if woken up too late to use a slot booked for then,
+        unless that happened to this request before (a replica too busy to wake up on time at
+        all would spend every slot it booked and send nothing)."""
         due = self._clock() + wait
         await asyncio.sleep(wait)
-        return self._clock() - due <= _LATE_SECONDS
+        return late_before or self._clock() - due <= _LATE_SECONDS
 
     def _fall_back(self, exc: BudgetUnavailable) -> None:
         self._retry_at = self._clock() + self._retry_seconds

@@ -575,17 +575,21 @@ async def test_bulk_requests_ask_redis_about_once_each():
     await limiter.shutdown()
 
 
+@pytest.mark.parametrize("stalls", [1, 5])
 @pytest.mark.parametrize("lane", ["bulk", "interactive"])
-async def test_a_slot_booked_ahead_is_given_up_by_a_replica_that_wakes_up_late(monkeypatch, lane):
+async def test_a_slot_booked_ahead_is_given_up_by_a_replica_that_wakes_up_late(
+    monkeypatch, lane, stalls
+):
     """A request sleeps until the slot Redis booked for it. A replica stopped meanwhile (SIGSTOP,
     a VM paused, a long GC pause) woke up and sent on its stale slot, among the requests the
     other replicas were sending on time: more than the budget in one second, a global 429. A
-    request that wakes up late asks for a new slot instead."""
+    request that wakes up late asks for a new slot instead, once: a replica too busy to wake
+    up on time at all must not spend every slot it asks for and send nothing."""
     from bot.ratelimit import RateLimits
     from bot.shared_limit import SharedRateLimiter, Taken
 
     now = [100.0]
-    stopped = [1.0]  # the first sleep lasts a second longer than asked: the replica was stopped
+    stopped = [1.0] * stalls  # these sleeps last a second longer than asked: it was stopped
 
     async def sleep(seconds: float) -> None:
         now[0] += seconds + (stopped.pop() if stopped and seconds > 0 else 0.0)
