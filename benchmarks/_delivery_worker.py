@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import resource
@@ -245,12 +246,28 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+async def queue_due(store, leading: bool, article: str) -> bool:
+    """As the leader, queue a batch of due chats' digests; whether there were any."""
+    from datetime import UTC, datetime
+
+    from bot.store import Conflict
+
+    due = await store.due_chats(datetime.now(UTC), 200) if leading else []
+    for chat in due:
+        text = f"<b>Digest</b> for chat {chat.chat_id}"
+        now = datetime.now(UTC)
+        with contextlib.suppress(Conflict):  # a leader stopped meanwhile was replaced
+            await store.enqueue_digest(chat.chat_id, [article], [text], False, now, None)
+    return bool(due)
+
+
 async def run_replica(args, sender, store, stop):
     """One replica: the leader queues the due chats' digests in batches; all send."""
     from datetime import UTC, datetime
 
     from bot.delivery import DrainReport
     from bot.replicas import Coordinator
+    from bot.store import StoreUnavailable
 
     coordinator = Coordinator(
         args.db, store, mode="bench", replica_id=args.owner, takeover_seconds=args.lease
@@ -262,16 +279,14 @@ async def run_replica(args, sender, store, stop):
     sending = asyncio.create_task(sender.run_forever(wake, stop, idle_poll=0.5))
     article = (await store.recent_articles(None, 1))[0].article.id
     while not stop.is_set():
-        due = await store.due_chats(datetime.now(UTC), 200) if coordinator.is_leader else []
-        for chat in due:
-            text = f"<b>Digest</b> for chat {chat.chat_id}"
-            now = datetime.now(UTC)
-            await store.enqueue_digest(chat.chat_id, [article], [text], False, now, None)
-        if due:
-            wake.set()
-            continue
-        if not await store.due_chats(datetime.now(UTC), 1) and not await store.count_pending():
-            break
+        try:
+            if await queue_due(store, coordinator.is_leader, article):
+                wake.set()
+                continue
+            if not await store.due_chats(datetime.now(UTC), 1) and not await store.count_pending():
+                break
+        except StoreUnavailable:
+            pass  # a connection ended under it (the benchmark may kill them): try again
         await asyncio.sleep(0.2)
     stop.set()
     await sending

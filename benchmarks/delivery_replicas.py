@@ -3,6 +3,7 @@
     python benchmarks/delivery_replicas.py round               # 3 replicas, 10,000 chats, 30/s
     python benchmarks/delivery_replicas.py round --chats 900   # ~35 s
     python benchmarks/delivery_replicas.py kill                # leader SIGKILLed, 10 seeded runs
+    python benchmarks/delivery_replicas.py stop --lease 3      # a standby SIGSTOPped, resumed
     python benchmarks/delivery_replicas.py paid                # 1, 2, 3 replicas at 300 msg/s
     python benchmarks/delivery_replicas.py webhook             # 3 bots behind a proxy, 20 users
 
@@ -17,6 +18,9 @@ its own, dropped after), Redis from --redis-url or TEST_REDIS_URL (keys under a 
   every replica sends; the leader is SIGKILLed once the fake accepted a seeded random count.
   Prints per run: takeover time (kill to a new leader), in flight at the kill (accepted, not
   recorded), lost, duplicated (must be <= in flight).
+- ``stop``: as ``kill``, but a standby (``--victim leader``: the leader) is SIGSTOPped for
+  ``--pause`` seconds (default 1.5 leases) and then resumed: its chats are taken over meanwhile.
+  Prints per run the 429s (global), lost, duplicated (the sends it had in flight at most).
 - ``paid``: the fake's global limit raised to --paid-rate; throughput with 1, 2 and 3 replicas
   pacing at that rate, and one process's ceiling (1 replica, no limiter, the fake's global
   limit off).
@@ -68,7 +72,9 @@ NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Delivery with several replicas")
-    parser.add_argument("mode", choices=("round", "kill", "paid", "webhook"))
+    parser.add_argument("mode", choices=("round", "kill", "stop", "paid", "webhook"))
+    parser.add_argument("--pause", type=float, help="stop: seconds stopped (1.5 leases)")
+    parser.add_argument("--victim", choices=("standby", "leader"), default="standby")
     parser.add_argument("--users", type=int, default=20, help="webhook: users sending commands")
     parser.add_argument("--chats", type=int)
     parser.add_argument("--replicas", type=int, default=3)
@@ -93,6 +99,7 @@ def parse_args() -> argparse.Namespace:
     defaults = {
         "round": (10_000, 1.0),
         "kill": (300, 10.0),
+        "stop": (300, 10.0),
         "paid": (6_000, 1.0),
         "webhook": (3_000, 1.0),
     }
@@ -343,9 +350,9 @@ def kill_mode(args) -> None:
     )
 
 
-def one_kill(args, run: int) -> dict:
-    rng = random.Random(args.seed * 1000 + run)
-    ids = chat_ids(args.chats)
+@contextmanager
+def leaderless_round(args, ids: list[int]) -> Iterator[tuple[str, FakeBotApi, list, str]]:
+    """Chats due, not queued, and the replicas started: (url, fake, processes, the leader)."""
     with postgres_schema(args.postgres_url) as url:
         seed(url, ids, queued=False)
         fake = FakeBotApi(rate_limits=FakeLimits(scale=args.scale))
@@ -353,24 +360,30 @@ def one_kill(args, run: int) -> dict:
         try:
             prefix = f"bench-{secrets.token_hex(4)}"
             processes = start_replicas(args, url, fake, args.replicas, rate=30, prefix=prefix)
-            leader = wait_for_leader(url)
-            kill_at = rng.randint(len(ids) // 10, len(ids) // 2)
-            while fake.stats.accepted < kill_at:
-                if all(process.poll() is not None for process in processes):
-                    finish(processes)  # raises with the replicas' errors
-                    raise RuntimeError("every replica ended before the kill")
-                time.sleep(0.002)
-            victim = processes[int(leader.rsplit("-", 1)[1])]
-            victim.send_signal(signal.SIGKILL)
-            killed = time.monotonic()
-            victim.wait()
-            time.sleep(0.2)  # requests the dead process had sent are answered
-            accepted = {m.chat_id for m in fake.sent()}
-            in_flight = accepted & pending_chats(url)
-            results = finish(processes)
-            counted = tally(fake, ids)
+            yield url, fake, processes, wait_for_leader(url)
         finally:
             fake.stop_in_thread()
+
+
+def one_kill(args, run: int) -> dict:
+    rng = random.Random(args.seed * 1000 + run)
+    ids = chat_ids(args.chats)
+    with leaderless_round(args, ids) as (url, fake, processes, leader):
+        kill_at = rng.randint(len(ids) // 10, len(ids) // 2)
+        while fake.stats.accepted < kill_at:
+            if all(process.poll() is not None for process in processes):
+                finish(processes)  # raises with the replicas' errors
+                raise RuntimeError("every replica ended before the kill")
+            time.sleep(0.002)
+        victim = processes[int(leader.rsplit("-", 1)[1])]
+        victim.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        victim.wait()
+        time.sleep(0.2)  # requests the dead process had sent are answered
+        accepted = {m.chat_id for m in fake.sent()}
+        in_flight = accepted & pending_chats(url)
+        results = finish(processes)
+        counted = tally(fake, ids)
     led = [r["led_at"] for r in results if r.get("led_at") and r["led_at"] > killed]
     return {
         "killed_after": kill_at,
@@ -379,6 +392,36 @@ def one_kill(args, run: int) -> dict:
         "lost": counted.lost,
         "duplicated": counted.duplicated,
     }
+
+
+def stop_mode(args) -> None:
+    pause = args.pause if args.pause is not None else 1.5 * args.lease
+    print(
+        f"{args.runs} runs x {args.chats} chats, {args.replicas} replicas, limits"
+        f" x{args.scale:g}, lease {args.lease:g} s, the {args.victim} stopped {pause:g} s"
+    )
+    print("run  stopped after  new leader s  429s (global)  lost  duplicated")
+    for run in range(args.runs):
+        rng = random.Random(args.seed * 1000 + run)
+        ids = chat_ids(args.chats)
+        with leaderless_round(args, ids) as (_url, fake, processes, leader):
+            index = int(leader.rsplit("-", 1)[1])
+            victim = index if args.victim == "leader" else (index + 1) % len(processes)
+            stop_at = rng.randint(len(ids) // 10, len(ids) // 3)
+            while fake.stats.accepted < stop_at:
+                time.sleep(0.002)
+            processes[victim].send_signal(signal.SIGSTOP)
+            stopped = time.monotonic()
+            time.sleep(pause)
+            processes[victim].send_signal(signal.SIGCONT)
+            results = finish(processes)
+            stats, counted = fake.stats, tally(fake, ids)
+        led = [r["led_at"] for r in results if r.get("led_at") and r["led_at"] > stopped]
+        takeover = f"{min(led) - stopped:12.2f}" if led else "         n/a"
+        print(
+            f"{run:>3}  {stop_at:>13}  {takeover}  {stats.rate_limited:>6}"
+            f" ({stats.rate_limited_global:>3})  {counted.lost:>4}  {counted.duplicated:>10}"
+        )
 
 
 def wait_for_leader(url: str) -> str:
@@ -487,7 +530,13 @@ def webhook_mode(args) -> None:
 
 def main() -> None:
     args = parse_args()
-    modes = {"round": round_mode, "kill": kill_mode, "paid": paid_mode, "webhook": webhook_mode}
+    modes = {
+        "round": round_mode,
+        "kill": kill_mode,
+        "stop": stop_mode,
+        "paid": paid_mode,
+        "webhook": webhook_mode,
+    }
     modes[args.mode](args)
 
 

@@ -69,7 +69,7 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 
-from bot.ratelimit import BULK, PacingRateLimiter, retry_after_seconds
+from bot.ratelimit import BULK, PacingRateLimiter, SendWithdrawn, retry_after_seconds
 from bot.store import AsyncStore, OutboxMessage, StoreError, StoreUnavailable
 
 _LOG = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ class _Outcome(Enum):
     RETRY = auto()  # the head message waits (not_before recorded); the chat is set aside
     CHAT_GONE = auto()  # deactivated: everything loaded for the chat failed with it
     MIGRATED = auto()  # the chat has a new id: resend the head message there at once
+    WITHDRAWN = auto()  # not sent: the claim on the chat ran out or passed to another sender
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,7 @@ class _Unrecorded:
 
 _DONE: Final = _Result(_Outcome.DONE)
 _GONE: Final = _Result(_Outcome.CHAT_GONE)
+_WITHDRAWN: Final = _Result(_Outcome.WITHDRAWN)
 
 
 @dataclass(slots=True)
@@ -227,12 +229,14 @@ class OutboxSender:
         self._sent_rows: list[tuple[int, int, datetime]] = []
         self._writing: set[int] = set()
         self._send_kwargs: dict[str, Any] = {}
+        self._paced = False  # whether the bot's limiter asks ``may_send`` once the turn came
         if paid_broadcast:
             # Above the free 30 msg/s Telegram charges Stars per message (see the README).
             self._send_kwargs["allow_paid_broadcast"] = True
         limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
         if isinstance(limiter, PacingRateLimiter):
             self._send_kwargs["rate_limit_args"] = BULK
+            self._paced = True
         elif limiter is None:
             _LOG.warning("OutboxSender: the bot has no rate limiter; sends will not be paced")
         self._lock = asyncio.Lock()
@@ -318,8 +322,22 @@ class OutboxSender:
 
     # -- one message -----------------------------------------------------------------------
 
-    async def _send_one(self, message: OutboxMessage, counts: _Counts, failures: int) -> _Result:
-        """Send one message and record the outcome. ``failures``: its earlier transient errors."""
+    async def _send_one(
+        self,
+        message: OutboxMessage,
+        counts: _Counts,
+        failures: int,
+        may_send: Callable[[], bool] | None = None,
+    ) -> _Result:
+        """Send one message and record the outcome. ``failures``: its earlier transient errors.
+        ``may_send``: asked right before the request goes (after the rate limiter's wait, which
+        may outlast a claim); if False nothing is sent or recorded (``WITHDRAWN``)."""
+        kwargs = self._send_kwargs
+        if may_send is not None:
+            if not may_send():
+                return _WITHDRAWN
+            if self._paced:
+                kwargs = {**kwargs, "rate_limit_args": {**BULK, "may_send": may_send}}
         try:
             self.in_flight += 1
             try:
@@ -328,10 +346,12 @@ class OutboxSender:
                     text=message.text,
                     parse_mode=ParseMode.HTML,
                     link_preview_options=LinkPreviewOptions(is_disabled=not message.link_preview),
-                    **self._send_kwargs,
+                    **kwargs,
                 )
             finally:
                 self.in_flight -= 1
+        except SendWithdrawn:
+            return _WITHDRAWN
         except RetryAfter as exc:
             seconds = retry_after_seconds(exc)
             not_before = await self._retry(
@@ -622,9 +642,15 @@ class _Drain:
         started = time.monotonic()
         lease = self.sender.lease_seconds
         async with self.sender.writing:
-            await self.sender.store.renew_claims(
+            held = await self.sender.store.renew_claims(
                 self.sender.owner, self.sender.clock() + timedelta(seconds=lease)
             )
+        # A chat not renewed was taken by another sender after this one's lease ran out (it was
+        # stopped, or its renewals failed): that one sends it now, this one must not.
+        lost = [chat_id for chat_id, queue in self.queues.items() if queue and chat_id not in held]
+        for chat_id in lost:
+            _LOG.warning("Outbox chat %s was taken over by another sender; leaving it", chat_id)
+            self._unload(chat_id)
         self._leased(started)
 
     def _leased(self, started: float) -> None:
@@ -706,20 +732,37 @@ class _Drain:
             finally:
                 self.changed.set()
 
+    def _holds(self, chat_id: int, queue: deque[OutboxMessage]) -> bool:
+        """Whether this drain still holds the chat's claim: asked before each send, and again
+        once the rate limiter's turn came (a replica stopped meanwhile may have lost it)."""
+        if self.queues.get(chat_id) is not queue:
+            return False  # its claim was found taken over (``_renew_claims``)
+        if time.monotonic() >= self.lease_valid_until:
+            # The claim may have passed to another sender: sending now could go twice.
+            if not self.halt.is_set():
+                _LOG.warning("Outbox claims could not be renewed in time; pausing sends")
+            self.halt.set()
+            return False
+        return True
+
     async def _work_chat(self, chat_id: int) -> None:
         """Send a chat's loaded parts in order until done, set aside, gone, or halted."""
         while (queue := self.queues.get(chat_id)) and not self.halt.is_set():
-            if time.monotonic() >= self.lease_valid_until:
-                # The claim may have passed to another sender: sending now could go twice.
-                _LOG.warning("Outbox claims could not be renewed in time; pausing sends")
-                self.halt.set()
-                break
             message = queue[0]
             # Stored attempts count too: a restart must not give a failing message a fresh set.
             failures = self.failures.get(message.id, message.attempts)
-            result = await self.sender._send_one(message, self.counts, failures)
+            may_send = functools.partial(self._holds, chat_id, queue)
+            result = await self.sender._send_one(message, self.counts, failures, may_send)
             if self.sender.unrecorded:
                 self.halt.set()  # the store is down: send nothing more until it is back
+            if self.queues.get(chat_id) is not queue:
+                # Taken over while this send was under way: the other sender goes on with it.
+                if result.outcome is _Outcome.DONE:
+                    self._finish(message)
+                return
+            if result.outcome is _Outcome.WITHDRAWN:
+                self._unload(chat_id)  # still pending in the store, for whoever holds it
+                return
             if result.outcome is _Outcome.DONE:
                 queue.popleft()
                 self._finish(message)
@@ -739,10 +782,14 @@ class _Drain:
         if chat_id in self.queues and not self.queues[chat_id]:
             del self.queues[chat_id]
 
-    def _set_aside(self, chat_id: int, result: _Result) -> None:
-        """Unload a chat that must wait; the store hands its messages out again when due."""
+    def _unload(self, chat_id: int) -> None:
+        """Forget a chat's loaded messages; they stay pending in the store."""
         for message in self.queues.pop(chat_id, deque()):
             self.loaded.discard(message.id)
+
+    def _set_aside(self, chat_id: int, result: _Result) -> None:
+        """Unload a chat that must wait; the store hands its messages out again when due."""
+        self._unload(chat_id)
         self.aside_at[chat_id] = self.fetches
         not_before = result.not_before or self.sender.clock()
         look_again = time.monotonic() + result.delay + _ASIDE_MARGIN

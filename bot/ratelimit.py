@@ -483,6 +483,10 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return float(value)  # type: ignore[arg-type]
 
 
+class SendWithdrawn(Exception):  # noqa: N818 - not an error: the caller called it off
+    """The request's ``may_send`` check said no once its turn came; nothing was sent."""
+
+
 def _lane_of(rate_limit_args: RateLimitArgs | None) -> Lane:
     return "bulk" if rate_limit_args and rate_limit_args.get("bulk") else "interactive"
 
@@ -508,6 +512,9 @@ class PacingRateLimiter(BaseRateLimiter[RateLimitArgs]):
     ``rate_limit_args``: ``{"bulk": True}`` (``BULK``) puts a request in the bulk lane;
     ``{"max_retries": n}`` waits out up to n 429s before re-raising. Without it a ``RetryAfter``
     is recorded (pausing what it should) and re-raised: the caller decides about retrying.
+    ``{"may_send": check}``: asked once the turn came, right before sending; if it returns
+    False nothing is sent and ``SendWithdrawn`` is raised (a turn may take long, and what was
+    true when the caller asked may no longer be: the outbox sender's claim on the chat).
     """
 
     __slots__ = ("_clock", "_futures", "_pacer", "_timer", "chat_load")
@@ -556,8 +563,11 @@ class PacingRateLimiter(BaseRateLimiter[RateLimitArgs]):
         key = chat_key(data)
         lane = _lane_of(rate_limit_args)
         retries_left = _max_retries_of(rate_limit_args)
+        may_send = rate_limit_args.get("may_send") if rate_limit_args else None
         while True:
             await self._wait_turn(key, lane)
+            if may_send is not None and not may_send():
+                raise SendWithdrawn(f"{endpoint} for chat {key} withdrawn before sending")
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:

@@ -5,9 +5,14 @@
   by, answer webhooks and send the outbox, and try to take the lock every ``takeover / 3``
   seconds. The lock lives exactly as long as the leader's database session: a killed leader's
   socket closes and the server frees the lock at once; a machine that vanished is found dead by
-  TCP keepalives set well inside ``takeover``. So another replica leads within ``takeover``
-  seconds (15 by default), and because rounds only take what is due and the store refuses a
-  second delivery of an article to a chat, nothing is skipped or done twice across the change.
+  TCP keepalives set well inside ``takeover``. A leader that is stopped (SIGSTOP, a paused VM)
+  or stuck keeps its session, since its kernel still answers keepalives: a standby that has
+  seen no new heartbeat from it for more than ``takeover`` seconds (counted in its own ticks,
+  so no clock is compared) ends that session (``pg_terminate_backend``; replicas connect as
+  the same role, or one granted ``pg_signal_backend``). So another replica leads within
+  ``takeover`` seconds (15 by default; about 1.7 times that for a stopped leader), and because
+  rounds only take what is due and the store refuses a second delivery of an article to a chat,
+  nothing is skipped or done twice across the change.
 - Every replica writes a heartbeat row (``replicas`` table); ``/stats`` lists them.
 
 Advisory locks are database-wide, so the lock key is derived from the database, the schema and
@@ -36,6 +41,15 @@ from bot.store import AsyncStore, StoreError
 _LOG = logging.getLogger(__name__)
 
 DEFAULT_TAKEOVER_SECONDS = 15.0
+# Ticks (takeover / 3 s each) of a standby without a new heartbeat from the leader after which
+# it ends the leader's session: more than the takeover time, whatever the ticks' phases.
+_SILENT_TICKS = 4
+# The leader lock's session, found by the lock's key (two 32-bit halves) in pg_locks.
+_LOCK_HOLDER = (
+    "SELECT pid, pg_terminate_backend(pid, 5000) FROM pg_locks WHERE locktype = 'advisory' "
+    "AND granted AND objsubid = 1 AND classid = %s::bigint::oid AND objid = %s::bigint::oid "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
 
 
 def new_replica_id() -> str:
@@ -86,6 +100,8 @@ class Coordinator:
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._key: int | None = None
         self._task: asyncio.Task[None] | None = None
+        self._leader_beat: tuple[str, datetime] | None = None  # the leader's last heartbeat seen
+        self._leader_silent = 0  # this replica's ticks since it saw a new one
 
     @property
     def tick_seconds(self) -> float:
@@ -102,6 +118,12 @@ class Coordinator:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        conn = self._conn
+        if self.is_leader and conn is not None and not conn.closed and self._key is not None:
+            # Closing only asks the server to end the session, and the lock goes whenever it
+            # does: give it up first, so that a standby can take it at once.
+            with contextlib.suppress(psycopg.Error, OSError):
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
         await self._close()
         self._set_leader(False)
         with contextlib.suppress(StoreError):
@@ -128,6 +150,11 @@ class Coordinator:
             )
             alive = await self.store.list_replicas(now - timedelta(seconds=3 * self.tick_seconds))
             self.live = max(1, len(alive))
+            beat = next(((r.replica_id, r.heartbeat_at) for r in alive if r.leader), None)
+            if beat is not None and beat != self._leader_beat:
+                self._leader_beat, self._leader_silent = beat, 0
+            else:
+                self._leader_silent += 1
         except StoreError as exc:
             _LOG.warning("Could not write this replica's heartbeat: %s", exc)
 
@@ -137,10 +164,27 @@ class Coordinator:
             await conn.execute("SELECT 1")  # the session, and so the lock, is still there
             return
         assert self._key is not None
+        if not await self._try_lock(conn) and self._leader_silent >= _SILENT_TICKS:
+            # The lock is held, but its holder has been silent longer than the takeover time.
+            self._leader_silent = 0
+            unsigned = self._key & 0xFFFF_FFFF_FFFF_FFFF
+            cursor = await conn.execute(_LOCK_HOLDER, (unsigned >> 32, unsigned & 0xFFFF_FFFF))
+            for pid, ended in await cursor.fetchall():
+                _LOG.warning(
+                    "The leader sent no heartbeat for over %g s: its session (pid %s) %s",
+                    self.takeover_seconds,
+                    pid,
+                    "was ended" if ended else "could not be ended",
+                )
+            await self._try_lock(conn)
+
+    async def _try_lock(self, conn: psycopg.AsyncConnection[Any]) -> bool:
         cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key,))
         row = await cursor.fetchone()
         if row is not None and row[0]:
             self._set_leader(True)
+            return True
+        return False
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         if self._conn is not None and not self._conn.closed:

@@ -29,7 +29,10 @@ there are more).
 Redis calls are what a replica spends its CPU on at paid-broadcast rates, so a bulk request makes
 about one: its take books slots that come within the horizon for then (instead of being told
 "not yet" and asking again: that was 97 % of 34 calls a message at 300/s), and reserves the bulk
-slot of the next request waiting in this replica in the same call.
+slot of the next request waiting in this replica in the same call. A request that wakes up
+well after the slot booked for it (its replica was stopped, or its event loop stalled) asks for a
+new one, once: sent on the stale slot, it would land among the requests other replicas send on
+time.
 
 When Redis cannot be reached, every ``SharedBudget`` call raises ``BudgetUnavailable``; the rate
 limiter then paces this replica alone at an equal share of the budget (see
@@ -167,6 +170,10 @@ return 0
 # one-second window, with 70 ms for requests that reach Telegram late).
 _MIN_SPAN_US: Final = 1_070_000
 _HORIZON_US: Final = 50_000
+# A request that wakes up this much later than the slot booked for it (its replica was stopped,
+# or its event loop stalled) asks for a new one: sent on the stale slot, it would land among
+# the requests the other replicas send on time. Half the 70 ms that _MIN_SPAN_US leaves.
+_LATE_SECONDS: Final = 0.035
 
 
 class BudgetUnavailable(Exception):
@@ -325,6 +332,7 @@ class SharedRateLimiter(PacingRateLimiter):
         "_bulk_queued",
         "_fallback",
         "_prepaid",
+        "_probing",
         "_replicas",
         "_retry_at",
         "_retry_seconds",
@@ -345,6 +353,9 @@ class SharedRateLimiter(PacingRateLimiter):
         self._retry_seconds = retry_seconds
         self._retry_at = -math.inf  # Redis is tried whenever the clock is past this
         self._fallback: PacingRateLimiter | None = None
+        # A request is asking a Redis that was unreachable whether it is back: the others do
+        # not wait for its answer (a hung Redis answers only at the client's socket timeout).
+        self._probing = False
         # Bulk requests holding a reserved slot at once: a tenth of a second's worth. Each of
         # the sender's workers holding one would queue the bulk lane seconds ahead, and every
         # reply taking a global slot in between would collide with the digests already due.
@@ -364,25 +375,31 @@ class SharedRateLimiter(PacingRateLimiter):
             await self._fallback.shutdown()
 
     async def _wait_turn(self, key: ChatKey | None, lane: Lane) -> None:
-        if self._fallback is None or self._clock() >= self._retry_at:
-            await super()._wait_turn(key, lane)
+        probe = self._fallback is not None and not self._probing
+        if self._fallback is None or (probe and self._clock() >= self._retry_at):
+            self._probing = self._probing or probe
             try:
+                await super()._wait_turn(key, lane)
                 await self._shared_turn(key, lane)
             except BudgetUnavailable as exc:
                 self._fall_back(exc)
             else:
                 self._recovered()
                 return
+            finally:
+                if probe:
+                    self._probing = False
         assert self._fallback is not None
         await self._fallback._wait_turn(key, lane)
 
     async def _shared_turn(self, key: ChatKey | None, lane: Lane) -> None:
         if lane == "interactive":
+            late = False
             while True:
                 wait, reserved = await self._budget.reserve_interactive(key)
-                await asyncio.sleep(wait)
-                if reserved:
+                if await self._slept_on_time(wait, late) and reserved:
                     return
+                late = late or reserved
         self._bulk_queued += 1
         try:
             await self._bulk_holders.acquire()
@@ -400,15 +417,24 @@ class SharedRateLimiter(PacingRateLimiter):
         if slot is None:
             slot = self._clock() + await self._budget.reserve_bulk()
         await asyncio.sleep(max(0.0, slot - self._clock()))
+        late = False
         while True:
             reserve_next = self._bulk_queued > len(self._prepaid)
             taken = await self._budget.take_bulk(key, reserve_next=reserve_next)
             if taken.next_bulk is not None:
                 self._prepaid.append(self._clock() + taken.next_bulk)
             # The answer says how long until the slots free up; no event could say it sooner.
-            await asyncio.sleep(taken.wait)
-            if taken.taken:
+            if await self._slept_on_time(taken.wait, late) and taken.taken:
                 return
+            late = late or taken.taken
+
+    async def _slept_on_time(self, wait: float, late_before: bool) -> bool:
+        """Sleep ``wait`` seconds; False if woken up too late to use a slot booked for then,
+        unless that happened to this request before (a replica too busy to wake up on time at
+        all would spend every slot it booked and send nothing)."""
+        due = self._clock() + wait
+        await asyncio.sleep(wait)
+        return late_before or self._clock() - due <= _LATE_SECONDS
 
     def _fall_back(self, exc: BudgetUnavailable) -> None:
         self._retry_at = self._clock() + self._retry_seconds

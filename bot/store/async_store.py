@@ -286,7 +286,7 @@ class AsyncStore:
     ) -> list[OutboxMessage]:
         return await self._run(self.store.claim_messages, owner, now, lease_until, chat_limit)
 
-    async def renew_claims(self, owner: str, lease_until: datetime) -> int:
+    async def renew_claims(self, owner: str, lease_until: datetime) -> set[int]:
         return await self._run(self.store.renew_claims, owner, lease_until)
 
     async def release_claims(self, owner: str, chat_ids: Sequence[int] | None = None) -> None:

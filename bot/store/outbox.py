@@ -476,14 +476,16 @@ def claim_messages(
     return [OutboxMessage(*row) for row in conn.execute(query)]
 
 
-def renew_claims(conn: Connection, owner: str, lease_until: datetime) -> int:
-    """Extend the lease on everything `owner` holds; returns how many messages that is."""
+def renew_claims(conn: Connection, owner: str, lease_until: datetime) -> set[int]:
+    """Extend the lease on everything `owner` holds; returns the chats that is (a chat it held
+    and is not among them was taken over by another sender after its lease ran out)."""
     result = conn.execute(
         update(outbox)
         .where(outbox.c.claimed_by == owner, OUTBOX_PENDING)
         .values(claim_until=lease_until)
+        .returning(outbox.c.chat_id)
     )
-    return int(result.rowcount or 0)
+    return {int(chat_id) for chat_id in result.scalars()}
 
 
 def release_claims(conn: Connection, owner: str, chat_ids: Sequence[int] | None = None) -> None:

@@ -529,7 +529,7 @@ class Store:
         with self._transaction(write=True) as conn:
             return outbox_queries.claim_messages(conn, owner, now, lease_until, chat_limit)
 
-    def renew_claims(self, owner: str, lease_until: datetime) -> int:
+    def renew_claims(self, owner: str, lease_until: datetime) -> set[int]:
         require_aware(lease_until, "lease_until")
         with self._transaction(write=True) as conn:
             return outbox_queries.renew_claims(conn, owner, lease_until)

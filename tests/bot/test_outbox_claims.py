@@ -65,7 +65,7 @@ def test_claims_of_a_dead_sender_are_taken_when_the_lease_runs_out(store):
 def test_renewal_keeps_and_release_gives_back(store):
     queue_digests(store, [1])
     store.claim_messages("a", NOW, NOW + LEASE, 10)
-    assert store.renew_claims("a", NOW + 3 * LEASE) == 2
+    assert store.renew_claims("a", NOW + 3 * LEASE) == {1}
     assert store.claim_messages("b", NOW + 2 * LEASE, NOW + 3 * LEASE, 10) == []
     store.release_claims("a")
     assert len(store.claim_messages("b", NOW, NOW + LEASE, 10)) == 2

@@ -11,18 +11,25 @@ import asyncio
 import logging
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 import psycopg
 import pytest
 import pytest_asyncio
+from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest
 
+import bot.delivery
 from bot.delivery import OutboxSender
+from bot.ratelimit import PacingRateLimiter
 from bot.replica_runner import AnotherProcess, hold_sqlite, webhook_secret
 from bot.replicas import Coordinator, libpq_dsn, lock_key
 from bot.store import AsyncStore, Store, StoreUnavailable
-from tests.bot.test_delivery import assert_each_delivered_once, make_bot, seed_round
+from tests.bot.test_delivery import BOT_LIMITS, assert_each_delivered_once, make_bot, seed_round
 from tests.conftest import PG_SKIP_REASON, postgres_schema, postgres_test_url
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.fake_bot_api import RateLimits as FakeLimits
@@ -109,6 +116,53 @@ async def test_a_leader_whose_session_dies_is_replaced_and_steps_down(pg_url, st
     await second.tick()
     assert second.is_leader
     await first.tick()  # it finds out at its next tick and stands by
+    assert not first.is_leader
+    await first.stop()
+    await second.stop()
+
+
+async def test_a_leader_that_stops_frees_the_lock_before_it_returns(pg_url, stores):
+    """Closing the session only asks the server to end it: the lock went some time after
+    stop() returned, and a standby trying at once found it still held (the test above failed
+    now and then; a standby waited a tick, takeover / 3 s, with no leader)."""
+    first = Coordinator(pg_url, stores[0], mode="polling", replica_id="first")
+    second = Coordinator(pg_url, stores[1], mode="polling", replica_id="second")
+    await first.tick()
+    assert first.is_leader
+    conn = first._conn
+    assert conn is not None
+    close = conn.close
+    conn.close = _closes_later  # type: ignore[method-assign]  # the server has not ended it yet
+    try:
+        await first.stop()
+        await second.tick()
+        assert second.is_leader
+    finally:
+        await close()
+        await second.stop()
+
+
+async def _closes_later() -> None:
+    """A session close the server has not acted on yet."""
+
+
+async def test_a_leader_that_stopped_is_replaced_though_its_session_lives_on(pg_url, stores):
+    """A leader SIGSTOPped (or its event loop stuck) keeps its database session: the kernel
+    answers TCP keepalives, so the server never frees the lock. No round, no source poll and, in
+    polling mode, no update was handled until it resumed. A standby that hears no heartbeat
+    from the leader for longer than the takeover time ends the leader's session and leads."""
+    first = Coordinator(pg_url, stores[0], mode="polling", replica_id="first")
+    second = Coordinator(pg_url, stores[1], mode="polling", replica_id="second")
+    await first.tick()
+    for _ in range(6):  # a leader that beats its heart is left alone
+        await second.tick()
+        await first.tick()
+    assert first.is_leader and not second.is_leader
+    # SIGSTOP: the leader ticks no more; its session, and the lock, stay.
+    for _ in range(6):
+        await second.tick()
+    assert second.is_leader
+    await first.tick()  # resumed: it finds its session gone and stands by
     assert not first.is_leader
     await first.stop()
     await second.stop()
@@ -251,6 +305,90 @@ async def test_a_sender_never_writes_a_batch_while_it_claims(tmp_path):
             await async_store.close()
         assert_each_delivered_once(fake, expected)
         assert busy["most"] == 1
+
+
+class _HeldLimiter(PacingRateLimiter):
+    """Holds the first bulk request after its turn came, until released: a replica stopped
+    (SIGSTOP) with a send already past the sender's lease check and waiting for its slot."""
+
+    def __init__(self) -> None:
+        super().__init__(BOT_LIMITS)
+        self.held = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def _wait_turn(self, key, lane) -> None:
+        await super()._wait_turn(key, lane)
+        if lane == "bulk" and not self.held.is_set():
+            self.held.set()
+            await self.release.wait()
+
+
+@pytest.fixture
+def paused_for(monkeypatch) -> list[float]:
+    """Seconds added to the senders' monotonic clock: how long the replica was stopped."""
+    shift = [0.0]
+    real = time.monotonic
+    monkeypatch.setattr(bot.delivery, "time", SimpleNamespace(monotonic=lambda: real() + shift[0]))
+    return shift
+
+
+@pytest.mark.parametrize("renewed_first", [False, True])
+async def test_a_replica_stopped_past_its_lease_sends_nothing_another_one_took_over(
+    pg_url, paused_for, renewed_first
+):
+    """SIGSTOP a replica for longer than its lease: another one takes its chats and sends them.
+    Resumed, it must not make the send it was waiting to make (its slot came while stopped),
+    nor, if its coordinator renews first, go on with the chat's later parts: renewal extends
+    only what it still holds, and found nothing missing (3 duplicates, and two replicas
+    sending to one chat at once)."""
+    # No per-chat limit at the fake: a second send to the chat is accepted, not a 429.
+    async with FakeBotApi(rate_limits=FakeLimits(per_chat_per_second=None, scale=10)) as fake:
+        store = Store.from_url(pg_url)
+        expected = seed_round(store, [1], parts=3)
+        limiter = _HeldLimiter()
+        paused_bot = ExtBot(
+            fake.token,
+            base_url=fake.base_url,
+            rate_limiter=limiter,
+            request=HTTPXRequest(connection_pool_size=16),
+        )
+        other_bot = make_bot(fake)
+        paused_store, other_store = (AsyncStore(Store.from_url(pg_url)) for _ in range(2))
+        renewed = asyncio.Event()
+        renew = paused_store.renew_claims
+
+        async def renew_claims(*args):
+            try:
+                return await renew(*args)
+            finally:
+                renewed.set()
+
+        paused_store.renew_claims = renew_claims  # type: ignore[method-assign]
+        wake = asyncio.Event()
+        try:
+            await paused_bot.initialize()
+            await other_bot.initialize()
+            paused = OutboxSender(paused_bot, paused_store, owner="paused", concurrency=1)
+            drain = asyncio.create_task(paused.drain(wake=wake))
+            await limiter.held.wait()  # part 1 passed the lease check; its slot comes. SIGSTOP.
+            paused_for[0] = 16.0  # stopped for 16 s: longer than the 15 s lease
+            later = datetime.now(UTC) + timedelta(seconds=16)
+            other = OutboxSender(other_bot, other_store, owner="other", clock=lambda: later)
+            assert (await other.drain()).sent == 3  # the lease ran out: the chat is its now
+            if renewed_first:
+                wake.set()  # its coordinator's timer fires first and renews
+                await renewed.wait()
+            limiter.release.set()  # SIGCONT
+            report = await asyncio.wait_for(drain, 30)
+        finally:
+            await paused_bot.shutdown()
+            await other_bot.shutdown()
+            await paused_store.close()
+            await other_store.close()
+        assert report.sent == 0
+        assert_each_delivered_once(fake, expected)
+        assert store.count_pending() == 0
+        store.close()
 
 
 # -- one rate budget in Redis ------------------------------------------------------------------
@@ -437,6 +575,52 @@ async def test_bulk_requests_ask_redis_about_once_each():
     await limiter.shutdown()
 
 
+@pytest.mark.parametrize("stalls", [1, 5])
+@pytest.mark.parametrize("lane", ["bulk", "interactive"])
+async def test_a_slot_booked_ahead_is_given_up_by_a_replica_that_wakes_up_late(
+    monkeypatch, lane, stalls
+):
+    """A request sleeps until the slot Redis booked for it. A replica stopped meanwhile (SIGSTOP,
+    a VM paused, a long GC pause) woke up and sent on its stale slot, among the requests the
+    other replicas were sending on time: more than the budget in one second, a global 429. A
+    request that wakes up late asks for a new slot instead, once: a replica too busy to wake
+    up on time at all must not spend every slot it asks for and send nothing."""
+    from bot.ratelimit import RateLimits
+    from bot.shared_limit import SharedRateLimiter, Taken
+
+    now = [100.0]
+    stopped = [1.0] * stalls  # these sleeps last a second longer than asked: it was stopped
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds + (stopped.pop() if stopped and seconds > 0 else 0.0)
+        await real_sleep(0)
+
+    real_sleep = asyncio.sleep
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+
+    class Budget:
+        def __init__(self) -> None:
+            self.asked = 0
+
+        async def reserve_bulk(self) -> float:
+            return 0.0
+
+        async def take_bulk(self, key, *, reserve_next) -> Taken:
+            self.asked += 1
+            return Taken(0.02, True)  # booked 20 ms ahead (within the horizon)
+
+        async def reserve_interactive(self, key):
+            self.asked += 1
+            return 0.02, True
+
+    budget = Budget()
+    budget_in_redis: Any = budget
+    limiter = SharedRateLimiter(RateLimits(global_rate=30), budget_in_redis, clock=lambda: now[0])
+    await limiter._shared_turn(5, lane)
+    assert budget.asked == 2  # the stale slot was given up, a fresh one taken
+    await limiter.shutdown()
+
+
 async def test_replies_to_a_group_leave_its_digest_a_slot_on_every_replica(redis_client):
     """Replies reserve their slot ahead and bulk sends take only a free one: without a cell
     of their own, a member's commands took every one of the group's slots."""
@@ -524,6 +708,45 @@ async def test_unreachable_redis_falls_back_to_an_equal_share_and_says_so(caplog
     assert "10.0 msg/s" in caplog.text
     await limiter.shutdown()
     await client.aclose()
+
+
+async def test_while_redis_hangs_one_request_at_a_time_finds_out_whether_it_is_back():
+    """Redis hung (stopped, or its network gone) answers nothing until the client's timeout,
+    2 s in the bot. Every request that came once the retry time had passed asked Redis, and
+    each waited those 2 s: replies and digests stalled for 2 s in every 5."""
+    from bot.ratelimit import RateLimits
+    from bot.shared_limit import BudgetUnavailable, SharedRateLimiter
+
+    class HungBudget:
+        def __init__(self) -> None:
+            self.asked = 0
+            self.answer = asyncio.Event()
+
+        async def reserve_interactive(self, key):
+            self.asked += 1
+            await self.answer.wait()  # until the client's socket timeout
+            raise BudgetUnavailable("Timeout reading from socket")
+
+    budget = HungBudget()
+    hung: Any = budget
+    now = [0.0]
+    limiter = SharedRateLimiter(
+        RateLimits(global_rate=1000), hung, retry_seconds=5.0, clock=lambda: now[0]
+    )
+    limiter._fall_back(BudgetUnavailable("connection refused"))  # Redis went away earlier
+    now[0] = 10.0  # the retry time has passed
+    probe = asyncio.create_task(limiter._wait_turn(1, "interactive"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert budget.asked == 1
+    # Meanwhile another reply is paced locally at once, not held for the probe's timeout.
+    await asyncio.wait_for(limiter._wait_turn(2, "interactive"), 1)
+    assert budget.asked == 1
+    budget.answer.set()
+    now[0] = 11.0  # (the fallback paces by this clock)
+    await asyncio.wait_for(probe, 1)
+    assert not limiter.shared
+    await limiter.shutdown()
 
 
 # -- guard rails -------------------------------------------------------------------------------
