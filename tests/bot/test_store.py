@@ -567,13 +567,18 @@ def test_advance_schedule(store):
     store.advance_schedule(404, LATER, NOW)  # a deleted chat is no error
 
 
-def test_pending_messages_order_readiness_and_marks(store, caplog):
+def queue_three_messages(store, *, second_chat_preview: bool) -> list[OutboxMessage]:
+    """Chat 1 gets a two-part digest ("1a", "1b"), chat 2 a one-part one ("2a"); all pending."""
     make_chat(store, 1)
     make_chat(store, 2)
     ids = make_articles(store, 2)
     store.enqueue_digest(1, ids[:1], ["1a", "1b"], False, NOW, LATER)
-    store.enqueue_digest(2, ids[1:], ["2a"], True, NOW, LATER)
-    first, second, third = store.pending_messages(NOW, 10)
+    store.enqueue_digest(2, ids[1:], ["2a"], second_chat_preview, NOW, LATER)
+    return store.pending_messages(NOW, 10)
+
+
+def test_pending_messages_order_readiness_and_marks(store, caplog):
+    first, second, third = queue_three_messages(store, second_chat_preview=True)
     assert [m.text for m in (first, second, third)] == ["1a", "1b", "2a"]
     assert [m.text for m in store.pending_messages(NOW, 2)] == ["1a", "1b"]
     assert store.pending_messages(NOW - timedelta(seconds=1), 10) == []  # not before `now`
@@ -951,12 +956,7 @@ def test_a_later_part_waits_while_an_earlier_part_of_its_digest_is_held_back(sto
 
 
 def test_mark_sent_many_records_a_batch_whatever_the_status(store, caplog):
-    make_chat(store, 1)
-    make_chat(store, 2)
-    ids = make_articles(store, 2)
-    store.enqueue_digest(1, ids[:1], ["1a", "1b"], False, NOW, LATER)
-    store.enqueue_digest(2, ids[1:], ["2a"], False, NOW, LATER)
-    first, second, third = store.pending_messages(NOW, 10)
+    first, second, third = queue_three_messages(store, second_chat_preview=False)
     store.deactivate_chat(2, "403: bot was blocked by the user")  # third failed meanwhile
     later = NOW + timedelta(seconds=1)
     store.mark_sent_many([(first.id, 7, NOW), (third.id, 9, later), (999_999, 1, NOW)])
